@@ -1,0 +1,37 @@
+# spikecut: anytime SNNs with the RCS regulariser and the Top-K cutoff.
+# data -> train (dataset x method x alpha x seed) -> record per-step logits
+#      -> cutoff sweeps -> figures, summary and report
+from snakemake.utils import min_version, validate
+
+from spikecut.config import check_config
+
+min_version("9.0")
+
+
+# A --configfile replaces the default rather than being merged over it, so that a
+# config lists exactly the data sets and runs it wants.
+if not workflow.overwrite_configfiles:
+
+    configfile: "config/config.yaml"
+
+
+
+check_config(config, f"{workflow.basedir}/config/schema.yaml")
+validate(config, "config/schema.yaml")
+
+
+include: "rules/common.smk"
+include: "rules/data.smk"
+include: "rules/train.smk"
+include: "rules/record.smk"
+include: "rules/cutoff.smk"
+include: "rules/report.smk"
+
+
+rule all:
+    default_target: True
+    input:
+        rules.summarise.output,
+        rules.plot_accuracy_vs_timestep.output,
+        rules.plot_pareto.output,
+        rules.plot_exit_histograms.output,

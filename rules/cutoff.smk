@@ -1,0 +1,36 @@
+rule sweep_cutoff:
+    input:
+        logits=rules.record_outputs.output.logits,
+    output:
+        curve=f"{RUN_DIR}/cutoff.csv",
+        exits=f"{RUN_DIR}/exits.csv",
+    params:
+        cfg=config["cutoff"],
+    log:
+        "results/logs/sweep_cutoff/{dataset}/{method}/alpha{alpha}/seed{seed}.log",
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    conda:
+        "../envs/spikecut.yaml"
+    script:
+        "../workflow_scripts/sweep_cutoff.py"
+
+
+rule collect_sweeps:
+    input:
+        curves=run_paths(rules.sweep_cutoff.output.curve),
+        exits=run_paths(rules.sweep_cutoff.output.exits),
+        metrics=run_paths(rules.train.output.metrics),
+    output:
+        curves="results/cutoff/curves.csv",
+        exits="results/cutoff/exits.csv",
+        metrics="results/cutoff/training_metrics.csv",
+    log:
+        "results/logs/collect_sweeps.log",
+    localrule: True
+    conda:
+        "../envs/spikecut.yaml"
+    script:
+        "../workflow_scripts/collect_sweeps.py"

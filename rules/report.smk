@@ -1,0 +1,76 @@
+rule plot_accuracy_vs_timestep:
+    input:
+        curves=rules.collect_sweeps.output.curves,
+    output:
+        report(
+            "results/figures/accuracy_vs_timestep.png",
+            caption="../report/accuracy_vs_timestep.rst",
+            category="Figures",
+        ),
+    log:
+        "results/logs/plot_accuracy_vs_timestep.log",
+    localrule: True
+    conda:
+        "../envs/spikecut.yaml"
+    script:
+        "../workflow_scripts/plot_accuracy_vs_timestep.py"
+
+
+rule plot_pareto:
+    input:
+        curves=rules.collect_sweeps.output.curves,
+    output:
+        report(
+            "results/figures/pareto.png",
+            caption="../report/pareto.rst",
+            category="Figures",
+        ),
+    log:
+        "results/logs/plot_pareto.log",
+    localrule: True
+    conda:
+        "../envs/spikecut.yaml"
+    script:
+        "../workflow_scripts/plot_pareto.py"
+
+
+rule plot_exit_histograms:
+    input:
+        exits=rules.collect_sweeps.output.exits,
+    output:
+        report(
+            "results/figures/exit_histograms.png",
+            caption="../report/exit_histograms.rst",
+            category="Figures",
+        ),
+    params:
+        epsilon=float(config["summary"]["histogram_epsilon"]),
+    log:
+        "results/logs/plot_exit_histograms.log",
+    localrule: True
+    conda:
+        "../envs/spikecut.yaml"
+    script:
+        "../workflow_scripts/plot_exit_histograms.py"
+
+
+rule summarise:
+    input:
+        curves=rules.collect_sweeps.output.curves,
+    output:
+        table=report(
+            "results/summary/summary.csv",
+            caption="../report/summary.rst",
+            category="Summary",
+        ),
+        markdown="results/summary/summary.md",
+    params:
+        max_loss_pp=config["summary"]["max_accuracy_loss_pp"],
+        config=config,
+    log:
+        "results/logs/summarise.log",
+    localrule: True
+    conda:
+        "../envs/spikecut.yaml"
+    script:
+        "../workflow_scripts/summarise.py"

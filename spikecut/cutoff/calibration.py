@@ -1,0 +1,61 @@
+"""Per-step threshold calibration for score-based cutoffs (SPEC §2, Top-K rule).
+
+At step t a candidate threshold b selects the calibration samples with score > b; its
+confidence is the share of them whose prediction is already final and correct
+(OCT <= t). The threshold is the smallest candidate with confidence >= 1 - epsilon.
+Where no candidate qualifies the step never fires (threshold +inf).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+# Absorbs float error in (1 - epsilon) * count so that, e.g., 99 of 100 meets 0.99.
+_TOL = 1e-9
+
+
+def _qualifies(correct: np.ndarray, count: np.ndarray, epsilon: float) -> np.ndarray:
+    return (count > 0) & (correct >= (1.0 - epsilon) * count - _TOL)
+
+
+def calibrate_exact(scores: np.ndarray, reached: np.ndarray, epsilon: float) -> np.ndarray:
+    """Exact thresholds ``[T]`` from scores and ``reached`` = (OCT <= t), both ``[N, T]``.
+
+    The candidates are 0 and every distinct score below the largest one, the exact
+    counterpart of the authors' grid on [0, max). For each, the selected set is a suffix
+    of the sorted scores, so one sort and one cumulative sum per step give every
+    candidate's confidence at once.
+    """
+    if not 0.0 <= epsilon < 1.0:
+        raise ValueError(f"epsilon must be in [0, 1), got {epsilon}")
+    n, n_steps = scores.shape
+    out = np.full(n_steps, np.inf)
+    for t in range(n_steps):
+        order = np.argsort(scores[:, t], kind="stable")
+        s = scores[order, t]
+        # suffix_correct[i] = reached samples among sorted positions i..n-1
+        suffix_correct = np.concatenate([np.cumsum(reached[order, t][::-1])[::-1], [0]])
+        candidates = np.unique(np.concatenate([[0.0], s]))
+        candidates = candidates[candidates < s[-1]]
+        first_above = np.searchsorted(s, candidates, side="right")
+        ok = _qualifies(suffix_correct[first_above], n - first_above, epsilon)
+        if ok.any():
+            out[t] = candidates[ok.argmax()]
+    return out
+
+
+def calibrate_grid(scores: np.ndarray, reached: np.ndarray, epsilon: float,
+                   n_candidates: int = 100) -> np.ndarray:
+    """The authors' variant: ``n_candidates`` evenly spaced candidates on [0, max score)
+    per step; where none qualifies it falls back to the largest candidate."""
+    if not 0.0 <= epsilon < 1.0:
+        raise ValueError(f"epsilon must be in [0, 1), got {epsilon}")
+    n_steps = scores.shape[1]
+    out = np.empty(n_steps)
+    for t in range(n_steps):
+        s, r = scores[:, t], reached[:, t]
+        candidates = np.linspace(0.0, s.max(), n_candidates, endpoint=False)
+        above = s[None, :] > candidates[:, None]
+        ok = _qualifies((above & r[None, :]).sum(1), above.sum(1), epsilon)
+        out[t] = candidates[ok.argmax()] if ok.any() else candidates[-1]
+    return out

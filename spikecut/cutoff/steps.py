@@ -1,0 +1,84 @@
+"""Per-step outputs of an SNN and the quantities every cutoff policy is judged by.
+
+Conventions (SPEC §1): logits are ``[N, T, C]``; the prediction at step t is the argmax
+of the accumulated raw output Y(t) = sum of o(tau) for tau <= t; timesteps count from 1.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class StepOutputs:
+    """Per-step logits ``[N, T, C]`` of one set of samples with their labels ``[N]``."""
+
+    logits: np.ndarray
+    labels: np.ndarray
+
+    def __post_init__(self) -> None:
+        if self.logits.ndim != 3:
+            raise ValueError(f"logits must be [N, T, C], got shape {self.logits.shape}")
+        if self.logits.shape[2] < 2:
+            raise ValueError("cutoff needs at least two classes")
+        if self.labels.shape != (self.logits.shape[0],):
+            raise ValueError(
+                f"labels must be [N] = [{self.logits.shape[0]}], got {self.labels.shape}"
+            )
+        if not np.isfinite(self.logits).all():
+            raise ValueError("logits contain NaN or inf; re-record them from a healthy model")
+
+    @property
+    def n_steps(self) -> int:
+        return self.logits.shape[1]
+
+    @cached_property
+    def accumulated(self) -> np.ndarray:
+        """Y(t), ``[N, T, C]``, in float64 so that sums are order-stable."""
+        return np.cumsum(self.logits.astype(np.float64), axis=1)
+
+    @cached_property
+    def predictions(self) -> np.ndarray:
+        """argmax Y(t), ``[N, T]``."""
+        return self.accumulated.argmax(axis=2)
+
+    @cached_property
+    def correct(self) -> np.ndarray:
+        """Whether argmax Y(t) is the label, ``[N, T]`` bool."""
+        return self.predictions == self.labels[:, None]
+
+    @cached_property
+    def oct(self) -> np.ndarray:
+        """Optimal cutoff timestep per sample, 1-based ``[N]``.
+
+        The earliest t after which the prediction stays correct up to T; T for a sample
+        that is wrong at T.
+        """
+        # correct at every t' >= t  <=>  reversed running AND
+        stays_correct = np.logical_and.accumulate(self.correct[:, ::-1], axis=1)[:, ::-1]
+        first = stays_correct.argmax(axis=1) + 1
+        return np.where(stays_correct[:, -1], first, self.n_steps)
+
+    def accuracy_at_exit(self, exit_steps: np.ndarray) -> float:
+        """Accuracy when sample i reports argmax Y(exit_steps[i])."""
+        return float(self.correct[np.arange(len(exit_steps)), exit_steps - 1].mean())
+
+    def fixed_step_accuracy(self) -> np.ndarray:
+        """Accuracy of stopping every sample at t, for t = 1..T, ``[T]``."""
+        return self.correct.mean(axis=0)
+
+
+def top2_gap(accumulated: np.ndarray) -> np.ndarray:
+    """top1 - top2 of the accumulated output, ``[N, T]``."""
+    top2 = np.partition(accumulated, -2, axis=-1)[..., -2:]
+    return top2[..., 1] - top2[..., 0]
+
+
+def first_firing_step(fires: np.ndarray) -> np.ndarray:
+    """1-based first step at which ``fires`` ``[N, T]`` is true; T where it never is."""
+    fires = fires.copy()
+    fires[:, -1] = True
+    return fires.argmax(axis=1) + 1

@@ -1,0 +1,103 @@
+"""Prepared data sets: fixed stratified train/validation/test splits, cached on disk."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from spikecut.data.registry import get_dataset
+from spikecut.io import read_npz, write_json, write_npz
+
+SPLITS = ("train", "val", "test")
+
+
+@dataclass(frozen=True)
+class PreparedData:
+    kind: str
+    num_classes: int
+    n_steps: int
+    x: dict[str, np.ndarray]
+    y: dict[str, np.ndarray]
+    index: dict[str, np.ndarray]  # positions of each split's samples in the full data set
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        """Shape of one timestep of one sample, ``(C, H, W)``."""
+        sample = self.x["train"][0]
+        return tuple(sample.shape[1:] if self.kind == "events" else sample.shape)
+
+
+def prepare(
+    name: str,
+    n_steps: int,
+    seed: int,
+    test_fraction: float,
+    val_fraction: float,
+    limit: int | None = None,
+    options: dict | None = None,
+) -> PreparedData:
+    """Build a data set and split it, stratified by class and fixed by ``seed``.
+
+    ``limit`` keeps a stratified subset of that many samples first (for quick tests).
+    ``val_fraction`` is a share of what remains after the test split.
+    """
+    from sklearn.model_selection import train_test_split  # slow to import; only needed here
+
+    spec = get_dataset(name)
+    x, y = spec.build(n_steps, seed, options or {})
+    index = np.arange(len(y))
+    if limit is not None and limit < len(y):
+        index, _ = train_test_split(index, train_size=limit, stratify=y, random_state=seed)
+    rest, test = train_test_split(
+        index, test_size=test_fraction, stratify=y[index], random_state=seed
+    )
+    train, val = train_test_split(
+        rest, test_size=val_fraction, stratify=y[rest], random_state=seed
+    )
+    parts = {"train": np.sort(train), "val": np.sort(val), "test": np.sort(test)}
+    return PreparedData(
+        kind=spec.kind,
+        num_classes=spec.num_classes,
+        n_steps=n_steps,
+        x={k: x[v] for k, v in parts.items()},
+        y={k: y[v] for k, v in parts.items()},
+        index=parts,
+    )
+
+
+def save_prepared(data: PreparedData, frames_path: os.PathLike, params_path: os.PathLike,
+                  params: dict) -> None:
+    meta = {"kind": data.kind, "num_classes": data.num_classes, "n_steps": data.n_steps,
+            "params": params}
+    arrays = {f"{a}_{s}": getattr(data, a)[s] for a in ("x", "y", "index") for s in SPLITS}
+    write_npz(frames_path, meta, **arrays)
+    counts = {s: np.bincount(data.y[s], minlength=data.num_classes).tolist() for s in SPLITS}
+    write_json(params_path, {**meta, "class_counts": counts})
+
+
+def load_prepared(path: os.PathLike) -> PreparedData:
+    required = tuple(f"{a}_{s}" for a in ("x", "y", "index") for s in SPLITS)
+    arrays, meta = read_npz(path, required)
+    return PreparedData(
+        kind=meta["kind"],
+        num_classes=meta["num_classes"],
+        n_steps=meta["n_steps"],
+        x={s: arrays[f"x_{s}"] for s in SPLITS},
+        y={s: arrays[f"y_{s}"] for s in SPLITS},
+        index={s: arrays[f"index_{s}"] for s in SPLITS},
+    )
+
+
+def to_time_major(x: np.ndarray | torch.Tensor, kind: str, n_steps: int) -> torch.Tensor:
+    """A batch as the SNN's multi-step input ``[T, B, C, H, W]`` float32.
+
+    Static frames are repeated every step (direct encoding); event frames are already
+    one per step.
+    """
+    x = torch.as_tensor(x).float()
+    if kind == "static":
+        return x.unsqueeze(0).expand(n_steps, *x.shape)
+    return x.transpose(0, 1)

@@ -1,0 +1,47 @@
+"""A compact convolutional SNN: Conv-BN-LIF blocks, then a linear read-out per step."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from spikingjelly.activation_based import layer
+from torch import nn
+
+from spikecut.neurons import NeuronConfig, make_neuron
+
+
+def build_convsnn(
+    input_shape: Sequence[int],
+    num_classes: int,
+    neuron: NeuronConfig,
+    channels: Sequence[int] = (16, 32),
+    input_pool: int = 1,
+    min_pool_size: int = 4,
+) -> nn.Sequential:
+    """Multi-step model mapping ``[T, B, C, H, W]`` to per-step logits ``[T, B, classes]``.
+
+    Each block halves the resolution with max pooling while it stays at least
+    ``min_pool_size``; ``input_pool`` first average-pools large event frames.
+    """
+    if not channels:
+        raise ValueError("channels must list at least one block width")
+    c, h, w = input_shape
+    blocks: list[nn.Module] = []
+    if input_pool > 1:
+        blocks.append(layer.AvgPool2d(input_pool, step_mode="m"))
+        h, w = h // input_pool, w // input_pool
+    for width in channels:
+        blocks += [
+            layer.Conv2d(c, width, 3, padding=1, bias=False, step_mode="m"),
+            layer.BatchNorm2d(width, step_mode="m"),
+            make_neuron(neuron),
+        ]
+        if min(h, w) // 2 >= min_pool_size:
+            blocks.append(layer.MaxPool2d(2, step_mode="m"))
+            h, w = h // 2, w // 2
+        c = width
+    blocks += [
+        layer.Flatten(step_mode="m"),
+        layer.Linear(c * h * w, num_classes, step_mode="m"),
+    ]
+    return nn.Sequential(*blocks)

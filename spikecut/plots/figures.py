@@ -1,0 +1,109 @@
+"""The workflow's figures, drawn from the collected cutoff curves and exit histograms."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import seaborn as sns  # noqa: E402
+
+from spikecut.io import atomic_path  # noqa: E402
+
+POLICY_LABELS = {"timestep": "fixed T", "topk": "Top-K", "oct": "OCT (oracle)"}
+
+
+def _alpha_label(alpha: str) -> str:
+    return "baseline (α = 0)" if float(alpha) == 0 else f"RCS (α = {alpha})"
+
+
+def _labelled(frame: pd.DataFrame) -> pd.DataFrame:
+    frame = frame.copy()
+    frame["model"] = frame["alpha"].map(_alpha_label)
+    frame["panel"] = frame["dataset"] + " · " + frame["method"]
+    if "accuracy" in frame:
+        frame["accuracy (%)"] = 100 * frame["accuracy"]
+    return frame
+
+
+def _save(fig: plt.Figure, path: str) -> None:
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=130, bbox_inches="tight")
+    plt.close(fig)
+
+
+def plot_accuracy_vs_timestep(curves: pd.DataFrame, path: str) -> None:
+    """(a) Accuracy of a fixed T against T, baseline versus RCS, mean ± sd over seeds."""
+    frame = _labelled(curves[curves["policy"] == "timestep"])
+    frame["timestep"] = frame["value"].astype(int)
+    grid = sns.relplot(
+        data=frame, x="timestep", y="accuracy (%)", hue="model", col="panel", kind="line",
+        marker="o", errorbar="sd", facet_kws={"sharey": False, "sharex": False},
+        height=3.4, aspect=1.2,
+    )
+    grid.set_titles("{col_name}")
+    grid.set_axis_labels("timestep t (fixed cutoff)", "test accuracy (%)")
+    grid.figure.suptitle("Accuracy at each timestep (mean ± sd over seeds)", y=1.04)
+    _save(grid.figure, path)
+
+
+def plot_pareto(curves: pd.DataFrame, path: str) -> None:
+    """(b) Accuracy against mean timesteps per policy, OCT marked."""
+    frame = _labelled(curves)
+    keys = ["panel", "model", "policy", "parameter", "value"]
+    mean = frame.groupby(keys, dropna=False, sort=True)[["accuracy (%)", "mean_timesteps"]].mean()
+    mean = mean.reset_index()
+    panels = sorted(mean["panel"].unique())
+    models = sorted(mean["model"].unique())
+    colours = dict(zip(models, sns.color_palette("colorblind", len(models))))
+    fig, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 3.8), squeeze=False)
+    for ax, panel in zip(axes[0], panels):
+        sub = mean[mean["panel"] == panel]
+        for model in models:
+            for policy, style in (("timestep", "--o"), ("topk", "-s")):
+                pts = sub[(sub["model"] == model) & (sub["policy"] == policy)]
+                pts = pts.sort_values("mean_timesteps")
+                if len(pts):
+                    ax.plot(pts["mean_timesteps"], pts["accuracy (%)"], style, ms=4,
+                            color=colours[model], label=f"{model}: {POLICY_LABELS[policy]}")
+            oct_pts = sub[(sub["model"] == model) & (sub["policy"] == "oct")]
+            if len(oct_pts):
+                ax.plot(oct_pts["mean_timesteps"], oct_pts["accuracy (%)"], "*", ms=14,
+                        color=colours[model], markeredgecolor="black",
+                        label=f"{model}: {POLICY_LABELS['oct']}")
+        ax.set_title(panel)
+        ax.set_xlabel("mean timesteps per sample")
+        ax.set_ylabel("test accuracy (%)")
+        ax.grid(alpha=0.3)
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, 0.0),
+               ncol=min(3, len(labels)), frameon=False)
+    fig.suptitle("Accuracy versus latency per cutoff policy (mean over seeds)")
+    fig.tight_layout()
+    _save(fig, path)
+
+
+def plot_exit_histograms(exits: pd.DataFrame, epsilon: float, path: str) -> None:
+    """(c) Share of test samples exiting at each timestep: Top-K at ``epsilon``, and OCT."""
+    topk = exits[(exits["policy"] == "topk") & np.isclose(exits["value"], epsilon)]
+    chosen = pd.concat([topk, exits[exits["policy"] == "oct"]])
+    if chosen.empty:
+        raise ValueError(f"no Top-K exits recorded at epsilon {epsilon}; add it to "
+                         "cutoff.epsilons or change summary.histogram_epsilon")
+    frame = _labelled(chosen)
+    frame["policy"] = frame["policy"].map(POLICY_LABELS)
+    counts = frame.groupby(["panel", "policy", "model", "timestep"], sort=True)["count"].sum()
+    share = 100 * counts / counts.groupby(level=["panel", "policy", "model"]).transform("sum")
+    share = share.rename("share of samples (%)").reset_index()
+    grid = sns.catplot(
+        data=share, x="timestep", y="share of samples (%)", hue="model", col="panel",
+        row="policy", kind="bar", height=3.0, aspect=1.4, sharex=False,
+    )
+    grid.set_titles("{col_name} · {row_name}")
+    grid.set_axis_labels("exit timestep t*", "share of test samples (%)")
+    grid.figure.suptitle(f"Exit timesteps: Top-K at ε = {epsilon} and the oracle (all seeds)",
+                         y=1.03)
+    _save(grid.figure, path)

@@ -1,0 +1,74 @@
+"""RCS, the regularising cosine similarity (SPEC §3, SNN form).
+
+It pulls each spiking layer's early responses towards its late ones, so that a cutoff
+can stop early without changing the answer.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import torch
+import torch.nn.functional as F
+
+AGGREGATIONS = ("max", "mean")
+
+
+def tail_steps(n_steps: int, fraction: float = 0.3) -> int:
+    """How many final steps form the target: max(1, floor(fraction * T)).
+
+    The authors write floor(0.3 T), which is 0 for T <= 3 and then silently covers all
+    steps; we always take at least one.
+    """
+    return max(1, math.floor(fraction * n_steps + 1e-9))
+
+
+def late_correct_mask(logits: torch.Tensor, labels: torch.Tensor, n_tail: int) -> torch.Tensor:
+    """``[B]`` bool: per-step outputs o(t) ``[T, B, C]`` are right at each of the last
+    ``n_tail`` steps."""
+    return (logits[-n_tail:].argmax(dim=-1) == labels).all(dim=0)
+
+
+def rcs_per_sample(spikes: torch.Tensor, membrane: torch.Tensor, v_threshold: float,
+                   n_tail: int) -> torch.Tensor:
+    """1 / (mean_t cos(r(t), r_d) + 1e-5) per sample, ``[B]``, for one layer.
+
+    ``spikes`` and ``membrane`` (after reset) are ``[T, B, ...]``; r = s + ReLU(u / V_th)
+    and r_d, the mean of r over the last ``n_tail`` steps, carries no gradient.
+    """
+    r = (spikes + F.relu(membrane / v_threshold)).flatten(2)
+    target = r[-n_tail:].mean(dim=0).detach()
+    cos = F.cosine_similarity(r, target.unsqueeze(0), dim=-1)  # [T, B]
+    return 1.0 / (cos.mean(dim=0) + 1e-5)
+
+
+def rcs_snn(
+    layers: Sequence[tuple[torch.Tensor, torch.Tensor]],
+    logits: torch.Tensor,
+    labels: torch.Tensor,
+    v_threshold: float = 1.0,
+    tail_fraction: float = 0.3,
+    aggregation: str = "max",
+) -> torch.Tensor:
+    """The RCS value of a batch.
+
+    ``layers`` holds (spikes, membrane after reset), each ``[T, B, ...]``, per spiking
+    layer; ``logits`` are the per-step outputs ``[T, B, C]``. Only samples classified
+    correctly at every one of the last n steps count; per layer their values are
+    reduced by ``aggregation`` (the paper: max), then averaged over layers. A batch with
+    no such sample gives 0.
+    """
+    if aggregation not in AGGREGATIONS:
+        raise ValueError(f"unknown RCS aggregation {aggregation!r}; choose {AGGREGATIONS}")
+    if not layers:
+        raise ValueError("RCS needs at least one spiking layer")
+    n_tail = tail_steps(logits.shape[0], tail_fraction)
+    mask = late_correct_mask(logits, labels, n_tail)
+    if not mask.any():
+        return logits.new_zeros(())
+    reduce = torch.amax if aggregation == "max" else torch.mean
+    per_layer = [
+        reduce(rcs_per_sample(s, u, v_threshold, n_tail)[mask], dim=0) for s, u in layers
+    ]
+    return torch.stack(per_layer).mean()

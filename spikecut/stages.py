@@ -1,0 +1,119 @@
+"""File-to-file entry points of the workflow's stages.
+
+Each Snakemake script calls exactly one of these with plain values; each composes the
+library and does its own I/O, atomically. All are usable without Snakemake.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict
+
+import pandas as pd
+import torch
+
+from spikecut.analysis import summarise, summary_markdown
+from spikecut.cutoff import StepOutputs, sweep
+from spikecut.data import load_prepared, prepare, save_prepared
+from spikecut.io import config_id, load_torch, read_npz, save_torch, write_csv, write_npz, write_text
+from spikecut.models import build_model
+from spikecut.neurons import NeuronConfig
+from spikecut.recording import record_outputs
+from spikecut.seeding import pick_device, seed_everything
+from spikecut.training import TrainConfig, train_bptt
+
+log = logging.getLogger(__name__)
+RUN_KEYS = ("dataset", "method", "alpha", "seed")
+LOGIT_SETS = ("test", "val", "cal")
+
+
+def _with_run(frame: pd.DataFrame, run: dict, cid: str) -> pd.DataFrame:
+    """Prefix the run's key columns and the producing config's id."""
+    keys = pd.DataFrame({k: [run[k]] * len(frame) for k in RUN_KEYS})
+    return pd.concat([keys, frame.reset_index(drop=True)], axis=1).assign(config_id=cid)
+
+
+def prepare_dataset(frames_out: str, params_out: str, dataset: str, params: dict) -> None:
+    data = prepare(dataset, params["T"], params["seed"], params["test_fraction"],
+                   params["val_fraction"], params.get("limit"), params.get("options"))
+    save_prepared(data, frames_out, params_out, params | {"config_id": config_id(params)})
+    log.info("prepared %s: %s", dataset, {s: len(v) for s, v in data.y.items()})
+
+
+def train(frames: str, model_out: str, metrics_out: str, run: dict, params: dict,
+          threads: int = 1, progress: bool = True) -> None:
+    """Train one run; ``params`` holds ``model``, ``neuron``, ``training`` and ``device``."""
+    torch.set_num_threads(threads)
+    device = pick_device(params["device"])
+    generator = seed_everything(int(run["seed"]))
+    data = load_prepared(frames)
+    neuron_cfg = NeuronConfig.from_dict(params["neuron"])
+    model_cfg = dict(params["model"])
+    spec = {"name": model_cfg.pop("name"), "input_shape": list(data.input_shape),
+            "num_classes": data.num_classes, "options": model_cfg}
+    model = build_model(spec["name"], spec["input_shape"], spec["num_classes"], neuron_cfg,
+                        **spec["options"])
+    train_cfg = TrainConfig.from_dict(params["training"] | {"alpha": float(run["alpha"]),
+                                      "v_threshold": neuron_cfg.v_threshold})
+    model, metrics = train_bptt(model, data, train_cfg, generator, device, progress=progress)
+    cid = config_id({"run": run, "params": params})
+    save_torch(model_out, {"state_dict": model.state_dict(), "model_spec": spec,
+                           "neuron": asdict(neuron_cfg), "run": run, "params": params,
+                           "config_id": cid})
+    write_csv(metrics_out, _with_run(metrics, run, cid))
+
+
+def _load_model(path: str) -> tuple[torch.nn.Module, dict]:
+    ckpt = load_torch(path)
+    spec = ckpt["model_spec"]
+    model = build_model(spec["name"], spec["input_shape"], spec["num_classes"],
+                        NeuronConfig.from_dict(ckpt["neuron"]), **spec["options"])
+    model.load_state_dict(ckpt["state_dict"])
+    return model, ckpt
+
+
+def record(model_path: str, frames: str, logits_out: str, params: dict,
+           threads: int = 1) -> None:
+    """Per-step logits of the test, validation and calibration sets of one run."""
+    torch.set_num_threads(threads)
+    model, ckpt = _load_model(model_path)
+    data = load_prepared(frames)
+    logits = record_outputs(model, data, params["calibration_dropout"], params["dropout_seed"],
+                            params["batch_size"], pick_device(ckpt["params"]["device"]))
+    labels = {"test": data.y["test"], "val": data.y["val"], "cal": data.y["train"]}
+    meta = {"run": ckpt["run"], "model_config_id": ckpt["config_id"], "params": params,
+            "config_id": config_id({"model": ckpt["config_id"], "params": params})}
+    write_npz(logits_out, meta,
+              **{f"logits_{k}": logits[k].numpy() for k in LOGIT_SETS},
+              **{f"labels_{k}": labels[k] for k in LOGIT_SETS})
+
+
+def load_step_outputs(path: str) -> tuple[dict[str, StepOutputs], dict]:
+    required = tuple(f"{a}_{k}" for a in ("logits", "labels") for k in LOGIT_SETS)
+    arrays, meta = read_npz(path, required)
+    sets = {k: StepOutputs(arrays[f"logits_{k}"], arrays[f"labels_{k}"]) for k in LOGIT_SETS}
+    return sets, meta
+
+
+def sweep_cutoff(logits: str, curve_out: str, exits_out: str, params: dict) -> None:
+    """Every policy's operating points for one run, from its recorded logits."""
+    sets, meta = load_step_outputs(logits)
+    curve, exits = sweep(sets["test"], sets["cal"], params["policies"],
+                         [float(e) for e in params["epsilons"]], params.get("grid"))
+    cid = config_id({"logits": meta["config_id"], "params": params})
+    curve.insert(0, "n_steps", sets["test"].n_steps)
+    write_csv(curve_out, _with_run(curve, meta["run"], cid))
+    write_csv(exits_out, _with_run(exits, meta["run"], cid))
+
+
+def concat_csv(inputs: list[str], output: str) -> None:
+    write_csv(output, pd.concat([pd.read_csv(p) for p in inputs], ignore_index=True))
+
+
+def summarise_curves(curves: str, table_out: str, markdown_out: str, max_loss_pp: float,
+                     config: dict) -> None:
+    frame = pd.read_csv(curves, dtype={"alpha": str})
+    per_run, table = summarise(frame, max_loss_pp)
+    write_csv(table_out, table)
+    write_text(markdown_out, summary_markdown(per_run, table, max_loss_pp, config))
+

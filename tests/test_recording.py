@@ -1,0 +1,49 @@
+import pytest
+import torch
+
+from spikecut.data import prepare
+from spikecut.models import build_model
+from spikecut.neurons import NeuronConfig
+from spikecut.recording import CalibrationDropout, record_outputs
+
+
+@pytest.fixture(scope="module")
+def setup():
+    data = prepare("digits", n_steps=3, seed=0, test_fraction=0.25, val_fraction=0.2, limit=120)
+    torch.manual_seed(0)
+    model = build_model("convsnn", data.input_shape, 10, NeuronConfig(), channels=[4])
+    with torch.no_grad():  # make the neurons fire so that dropout has something to drop
+        model[0].weight.mul_(4)
+    return model, data
+
+
+def test_shapes_and_determinism(setup):
+    model, data = setup
+    a = record_outputs(model, data, 0.3, dropout_seed=7, batch_size=50, device=torch.device("cpu"))
+    b = record_outputs(model, data, 0.3, dropout_seed=7, batch_size=50, device=torch.device("cpu"))
+    c = record_outputs(model, data, 0.3, dropout_seed=8, batch_size=50, device=torch.device("cpu"))
+    assert a["test"].shape == (len(data.y["test"]), 3, 10)
+    assert a["cal"].shape == (len(data.y["train"]), 3, 10)
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert torch.equal(a["test"], c["test"]) and not torch.equal(a["cal"], c["cal"])
+
+
+def test_calibration_without_dropout_equals_eval(setup):
+    model, data = setup
+    out = record_outputs(model, data, 0.0, 0, batch_size=50, device=torch.device("cpu"))
+    model.eval()
+    plain = record_outputs(model, data, 0.0, 1, 50, torch.device("cpu"))
+    assert torch.equal(out["cal"], plain["cal"])
+
+
+def test_dropout_hooks_are_removed_and_rng_restored(setup):
+    model, _ = setup
+    torch.manual_seed(5)
+    expected = torch.rand(3)
+    torch.manual_seed(5)
+    with CalibrationDropout(model, 0.3, seed=0):
+        assert any(m._forward_hooks for m in model.modules())
+    assert not any(m._forward_hooks for m in model.modules())
+    assert torch.equal(torch.rand(3), expected)
+    with pytest.raises(ValueError, match="dropout"):
+        CalibrationDropout(model, 1.0, 0)

@@ -1,0 +1,85 @@
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from spikecut.data import prepare
+from spikecut.models import build_model
+from spikecut.neurons import NeuronConfig
+from spikecut.seeding import pick_device, seed_everything
+from spikecut.training import TrainConfig, task_loss, train_bptt
+
+
+@pytest.fixture(scope="module")
+def small():
+    return prepare("digits", n_steps=3, seed=0, test_fraction=0.25, val_fraction=0.2, limit=300)
+
+
+def run(data, seed=0, **overrides):
+    generator = seed_everything(seed)
+    model = build_model("convsnn", data.input_shape, 10, NeuronConfig(), channels=[8])
+    cfg = TrainConfig(epochs=3, batch_size=32, **overrides)
+    return train_bptt(model, data, cfg, generator, torch.device("cpu"), progress=False)
+
+
+def test_training_learns_and_selects_on_validation(small):
+    model, metrics = run(small)
+    assert metrics["val_accuracy"].max() > 0.5
+    assert metrics["loss"].iloc[-1] < metrics["loss"].iloc[0]
+    assert metrics["selected"].sum() == 1
+    chosen = metrics[metrics["selected"]].iloc[0]
+    assert chosen["val_accuracy"] == metrics["val_accuracy"].max()
+    assert list(metrics.columns[:7]) == ["epoch", "lr", "loss", "task_loss", "rcs",
+                                         "train_accuracy", "val_accuracy"]
+
+
+def test_same_seed_same_numbers(small):
+    m1, a = run(small, seed=3)
+    m2, b = run(small, seed=3)
+    assert a.equals(b)
+    for (k, v), w in zip(m1.state_dict().items(), m2.state_dict().values()):
+        assert torch.equal(v, w), k
+    _, c = run(small, seed=4)
+    assert not a.equals(c)
+
+
+def test_rcs_enters_the_loss(small):
+    _, base = run(small, alpha=0.0)
+    _, reg = run(small, alpha=0.5)
+    np.testing.assert_allclose(base["loss"], base["task_loss"])
+    assert (reg["loss"] > reg["task_loss"]).all()
+    assert not np.allclose(base["task_loss"], reg["task_loss"])
+
+
+def test_nan_loss_stops_with_epoch_and_batch(small):
+    # NaN inputs never reach the loss (a NaN membrane does not spike), so poison the
+    # read-out, as a diverging run would
+    generator = seed_everything(0)
+    model = build_model("convsnn", small.input_shape, 10, NeuronConfig(), channels=[8])
+    with torch.no_grad():
+        model[-1].bias[0] = float("nan")
+    with pytest.raises(FloatingPointError, match=r"loss became nan at epoch 1, batch 1/"):
+        train_bptt(model, small, TrainConfig(epochs=1), generator, torch.device("cpu"),
+                   progress=False)
+
+
+def test_task_losses_by_hand():
+    torch.manual_seed(0)
+    logits, labels = torch.randn(4, 3, 5), torch.tensor([0, 2, 4])
+    mean = task_loss("mean", logits, labels)
+    torch.testing.assert_close(mean, F.cross_entropy(logits.mean(0), labels))
+    tet = task_loss("tet", logits, labels, tet_lambda=0.1)
+    ce = sum(F.cross_entropy(logits[t], labels) for t in range(4)) / 4
+    mse = ((logits - 1) ** 2).mean()
+    torch.testing.assert_close(tet, 0.9 * ce + 0.1 * mse)
+    with pytest.raises(ValueError, match="unknown loss"):
+        task_loss("hinge", logits, labels)
+
+
+def test_bad_optimizer_and_device(small):
+    with pytest.raises(ValueError, match="optimizer"):
+        run(small, optimizer="lbfgs")
+    if not torch.cuda.is_available():
+        with pytest.raises(RuntimeError, match="CUDA is not available"):
+            pick_device("cuda")
+    assert pick_device("auto").type in {"cpu", "cuda"}

@@ -1,0 +1,7 @@
+import pandas as pd
+
+from spikecut.logs import log_to_file
+from spikecut.plots import plot_pareto
+
+log_to_file(snakemake.log[0])
+plot_pareto(pd.read_csv(snakemake.input.curves, dtype={"alpha": str}), snakemake.output[0])

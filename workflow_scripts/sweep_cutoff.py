@@ -1,0 +1,6 @@
+from spikecut.logs import log_to_file
+from spikecut.stages import sweep_cutoff
+
+log_to_file(snakemake.log[0])
+sweep_cutoff(snakemake.input.logits, snakemake.output.curve, snakemake.output.exits,
+             snakemake.params.cfg)
