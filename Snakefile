@@ -20,6 +20,14 @@ check_config(config, f"{workflow.basedir}/config/schema.yaml")
 validate(config, "config/schema.yaml")
 
 
+# Run keys are path segments; keep neighbouring wildcards from matching each other.
+wildcard_constraints:
+    dataset="[a-z0-9-]+",
+    method="[a-z]+",
+    alpha="[0-9.]+",
+    seed="[0-9]+",
+
+
 include: "rules/common.smk"
 include: "rules/data.smk"
 include: "rules/train.smk"

@@ -1,14 +1,7 @@
-# Helpers shared by the rule files: run keys, paths and per-rule parameters.
+# Helpers shared by all rules: run keys, paths and per-rule parameters.
 import copy
 
 from spikecut.data import DATASETS
-
-wildcard_constraints:
-    dataset="[a-z0-9-]+",
-    method="[a-z]+",
-    alpha="[0-9.]+",
-    seed="[0-9]+",
-
 
 for _name in config["datasets"]:
     if _name not in DATASETS:

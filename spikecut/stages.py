@@ -107,7 +107,9 @@ def sweep_cutoff(logits: str, curve_out: str, exits_out: str, params: dict) -> N
 
 
 def concat_csv(inputs: list[str], output: str) -> None:
-    write_csv(output, pd.concat([pd.read_csv(p) for p in inputs], ignore_index=True))
+    """Stack CSVs with identical columns, passing every value through as written."""
+    frames = [pd.read_csv(p, dtype=str, keep_default_na=False) for p in inputs]
+    write_csv(output, pd.concat(frames, ignore_index=True))
 
 
 def summarise_curves(curves: str, table_out: str, markdown_out: str, max_loss_pp: float,

@@ -3,6 +3,8 @@ at no more than a given accuracy loss, and the reduction factor."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import yaml
@@ -92,5 +94,7 @@ def summary_markdown(per_run: pd.DataFrame, table: pd.DataFrame, max_loss_pp: fl
             ]
         lines.append("")
     lines += ["## Configuration", "", "```yaml",
-              yaml.safe_dump(config, sort_keys=False).rstrip(), "```", ""]
+              # a JSON round trip drops the YAML aliases shared sub-dicts would get
+              yaml.safe_dump(json.loads(json.dumps(config)), sort_keys=False).rstrip(),
+              "```", ""]
     return "\n".join(lines)

@@ -29,6 +29,12 @@ def _labelled(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
+def _model_order(frame: pd.DataFrame) -> list[str]:
+    """Model labels, baseline first, then by increasing alpha."""
+    alphas = sorted(frame["alpha"].unique(), key=float)
+    return [_alpha_label(a) for a in alphas]
+
+
 def _save(fig: plt.Figure, path: str) -> None:
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=130, bbox_inches="tight")
@@ -41,6 +47,7 @@ def plot_accuracy_vs_timestep(curves: pd.DataFrame, path: str) -> None:
     frame["timestep"] = frame["value"].astype(int)
     grid = sns.relplot(
         data=frame, x="timestep", y="accuracy (%)", hue="model", col="panel", kind="line",
+        hue_order=_model_order(frame),
         marker="o", errorbar="sd", facet_kws={"sharey": False, "sharex": False},
         height=3.4, aspect=1.2,
     )
@@ -57,7 +64,7 @@ def plot_pareto(curves: pd.DataFrame, path: str) -> None:
     mean = frame.groupby(keys, dropna=False, sort=True)[["accuracy (%)", "mean_timesteps"]].mean()
     mean = mean.reset_index()
     panels = sorted(mean["panel"].unique())
-    models = sorted(mean["model"].unique())
+    models = _model_order(frame)
     colours = dict(zip(models, sns.color_palette("colorblind", len(models))))
     fig, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 3.8), squeeze=False)
     for ax, panel in zip(axes[0], panels):
@@ -100,6 +107,7 @@ def plot_exit_histograms(exits: pd.DataFrame, epsilon: float, path: str) -> None
     share = share.rename("share of samples (%)").reset_index()
     grid = sns.catplot(
         data=share, x="timestep", y="share of samples (%)", hue="model", col="panel",
+        hue_order=_model_order(frame),
         row="policy", kind="bar", height=3.0, aspect=1.4, sharex=False,
     )
     grid.set_titles("{col_name} · {row_name}")

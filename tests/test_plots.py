@@ -1,0 +1,42 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from conftest import random_logits
+from spikecut.cutoff import StepOutputs, sweep
+from spikecut.plots import plot_accuracy_vs_timestep, plot_exit_histograms, plot_pareto
+
+
+@pytest.fixture(scope="module")
+def swept():
+    rng = np.random.default_rng(0)
+    curves, exits = [], []
+    for alpha in ("0", "0.05"):
+        for seed in (0, 1):
+            cal = StepOutputs(*random_logits(rng, n=200, n_steps=5))
+            test = StepOutputs(*random_logits(rng, n=100, n_steps=5))
+            c, e = sweep(test, cal, ["timestep", "topk", "oct"], [0.0, 0.05])
+            key = dict(dataset="digits", method="bptt", alpha=alpha, seed=seed)
+            curves.append(c.assign(**key))
+            exits.append(e.assign(**key))
+    return pd.concat(curves), pd.concat(exits)
+
+
+def is_png(path):
+    data = path.read_bytes()
+    return data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 5000
+
+
+def test_figures_are_written(tmp_path, swept):
+    curves, exits = swept
+    plot_accuracy_vs_timestep(curves, tmp_path / "a.png")
+    plot_pareto(curves, tmp_path / "b.png")
+    plot_exit_histograms(exits, 0.05, tmp_path / "c.png")
+    assert all(is_png(tmp_path / f"{n}.png") for n in "abc")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.png", "b.png", "c.png"]
+
+
+def test_histogram_needs_a_swept_epsilon(tmp_path, swept):
+    _, exits = swept
+    with pytest.raises(ValueError, match="histogram_epsilon"):
+        plot_exit_histograms(exits[exits["policy"] != "oct"], 0.5, tmp_path / "c.png")

@@ -1,0 +1,103 @@
+"""The Snakemake workflow itself: lint, DAG, bad config, and a tiny end-to-end run."""
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+TINY = ROOT / "config" / "test" / "tiny.yaml"
+
+
+def snakemake(*args, cwd=ROOT, timeout=1200):
+    cmd = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), *args]
+    return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout)
+
+
+def job_counts(dry_run_output):
+    table = dry_run_output.split("Job stats:")[1]
+    return {m[1]: int(m[2]) for m in re.finditer(r"^(\w+)\s+(\d+)$", table, re.M)}
+
+
+def test_lint_is_clean():
+    result = snakemake("--lint")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_default_dag(tmp_path):
+    default = ROOT / "config" / "config.yaml"
+    result = snakemake("-n", "--configfile", str(default), "--directory", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    counts = job_counts(result.stdout)
+    # 2 data sets x 1 method x 2 alphas x 2 seeds = 8 runs
+    assert counts == {"prepare_dataset": 2, "train": 8, "record_outputs": 8, "sweep_cutoff": 8,
+                      "collect_sweeps": 1, "plot_accuracy_vs_timestep": 1, "plot_pareto": 1,
+                      "plot_exit_histograms": 1, "summarise": 1, "all": 1, "total": 32}
+
+
+def test_bad_config_fails_naming_the_key(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(TINY.read_text().replace("channels: [4]", "channels: [4]\n  depth: 3"))
+    result = snakemake("-n", "--configfile", str(bad), "--directory", str(tmp_path))
+    assert result.returncode != 0
+    assert "config key model: Additional properties are not allowed ('depth'" in result.stdout + result.stderr
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("tiny")
+    result = snakemake("--cores", "2", "--configfile", str(TINY), "--directory", str(workdir))
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-6000:]
+    return workdir
+
+
+@pytest.mark.slow
+def test_tiny_workflow_outputs(tiny_run):
+    results = tiny_run / "results"
+    runs = [f"{d}/bptt/alpha{a}/seed{s}" for d in ("digits", "digits-dvs")
+            for a in ("0", "0.005") for s in (0, 1)]
+    for run in runs:
+        for name in ("model.pt", "metrics.csv", "logits.npz", "cutoff.csv", "exits.csv"):
+            assert (results / "runs" / run / name).stat().st_size > 0, (run, name)
+    for name in ("accuracy_vs_timestep", "pareto", "exit_histograms"):
+        png = (results / "figures" / f"{name}.png").read_bytes()
+        assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
+
+    curves = pd.read_csv(results / "cutoff" / "curves.csv", dtype={"alpha": str})
+    assert len(curves.groupby(["dataset", "alpha", "seed"])) == 8
+    per_run = curves.groupby(["dataset", "alpha", "seed", "policy"]).size().unstack()
+    assert (per_run["oct"] == 1).all() and (per_run["topk"] == 2).all()
+    assert set(per_run.xs("digits-dvs")["timestep"]) == {4}
+    assert curves["accuracy"].between(0, 1).all() and curves["config_id"].notna().all()
+    assert (curves["mean_timesteps"] <= curves["n_steps"]).all()
+
+    summary = pd.read_csv(results / "summary" / "summary.csv", dtype={"alpha": str})
+    assert set(summary["policy"]) == {"timestep", "topk", "oct"}
+    assert (summary["n_seeds"] == 2).all()
+    text = (results / "summary" / "summary.md").read_text()
+    assert "## digits-dvs (bptt)" in text and "Headline" in text
+
+    metrics = pd.read_csv(results / "cutoff" / "training_metrics.csv")
+    assert metrics.groupby(["dataset", "alpha", "seed"])["selected"].sum().eq(1).all()
+    for rule in ("train", "record_outputs"):
+        assert len(list((results / "benchmarks" / rule).rglob("*.tsv"))) == 8
+    assert not list(tiny_run.rglob(".*.partial-*"))
+
+
+@pytest.mark.slow
+def test_rerun_does_nothing(tiny_run):
+    result = snakemake("-n", "--configfile", str(TINY), "--directory", str(tiny_run))
+    assert result.returncode == 0
+    assert "Nothing to be done" in result.stdout + result.stderr
+
+
+@pytest.mark.slow
+def test_report_builds(tiny_run):
+    result = snakemake("--configfile", str(TINY), "--directory", str(tiny_run),
+                       "--report", "report.html")
+    assert result.returncode == 0, result.stderr[-3000:]
+    html = (tiny_run / "report.html").read_text(errors="ignore")
+    assert "accuracy_vs_timestep.png" in html and "pareto.png" in html
