@@ -63,6 +63,7 @@ rule summarise:
             caption="../report/summary.rst",
             category="Summary",
         ),
+        per_run="results/summary/operating_points.csv",
         markdown="results/summary/summary.md",
     params:
         max_loss_pp=config["summary"]["max_accuracy_loss_pp"],

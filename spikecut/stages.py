@@ -112,10 +112,12 @@ def concat_csv(inputs: list[str], output: str) -> None:
     write_csv(output, pd.concat(frames, ignore_index=True))
 
 
-def summarise_curves(curves: str, table_out: str, markdown_out: str, max_loss_pp: float,
-                     config: dict) -> None:
+def summarise_curves(curves: str, table_out: str, per_run_out: str, markdown_out: str,
+                     max_loss_pp: float, config: dict) -> None:
+    """The summary over seeds (CSV and Markdown) and each run's operating points."""
     frame = pd.read_csv(curves, dtype={"alpha": str})
     per_run, table = summarise(frame, max_loss_pp)
     write_csv(table_out, table)
-    write_text(markdown_out, summary_markdown(per_run, table, max_loss_pp, config))
+    write_csv(per_run_out, per_run)
+    write_text(markdown_out, summary_markdown(table, max_loss_pp, config))
 

@@ -16,7 +16,8 @@ def swept():
             cal = StepOutputs(*random_logits(rng, n=200, n_steps=5))
             test = StepOutputs(*random_logits(rng, n=100, n_steps=5))
             c, e = sweep(test, cal, ["timestep", "topk", "oct"], [0.0, 0.05])
-            key = dict(dataset="digits", method="bptt", alpha=alpha, seed=seed)
+            key = dict(dataset="digits", method="bptt", alpha=alpha, seed=seed,
+                       config_id=f"id{alpha}{seed}")
             curves.append(c.assign(**key))
             exits.append(e.assign(**key))
     return pd.concat(curves), pd.concat(exits)
@@ -34,6 +35,9 @@ def test_figures_are_written(tmp_path, swept):
     plot_exit_histograms(exits, 0.05, tmp_path / "c.png")
     assert all(is_png(tmp_path / f"{n}.png") for n in "abc")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.png", "b.png", "c.png"]
+    from PIL import Image
+
+    assert "id0.051" in Image.open(tmp_path / "b.png").text["Description"]
 
 
 def test_histogram_needs_a_swept_epsilon(tmp_path, swept):

@@ -45,11 +45,12 @@ def test_operating_points_by_hand(curves):
 
 def test_summary_table_and_markdown(curves):
     per_run, table = summarise(curves, 0.5)
+    assert len(per_run) == 4 * 3  # runs x policies
     row = table[(table["alpha"] == "0.05") & (table["policy"] == "topk")].iloc[0]
     assert row["mean_timesteps_mean"] == pytest.approx(1.8)
     assert row["mean_timesteps_std"] == pytest.approx(pd.Series([1.6, 2.0]).std())
     assert row["n_seeds"] == 2 and row["n_steps"] == 4
-    text = summary_markdown(per_run, table, 0.5, {"seeds": [0, 1]})
+    text = summary_markdown(table, 0.5, {"seeds": [0, 1]})
     assert "## d (bptt)" in text
     assert "RCS (α = 0.05) + Top-K needs 1.80 mean timesteps" in text
     assert "fixed T needs 3.00" in text

@@ -77,6 +77,8 @@ def test_tiny_workflow_outputs(tiny_run):
     summary = pd.read_csv(results / "summary" / "summary.csv", dtype={"alpha": str})
     assert set(summary["policy"]) == {"timestep", "topk", "oct"}
     assert (summary["n_seeds"] == 2).all()
+    points = pd.read_csv(results / "summary" / "operating_points.csv")
+    assert len(points) == 8 * 3
     text = (results / "summary" / "summary.md").read_text()
     assert "## digits-dvs (bptt)" in text and "Headline" in text
 

@@ -53,8 +53,7 @@ def _pm(mean: float, sd: float, digits: int = 2, scale: float = 1.0) -> str:
     return f"{mean * scale:.{digits}f} ± {sd * scale:.{digits}f}"
 
 
-def summary_markdown(per_run: pd.DataFrame, table: pd.DataFrame, max_loss_pp: float,
-                     config: dict) -> str:
+def summary_markdown(table: pd.DataFrame, max_loss_pp: float, config: dict) -> str:
     lines = [
         "# spikecut summary",
         "",

@@ -11,6 +11,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
+from spikecut import __version__  # noqa: E402
 from spikecut.io import atomic_path  # noqa: E402
 
 POLICY_LABELS = {"timestep": "fixed T", "topk": "Top-K", "oct": "OCT (oracle)"}
@@ -35,9 +36,12 @@ def _model_order(frame: pd.DataFrame) -> list[str]:
     return [_alpha_label(a) for a in alphas]
 
 
-def _save(fig: plt.Figure, path: str) -> None:
+def _save(fig: plt.Figure, path: str, source: pd.DataFrame) -> None:
+    """Write the PNG with the config ids of the runs it shows in its metadata."""
+    ids = " ".join(sorted(source["config_id"].astype(str).unique())) if "config_id" in source else ""
+    meta = {"Software": f"spikecut {__version__}", "Description": f"config_id: {ids}"}
     with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=130, bbox_inches="tight")
+        fig.savefig(tmp, format="png", dpi=130, bbox_inches="tight", metadata=meta)
     plt.close(fig)
 
 
@@ -54,7 +58,7 @@ def plot_accuracy_vs_timestep(curves: pd.DataFrame, path: str) -> None:
     grid.set_titles("{col_name}")
     grid.set_axis_labels("timestep t (fixed cutoff)", "test accuracy (%)")
     grid.figure.suptitle("Accuracy at each timestep (mean ± sd over seeds)", y=1.04)
-    _save(grid.figure, path)
+    _save(grid.figure, path, curves)
 
 
 def plot_pareto(curves: pd.DataFrame, path: str) -> None:
@@ -90,7 +94,7 @@ def plot_pareto(curves: pd.DataFrame, path: str) -> None:
                ncol=min(3, len(labels)), frameon=False)
     fig.suptitle("Accuracy versus latency per cutoff policy (mean over seeds)")
     fig.tight_layout()
-    _save(fig, path)
+    _save(fig, path, curves)
 
 
 def plot_exit_histograms(exits: pd.DataFrame, epsilon: float, path: str) -> None:
@@ -114,4 +118,4 @@ def plot_exit_histograms(exits: pd.DataFrame, epsilon: float, path: str) -> None
     grid.set_axis_labels("exit timestep t*", "share of test samples (%)")
     grid.figure.suptitle(f"Exit timesteps: Top-K at ε = {epsilon} and the oracle (all seeds)",
                          y=1.03)
-    _save(grid.figure, path)
+    _save(grid.figure, path, chosen)

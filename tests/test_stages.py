@@ -1,0 +1,85 @@
+"""The workflow's stage functions chained by hand, without Snakemake."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from spikecut import stages
+
+RUN = {"dataset": "digits", "method": "bptt", "alpha": "0.05", "seed": 0}
+TRAIN = {
+    "model": {"name": "convsnn", "channels": [4]},
+    "neuron": {"kind": "lif", "tau": 2.0, "decay_input": False, "v_threshold": 1.0,
+               "v_reset": 0.0, "surrogate": "triangle", "surrogate_width": 1.0,
+               "detach_reset": False, "backend": "auto"},
+    "training": {"epochs": 2, "batch_size": 32, "optimizer": "sgd", "lr": 0.05,
+                 "momentum": 0.9, "weight_decay": 0.0, "loss": "mean", "tet_lambda": 0.001,
+                 "rcs_aggregation": "max", "rcs_tail_fraction": 0.3},
+    "device": "cpu",
+}
+
+
+@pytest.fixture(scope="module")
+def chain(tmp_path_factory):
+    d = tmp_path_factory.mktemp("stages")
+    data_params = {"T": 3, "seed": 0, "test_fraction": 0.25, "val_fraction": 0.2,
+                   "limit": 150, "options": {}}
+    stages.prepare_dataset(d / "frames.npz", d / "params.json", "digits", data_params)
+    stages.train(d / "frames.npz", d / "model.pt", d / "metrics.csv", RUN, TRAIN,
+                 progress=False)
+    stages.record(d / "model.pt", d / "frames.npz", d / "logits.npz",
+                  {"calibration_dropout": 0.3, "dropout_seed": 0, "batch_size": 64})
+    stages.sweep_cutoff(d / "logits.npz", d / "cutoff.csv", d / "exits.csv",
+                        {"policies": ["timestep", "topk", "oct"], "epsilons": ["0.0", "0.1"],
+                         "grid": None})
+    return d
+
+
+def test_every_stage_writes_its_outputs(chain):
+    metrics = pd.read_csv(chain / "metrics.csv")
+    assert metrics["epoch"].tolist() == [1, 2]
+    assert (metrics[["dataset", "alpha", "seed"]].iloc[0] == ["digits", 0.05, 0]).all()
+    sets, meta = stages.load_step_outputs(chain / "logits.npz")
+    assert meta["run"] == RUN and meta["config_id"]
+    n = {k: len(v.labels) for k, v in sets.items()}
+    assert n["test"] + n["val"] + n["cal"] == 150
+    assert sets["test"].logits.shape[1:] == (3, 10)
+    curve = pd.read_csv(chain / "cutoff.csv")
+    assert curve["policy"].tolist() == ["timestep"] * 3 + ["topk"] * 2 + ["oct"]
+    assert (curve["n_steps"] == 3).all() and curve["config_id"].nunique() == 1
+    exits = pd.read_csv(chain / "exits.csv")
+    assert exits.groupby(["policy", "value"], dropna=False)["count"].sum().eq(n["test"]).all()
+    assert sorted(p.name for p in chain.iterdir() if p.name.startswith(".")) == []
+
+
+def test_recording_is_reproducible(chain, tmp_path):
+    params = {"calibration_dropout": 0.3, "dropout_seed": 0, "batch_size": 64}
+    stages.record(chain / "model.pt", chain / "frames.npz", tmp_path / "again.npz", params)
+    first, _ = stages.load_step_outputs(chain / "logits.npz")
+    second, _ = stages.load_step_outputs(tmp_path / "again.npz")
+    assert all(np.array_equal(first[k].logits, second[k].logits) for k in first)
+
+
+def test_summary_stage(chain, tmp_path):
+    curve = pd.read_csv(chain / "cutoff.csv")
+    base = curve.assign(alpha="0")
+    both = pd.concat([base, curve])
+    both.to_csv(tmp_path / "curves.csv", index=False)
+    stages.summarise_curves(tmp_path / "curves.csv", tmp_path / "s.csv", tmp_path / "p.csv",
+                            tmp_path / "s.md", 0.5, {"seeds": [0]})
+    assert "## digits (bptt)" in (tmp_path / "s.md").read_text()
+    assert len(pd.read_csv(tmp_path / "p.csv")) == 6
+
+
+def test_corrupt_inputs_fail_clearly(chain, tmp_path):
+    broken = tmp_path / "logits.npz"
+    broken.write_bytes((chain / "logits.npz").read_bytes()[:500])
+    with pytest.raises(ValueError, match="corrupt or truncated"):
+        stages.sweep_cutoff(broken, tmp_path / "c.csv", tmp_path / "e.csv",
+                            {"policies": ["topk"], "epsilons": ["0.0"]})
+    assert not (tmp_path / "c.csv").exists()
+    model = tmp_path / "model.pt"
+    model.write_bytes((chain / "model.pt").read_bytes()[:300])
+    with pytest.raises(ValueError, match="checkpoint .* corrupt"):
+        stages.record(model, chain / "frames.npz", tmp_path / "l.npz",
+                      {"calibration_dropout": 0.3, "dropout_seed": 0, "batch_size": 64})
