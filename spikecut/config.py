@@ -35,7 +35,8 @@ def check_config(config: dict, schema_path: str | Path) -> None:
             allowed = sorted(err.schema.get("properties", {}))
             detail = f"{err.message}; allowed keys: {allowed}"
         elif err.validator == "propertyNames":
-            detail = f"{err.instance!r} is not allowed; choose one of {err.schema['propertyNames'].get('enum')}"
+            allowed = err.schema["propertyNames"].get("enum")
+            detail = f"{err.instance!r} is not allowed; choose one of {allowed}"
         lines.append(f"config key {_key(err.absolute_path)}: {detail}")
     raise ConfigError(
         "invalid configuration (see config/schema.yaml):\n  " + "\n  ".join(lines)

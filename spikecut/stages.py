@@ -15,7 +15,15 @@ import torch
 from spikecut.analysis import summarise, summary_markdown
 from spikecut.cutoff import StepOutputs, sweep
 from spikecut.data import load_prepared, prepare, save_prepared
-from spikecut.io import config_id, load_torch, read_npz, save_torch, write_csv, write_npz, write_text
+from spikecut.io import (
+    config_id,
+    load_torch,
+    read_npz,
+    save_torch,
+    write_csv,
+    write_npz,
+    write_text,
+)
 from spikecut.models import build_model
 from spikecut.neurons import NeuronConfig
 from spikecut.recording import record_outputs

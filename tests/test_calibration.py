@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
-
 from conftest import random_logits
+
 from spikecut.cutoff import StepOutputs, calibrate_exact, calibrate_grid, top2_gap
 
 

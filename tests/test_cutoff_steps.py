@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
-
 from conftest import random_logits
+
 from spikecut.cutoff import StepOutputs, first_firing_step, top2_gap
 
 

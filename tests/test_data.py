@@ -2,7 +2,14 @@ import numpy as np
 import pytest
 import torch
 
-from spikecut.data import DATASETS, get_dataset, load_prepared, prepare, save_prepared, to_time_major
+from spikecut.data import (
+    DATASETS,
+    get_dataset,
+    load_prepared,
+    prepare,
+    save_prepared,
+    to_time_major,
+)
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from spikecut.io import atomic_path, config_id, load_torch, read_npz, save_torch, write_csv, write_npz
+from spikecut.io import (
+    atomic_path,
+    config_id,
+    load_torch,
+    read_npz,
+    save_torch,
+    write_csv,
+    write_npz,
+)
 
 
 def test_atomic_path_leaves_nothing_on_failure(tmp_path):

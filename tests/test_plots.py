@@ -1,8 +1,8 @@
 import numpy as np
 import pandas as pd
 import pytest
-
 from conftest import random_logits
+
 from spikecut.cutoff import StepOutputs, sweep
 from spikecut.plots import plot_accuracy_vs_timestep, plot_exit_histograms, plot_pareto
 

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
-
 from conftest import random_logits
+
 from spikecut.cutoff import StepOutputs, fixed_steps_needed, make_policy, sweep, top2_gap
 
 

@@ -43,7 +43,8 @@ def test_bad_config_fails_naming_the_key(tmp_path):
     bad.write_text(TINY.read_text().replace("channels: [4]", "channels: [4]\n  depth: 3"))
     result = snakemake("-n", "--configfile", str(bad), "--directory", str(tmp_path))
     assert result.returncode != 0
-    assert "config key model: Additional properties are not allowed ('depth'" in result.stdout + result.stderr
+    output = result.stdout + result.stderr
+    assert "config key model: Additional properties are not allowed ('depth'" in output
 
 
 @pytest.fixture(scope="module")
@@ -103,3 +104,9 @@ def test_report_builds(tiny_run):
     assert result.returncode == 0, result.stderr[-3000:]
     html = (tiny_run / "report.html").read_text(errors="ignore")
     assert "accuracy_vs_timestep.png" in html and "pareto.png" in html
+
+
+def test_code_style():
+    result = subprocess.run([sys.executable, "-m", "ruff", "check", "."], cwd=ROOT,
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout

@@ -72,7 +72,8 @@ def summary_markdown(table: pd.DataFrame, max_loss_pp: float, config: dict) -> s
         ]
         for row in group.itertuples():
             lines.append(
-                f"| {row.alpha} | {row.policy} | {_pm(row.accuracy_T_mean, row.accuracy_T_std, 2, 100)}"
+                f"| {row.alpha} | {row.policy}"
+                f" | {_pm(row.accuracy_T_mean, row.accuracy_T_std, 2, 100)}"
                 f" | {_pm(row.accuracy_mean, row.accuracy_std, 2, 100)}"
                 f" | {_pm(row.mean_timesteps_mean, row.mean_timesteps_std)} of {row.n_steps}"
                 f" | {_pm(row.reduction_mean, row.reduction_std)}×"

@@ -109,5 +109,7 @@ def make_policy(name: str, grid: int | None = None) -> Policy:
     try:
         cls = POLICIES[name]
     except KeyError:
-        raise ValueError(f"unknown cutoff policy {name!r}; choose from {sorted(POLICIES)}") from None
+        raise ValueError(
+            f"unknown cutoff policy {name!r}; choose from {sorted(POLICIES)}"
+        ) from None
     return cls(grid=grid) if issubclass(cls, ScorePolicy) else cls()

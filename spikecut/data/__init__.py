@@ -1,6 +1,12 @@
 """Data sets: a registry of builders, and cached, split, model-ready arrays."""
 
-from spikecut.data.prepared import PreparedData, load_prepared, prepare, save_prepared, to_time_major
+from spikecut.data.prepared import (
+    PreparedData,
+    load_prepared,
+    prepare,
+    save_prepared,
+    to_time_major,
+)
 from spikecut.data.registry import DATASETS, DatasetSpec, get_dataset
 
 __all__ = [

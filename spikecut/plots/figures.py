@@ -38,8 +38,8 @@ def _model_order(frame: pd.DataFrame) -> list[str]:
 
 def _save(fig: plt.Figure, path: str, source: pd.DataFrame) -> None:
     """Write the PNG with the config ids of the runs it shows in its metadata."""
-    ids = " ".join(sorted(source["config_id"].astype(str).unique())) if "config_id" in source else ""
-    meta = {"Software": f"spikecut {__version__}", "Description": f"config_id: {ids}"}
+    ids = sorted(source["config_id"].astype(str).unique()) if "config_id" in source else []
+    meta = {"Software": f"spikecut {__version__}", "Description": f"config_id: {' '.join(ids)}"}
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=130, bbox_inches="tight", metadata=meta)
     plt.close(fig)

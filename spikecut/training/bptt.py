@@ -78,7 +78,7 @@ def train_bptt(
     y_train = torch.as_tensor(data.y["train"])
     n_batches = -(-len(y_train) // cfg.batch_size)
     probe = SpikingLayerProbe(model)
-    best_acc, best_state, rows = -1.0, None, []
+    best_acc, best_epoch, best_state, rows = -1.0, 0, None, []
 
     epochs = tqdm(range(1, cfg.epochs + 1), desc="epochs", unit="epoch", disable=not progress)
     for epoch in epochs:
@@ -127,13 +127,12 @@ def train_bptt(
         log.info("epoch %d: %s", epoch, row)
         # Later epochs win ties: the cosine schedule has settled them more.
         if val_acc >= best_acc:
-            best_acc, best_state = val_acc, copy.deepcopy(model.state_dict())
+            best_acc, best_epoch = val_acc, epoch
+            best_state = copy.deepcopy(model.state_dict())
 
     model.load_state_dict(best_state)
     metrics = pd.DataFrame(rows)
-    metrics["selected"] = metrics["val_accuracy"].eq(best_acc) & (
-        metrics["epoch"] == metrics.loc[metrics["val_accuracy"].eq(best_acc), "epoch"].max()
-    )
+    metrics["selected"] = metrics["epoch"] == best_epoch
     return model, metrics
 
 
