@@ -12,15 +12,23 @@ for _name in config["datasets"]:
 RUN_DIR = "results/runs/{dataset}/{method}/alpha{alpha}/seed{seed}"
 
 
+def dataset_methods(dataset):
+    return config["datasets"][dataset].get("methods", config["methods"])
+
+
 def run_paths(pattern):
-    """``pattern`` expanded over every run of the sweep."""
-    return expand(
-        pattern,
-        dataset=list(config["datasets"]),
-        method=config["methods"],
-        alpha=config["alphas"],
-        seed=config["seeds"],
-    )
+    """``pattern`` expanded over every run: data set x its methods x alpha x seed."""
+    return [
+        path
+        for dataset in config["datasets"]
+        for path in expand(
+            pattern,
+            dataset=dataset,
+            method=dataset_methods(dataset),
+            alpha=config["alphas"],
+            seed=config["seeds"],
+        )
+    ]
 
 
 def dataset_params(wildcards):
@@ -38,9 +46,12 @@ def train_params(wildcards):
     training = copy.deepcopy(config["training"])
     device = training.pop("device")
     training["epochs"] = ds.get("epochs", training["epochs"])
+    # only the settings the run's method reads, so that editing the others reruns nothing
+    role = {"neuron": config["neuron"]} if wildcards.method == "bptt" else {"qcfs": config["qcfs"]}
     return {
         "model": config["model"] | ds.get("model", {}),
-        "neuron": config["neuron"],
+        **role,
+        "rcs": config["rcs"],
         "training": training,
         "device": device,
     }

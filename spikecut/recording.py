@@ -13,7 +13,8 @@ from spikingjelly.activation_based import neuron
 from torch import nn
 
 from spikecut.data import PreparedData
-from spikecut.training.bptt import per_step_logits
+from spikecut.training import per_step_logits
+from spikecut.training.loop import Encoder
 
 
 class CalibrationDropout:
@@ -51,6 +52,7 @@ class CalibrationDropout:
 def record_outputs(
     model: nn.Module,
     data: PreparedData,
+    encode: Encoder,
     calibration_dropout: float,
     dropout_seed: int,
     batch_size: int,
@@ -60,7 +62,7 @@ def record_outputs(
     model.to(device).eval()
 
     def run(split: str) -> torch.Tensor:
-        return per_step_logits(model, data.x[split], data.kind, data.n_steps, batch_size, device)
+        return per_step_logits(model, data.x[split], encode, batch_size, device)
 
     out = {"test": run("test"), "val": run("val")}
     with CalibrationDropout(model, calibration_dropout, dropout_seed):

@@ -7,7 +7,6 @@ library and does its own I/O, atomically. All are usable without Snakemake.
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict
 
 import pandas as pd
 import torch
@@ -24,11 +23,10 @@ from spikecut.io import (
     write_npz,
     write_text,
 )
-from spikecut.models import build_model
-from spikecut.neurons import NeuronConfig
 from spikecut.recording import record_outputs
 from spikecut.seeding import pick_device, seed_everything
-from spikecut.training import TrainConfig, train_bptt
+from spikecut.training import TrainConfig, train_model
+from spikecut.training.methods import inference_snn, rebuild, training_setup
 
 log = logging.getLogger(__name__)
 RUN_KEYS = ("dataset", "method", "alpha", "seed")
@@ -50,46 +48,38 @@ def prepare_dataset(frames_out: str, params_out: str, dataset: str, params: dict
 
 def train(frames: str, model_out: str, metrics_out: str, run: dict, params: dict,
           threads: int = 1, progress: bool = True) -> None:
-    """Train one run; ``params`` holds ``model``, ``neuron``, ``training`` and ``device``."""
+    """Train one run by its method. ``params`` holds ``model``, ``neuron``, ``qcfs``,
+    ``training``, ``rcs`` and ``device``."""
     torch.set_num_threads(threads)
     device = pick_device(params["device"])
     generator = seed_everything(int(run["seed"]))
     data = load_prepared(frames)
-    neuron_cfg = NeuronConfig.from_dict(params["neuron"])
-    model_cfg = dict(params["model"])
-    spec = {"name": model_cfg.pop("name"), "input_shape": list(data.input_shape),
-            "num_classes": data.num_classes, "options": model_cfg}
-    model = build_model(spec["name"], spec["input_shape"], spec["num_classes"], neuron_cfg,
-                        **spec["options"])
-    train_cfg = TrainConfig.from_dict(params["training"] | {"alpha": float(run["alpha"]),
-                                      "v_threshold": neuron_cfg.v_threshold})
-    model, metrics = train_bptt(model, data, train_cfg, generator, device, progress=progress)
+    setup = training_setup(run["method"], data, params)
+    cfg = TrainConfig.from_dict(params["training"] | {"alpha": float(run["alpha"])})
+    model, metrics = train_model(setup.model, data, cfg, setup.encode, setup.regulariser,
+                                 generator, device, progress=progress)
     cid = config_id({"run": run, "params": params})
-    save_torch(model_out, {"state_dict": model.state_dict(), "model_spec": spec,
-                           "neuron": asdict(neuron_cfg), "run": run, "params": params,
-                           "config_id": cid})
+    save_torch(model_out, {"state_dict": model.state_dict(), "model_spec": setup.spec,
+                           "run": run, "params": params, "config_id": cid})
     write_csv(metrics_out, _with_run(metrics, run, cid))
-
-
-def _load_model(path: str) -> tuple[torch.nn.Module, dict]:
-    ckpt = load_torch(path)
-    spec = ckpt["model_spec"]
-    model = build_model(spec["name"], spec["input_shape"], spec["num_classes"],
-                        NeuronConfig.from_dict(ckpt["neuron"]), **spec["options"])
-    model.load_state_dict(ckpt["state_dict"])
-    return model, ckpt
 
 
 def record(model_path: str, frames: str, logits_out: str, params: dict,
            threads: int = 1) -> None:
-    """Per-step logits of the test, validation and calibration sets of one run."""
+    """Per-step logits of the test, validation and calibration sets of one run; a
+    QCFS ANN is converted to an SNN first."""
     torch.set_num_threads(threads)
-    model, ckpt = _load_model(model_path)
+    ckpt = load_torch(model_path)
+    trained = rebuild(ckpt["model_spec"])
+    trained.load_state_dict(ckpt["state_dict"])
     data = load_prepared(frames)
-    logits = record_outputs(model, data, params["calibration_dropout"], params["dropout_seed"],
-                            params["batch_size"], pick_device(ckpt["params"]["device"]))
+    snn, encode, info = inference_snn(ckpt["run"]["method"], trained, data, ckpt["params"])
+    logits = record_outputs(snn, data, encode, params["calibration_dropout"],
+                            params["dropout_seed"], params["batch_size"],
+                            pick_device(ckpt["params"]["device"]))
     labels = {"test": data.y["test"], "val": data.y["val"], "cal": data.y["train"]}
     meta = {"run": ckpt["run"], "model_config_id": ckpt["config_id"], "params": params,
+            "snn": info,
             "config_id": config_id({"model": ckpt["config_id"], "params": params})}
     write_npz(logits_out, meta,
               **{f"logits_{k}": logits[k].numpy() for k in LOGIT_SETS},

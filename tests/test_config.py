@@ -12,6 +12,7 @@ from spikecut.neurons import BACKENDS
 from spikecut.neurons.surrogates import SURROGATES
 from spikecut.regularisers import AGGREGATIONS
 from spikecut.training import LOSSES
+from spikecut.training.methods import METHODS
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA = ROOT / "config" / "schema.yaml"
@@ -72,4 +73,5 @@ def test_schema_enums_match_the_registries():
     assert set(props["neuron"]["properties"]["backend"]["enum"]) == set(BACKENDS)
     assert set(props["neuron"]["properties"]["surrogate"]["enum"]) == set(SURROGATES)
     assert set(props["training"]["properties"]["loss"]["enum"]) == set(LOSSES)
-    assert set(props["training"]["properties"]["rcs_aggregation"]["enum"]) == set(AGGREGATIONS)
+    assert set(props["rcs"]["properties"]["aggregation"]["enum"]) == set(AGGREGATIONS)
+    assert set(schema["$defs"]["methods"]["items"]["enum"]) == set(METHODS)

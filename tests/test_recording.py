@@ -1,9 +1,10 @@
+from functools import partial
+
 import pytest
 import torch
 
-from spikecut.data import prepare
+from spikecut.data import prepare, to_time_major
 from spikecut.models import build_model
-from spikecut.neurons import NeuronConfig
 from spikecut.recording import CalibrationDropout, record_outputs
 
 
@@ -11,17 +12,21 @@ from spikecut.recording import CalibrationDropout, record_outputs
 def setup():
     data = prepare("digits", n_steps=3, seed=0, test_fraction=0.25, val_fraction=0.2, limit=120)
     torch.manual_seed(0)
-    model = build_model("convsnn", data.input_shape, 10, NeuronConfig(), channels=[4])
+    model = build_model("convsnn", data.input_shape, 10, {"kind": "snn", "neuron": {}},
+                        channels=[4])
     with torch.no_grad():  # make the neurons fire so that dropout has something to drop
         model[0].weight.mul_(4)
     return model, data
 
 
+def record(model, data, p, seed):
+    encode = partial(to_time_major, kind=data.kind, n_steps=data.n_steps)
+    return record_outputs(model, data, encode, p, seed, 50, torch.device("cpu"))
+
+
 def test_shapes_and_determinism(setup):
     model, data = setup
-    a = record_outputs(model, data, 0.3, dropout_seed=7, batch_size=50, device=torch.device("cpu"))
-    b = record_outputs(model, data, 0.3, dropout_seed=7, batch_size=50, device=torch.device("cpu"))
-    c = record_outputs(model, data, 0.3, dropout_seed=8, batch_size=50, device=torch.device("cpu"))
+    a, b, c = record(model, data, 0.3, 7), record(model, data, 0.3, 7), record(model, data, 0.3, 8)
     assert a["test"].shape == (len(data.y["test"]), 3, 10)
     assert a["cal"].shape == (len(data.y["train"]), 3, 10)
     assert all(torch.equal(a[k], b[k]) for k in a)
@@ -30,9 +35,9 @@ def test_shapes_and_determinism(setup):
 
 def test_calibration_without_dropout_equals_eval(setup):
     model, data = setup
-    out = record_outputs(model, data, 0.0, 0, batch_size=50, device=torch.device("cpu"))
+    out = record(model, data, 0.0, 0)
     model.eval()
-    plain = record_outputs(model, data, 0.0, 1, 50, torch.device("cpu"))
+    plain = record(model, data, 0.0, 1)
     assert torch.equal(out["cal"], plain["cal"])
 
 

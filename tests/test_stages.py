@@ -13,8 +13,8 @@ TRAIN = {
                "v_reset": 0.0, "surrogate": "triangle", "surrogate_width": 1.0,
                "detach_reset": False, "backend": "auto"},
     "training": {"epochs": 2, "batch_size": 32, "optimizer": "sgd", "lr": 0.05,
-                 "momentum": 0.9, "weight_decay": 0.0, "loss": "mean", "tet_lambda": 0.001,
-                 "rcs_aggregation": "max", "rcs_tail_fraction": 0.3},
+                 "momentum": 0.9, "weight_decay": 0.0, "loss": "mean", "tet_lambda": 0.001},
+    "rcs": {"aggregation": "max", "tail_fraction": 0.3},
     "device": "cpu",
 }
 
@@ -83,3 +83,16 @@ def test_corrupt_inputs_fail_clearly(chain, tmp_path):
     with pytest.raises(ValueError, match="checkpoint .* corrupt"):
         stages.record(model, chain / "frames.npz", tmp_path / "l.npz",
                       {"calibration_dropout": 0.3, "dropout_seed": 0, "batch_size": 64})
+
+
+def test_conversion_track(chain, tmp_path):
+    run = RUN | {"method": "qcfs", "alpha": "0"}
+    params = {k: v for k, v in TRAIN.items() if k != "neuron"}
+    params["qcfs"] = {"levels": 4, "theta_init": 4.0, "T": 6}
+    stages.train(chain / "frames.npz", tmp_path / "model.pt", tmp_path / "metrics.csv", run,
+                 params, progress=False)
+    stages.record(tmp_path / "model.pt", chain / "frames.npz", tmp_path / "logits.npz",
+                  {"calibration_dropout": 0.3, "dropout_seed": 0, "batch_size": 64})
+    sets, meta = stages.load_step_outputs(tmp_path / "logits.npz")
+    assert meta["snn"] == {"converted_layers": 1, "n_steps": 6}
+    assert sets["test"].logits.shape[1:] == (6, 10)

@@ -4,10 +4,13 @@ import torch
 import torch.nn.functional as F
 
 from spikecut.data import prepare
-from spikecut.models import build_model
-from spikecut.neurons import NeuronConfig
 from spikecut.seeding import pick_device, seed_everything
-from spikecut.training import TrainConfig, task_loss, train_bptt
+from spikecut.training import TrainConfig, task_loss, train_model
+from spikecut.training.methods import training_setup
+
+PARAMS = {"model": {"name": "convsnn", "channels": [8]}, "neuron": {"v_threshold": 1.0},
+          "qcfs": {"levels": 4, "theta_init": 8.0, "T": 8},
+          "rcs": {"aggregation": "max", "tail_fraction": 0.3}}
 
 
 @pytest.fixture(scope="module")
@@ -15,15 +18,17 @@ def small():
     return prepare("digits", n_steps=3, seed=0, test_fraction=0.25, val_fraction=0.2, limit=300)
 
 
-def run(data, seed=0, **overrides):
+def run(data, seed=0, method="bptt", **overrides):
     generator = seed_everything(seed)
-    model = build_model("convsnn", data.input_shape, 10, NeuronConfig(), channels=[8])
+    setup = training_setup(method, data, PARAMS)
     cfg = TrainConfig(epochs=3, batch_size=32, **overrides)
-    return train_bptt(model, data, cfg, generator, torch.device("cpu"), progress=False)
+    return train_model(setup.model, data, cfg, setup.encode, setup.regulariser, generator,
+                       torch.device("cpu"), progress=False)
 
 
-def test_training_learns_and_selects_on_validation(small):
-    model, metrics = run(small)
+@pytest.mark.parametrize("method", ["bptt", "qcfs"])
+def test_training_learns_and_selects_on_validation(small, method):
+    model, metrics = run(small, method=method)
     assert metrics["val_accuracy"].max() > 0.5
     assert metrics["loss"].iloc[-1] < metrics["loss"].iloc[0]
     assert metrics["selected"].sum() == 1
@@ -43,9 +48,10 @@ def test_same_seed_same_numbers(small):
     assert not a.equals(c)
 
 
-def test_rcs_enters_the_loss(small):
-    _, base = run(small, alpha=0.0)
-    _, reg = run(small, alpha=0.5)
+@pytest.mark.parametrize("method", ["bptt", "qcfs"])
+def test_rcs_enters_the_loss(small, method):
+    _, base = run(small, method=method, alpha=0.0)
+    _, reg = run(small, method=method, alpha=0.5)
     np.testing.assert_allclose(base["loss"], base["task_loss"])
     assert (reg["loss"] > reg["task_loss"]).all()
     assert not np.allclose(base["task_loss"], reg["task_loss"])
@@ -55,12 +61,12 @@ def test_nan_loss_stops_with_epoch_and_batch(small):
     # NaN inputs never reach the loss (a NaN membrane does not spike), so poison the
     # read-out, as a diverging run would
     generator = seed_everything(0)
-    model = build_model("convsnn", small.input_shape, 10, NeuronConfig(), channels=[8])
+    setup = training_setup("bptt", small, PARAMS)
     with torch.no_grad():
-        model[-1].bias[0] = float("nan")
+        setup.model[-1].bias[0] = float("nan")
     with pytest.raises(FloatingPointError, match=r"loss became nan at epoch 1, batch 1/"):
-        train_bptt(model, small, TrainConfig(epochs=1), generator, torch.device("cpu"),
-                   progress=False)
+        train_model(setup.model, small, TrainConfig(epochs=1), setup.encode, setup.regulariser,
+                    generator, torch.device("cpu"), progress=False)
 
 
 def test_task_losses_by_hand():

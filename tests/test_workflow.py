@@ -32,10 +32,11 @@ def test_default_dag(tmp_path):
     result = snakemake("-n", "--configfile", str(default), "--directory", str(tmp_path))
     assert result.returncode == 0, result.stderr
     counts = job_counts(result.stdout)
-    # 2 data sets x 1 method x 2 alphas x 2 seeds = 8 runs
-    assert counts == {"prepare_dataset": 2, "train": 8, "record_outputs": 8, "sweep_cutoff": 8,
-                      "collect_sweeps": 1, "plot_accuracy_vs_timestep": 1, "plot_pareto": 1,
-                      "plot_exit_histograms": 1, "summarise": 1, "all": 1, "total": 32}
+    # (digits: bptt + qcfs, digits-dvs: bptt) x 2 alphas x 2 seeds = 12 runs
+    assert counts == {"prepare_dataset": 2, "train": 12, "record_outputs": 12,
+                      "sweep_cutoff": 12, "collect_sweeps": 1, "plot_accuracy_vs_timestep": 1,
+                      "plot_pareto": 1, "plot_exit_histograms": 1, "summarise": 1, "all": 1,
+                      "total": 44}
 
 
 def test_bad_config_fails_naming_the_key(tmp_path):
@@ -58,7 +59,8 @@ def tiny_run(tmp_path_factory):
 @pytest.mark.slow
 def test_tiny_workflow_outputs(tiny_run):
     results = tiny_run / "results"
-    runs = [f"{d}/bptt/alpha{a}/seed{s}" for d in ("digits", "digits-dvs")
+    runs = [f"{d}/{m}/alpha{a}/seed{s}"
+            for d, m in (("digits", "bptt"), ("digits", "qcfs"), ("digits-dvs", "bptt"))
             for a in ("0", "0.005") for s in (0, 1)]
     for run in runs:
         for name in ("model.pt", "metrics.csv", "logits.npz", "cutoff.csv", "exits.csv"):
@@ -68,10 +70,11 @@ def test_tiny_workflow_outputs(tiny_run):
         assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
 
     curves = pd.read_csv(results / "cutoff" / "curves.csv", dtype={"alpha": str})
-    assert len(curves.groupby(["dataset", "alpha", "seed"])) == 8
-    per_run = curves.groupby(["dataset", "alpha", "seed", "policy"]).size().unstack()
+    assert len(curves.groupby(["dataset", "method", "alpha", "seed"])) == 12
+    per_run = curves.groupby(["dataset", "method", "alpha", "seed", "policy"]).size().unstack()
     assert (per_run["oct"] == 1).all() and (per_run["topk"] == 2).all()
     assert set(per_run.xs("digits-dvs")["timestep"]) == {4}
+    assert set(per_run.xs(("digits", "qcfs"))["timestep"]) == {8}  # qcfs.T, not the data T
     assert curves["accuracy"].between(0, 1).all() and curves["config_id"].notna().all()
     assert (curves["mean_timesteps"] <= curves["n_steps"]).all()
 
@@ -79,14 +82,16 @@ def test_tiny_workflow_outputs(tiny_run):
     assert set(summary["policy"]) == {"timestep", "topk", "oct"}
     assert (summary["n_seeds"] == 2).all()
     points = pd.read_csv(results / "summary" / "operating_points.csv")
-    assert len(points) == 8 * 3
+    assert len(points) == 12 * 3
     text = (results / "summary" / "summary.md").read_text()
-    assert "## digits-dvs (bptt)" in text and "Headline" in text
+    assert "## digits-dvs (bptt)" in text and "## digits (qcfs)" in text
+    assert text.count("Headline") == 3
 
     metrics = pd.read_csv(results / "cutoff" / "training_metrics.csv")
-    assert metrics.groupby(["dataset", "alpha", "seed"])["selected"].sum().eq(1).all()
+    keys = ["dataset", "method", "alpha", "seed"]
+    assert metrics.groupby(keys)["selected"].sum().eq(1).all()
     for rule in ("train", "record_outputs"):
-        assert len(list((results / "benchmarks" / rule).rglob("*.tsv"))) == 8
+        assert len(list((results / "benchmarks" / rule).rglob("*.tsv"))) == 12
     assert not list(tiny_run.rglob(".*.partial-*"))
 
 

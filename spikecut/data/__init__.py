@@ -5,6 +5,7 @@ from spikecut.data.prepared import (
     load_prepared,
     prepare,
     save_prepared,
+    to_ann_input,
     to_time_major,
 )
 from spikecut.data.registry import DATASETS, DatasetSpec, get_dataset
@@ -17,5 +18,6 @@ __all__ = [
     "load_prepared",
     "prepare",
     "save_prepared",
+    "to_ann_input",
     "to_time_major",
 ]

@@ -101,3 +101,13 @@ def to_time_major(x: np.ndarray | torch.Tensor, kind: str, n_steps: int) -> torc
     if kind == "static":
         return x.unsqueeze(0).expand(n_steps, *x.shape)
     return x.transpose(0, 1)
+
+
+def to_ann_input(x: np.ndarray | torch.Tensor, kind: str) -> torch.Tensor:
+    """A batch as a one-step input ``[1, B, C, H, W]`` for the ANN before conversion.
+
+    Event samples become their mean frame: the converted SNN, fed the frames one per
+    step, sees that mean as its average input.
+    """
+    x = torch.as_tensor(x).float()
+    return (x if kind == "static" else x.mean(dim=1)).unsqueeze(0)

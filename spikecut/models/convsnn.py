@@ -1,30 +1,35 @@
-"""A compact convolutional SNN: Conv-BN-LIF blocks, then a linear read-out per step."""
+"""A compact convolutional network: Conv-BN-activation blocks, then a linear read-out
+per step. The activation is a spiking neuron (SNN) or QCFS (ANN for conversion)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from spikingjelly.activation_based import layer
 from torch import nn
 
-from spikecut.neurons import NeuronConfig, make_neuron
+POOLS = {"max": layer.MaxPool2d, "avg": layer.AvgPool2d}
 
 
 def build_convsnn(
     input_shape: Sequence[int],
     num_classes: int,
-    neuron: NeuronConfig,
+    activation: Callable[[], nn.Module],
     channels: Sequence[int] = (16, 32),
     input_pool: int = 1,
     min_pool_size: int = 4,
+    pool: str = "max",
 ) -> nn.Sequential:
     """Multi-step model mapping ``[T, B, C, H, W]`` to per-step logits ``[T, B, classes]``.
 
-    Each block halves the resolution with max pooling while it stays at least
-    ``min_pool_size``; ``input_pool`` first average-pools large event frames.
+    Each block halves the resolution with pooling while it stays at least
+    ``min_pool_size``; ``input_pool`` first average-pools large event frames. Converted
+    networks need ``pool="avg"``: the max of spike trains is not the max of rates.
     """
     if not channels:
         raise ValueError("channels must list at least one block width")
+    if pool not in POOLS:
+        raise ValueError(f"unknown pool {pool!r}; choose one of {sorted(POOLS)}")
     c, h, w = input_shape
     blocks: list[nn.Module] = []
     if input_pool > 1:
@@ -34,10 +39,10 @@ def build_convsnn(
         blocks += [
             layer.Conv2d(c, width, 3, padding=1, bias=False, step_mode="m"),
             layer.BatchNorm2d(width, step_mode="m"),
-            make_neuron(neuron),
+            activation(),
         ]
         if min(h, w) // 2 >= min_pool_size:
-            blocks.append(layer.MaxPool2d(2, step_mode="m"))
+            blocks.append(POOLS[pool](2, step_mode="m"))
             h, w = h // 2, w // 2
         c = width
     blocks += [

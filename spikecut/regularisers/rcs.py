@@ -12,6 +12,8 @@ from collections.abc import Sequence
 import torch
 import torch.nn.functional as F
 
+from spikecut.regularisers.probe import SpikingLayerProbe
+
 AGGREGATIONS = ("max", "mean")
 
 
@@ -72,3 +74,25 @@ def rcs_snn(
         reduce(rcs_per_sample(s, u, v_threshold, n_tail)[mask], dim=0) for s, u in layers
     ]
     return torch.stack(per_layer).mean()
+
+
+class SpikingRCS:
+    """RCS of an SNN as a training-loop regulariser: capture during the forward pass
+    (``with reg: logits = model(x)``), then ``reg.value(logits, labels)``."""
+
+    def __init__(self, model, v_threshold: float = 1.0, tail_fraction: float = 0.3,
+                 aggregation: str = "max"):
+        self.probe = SpikingLayerProbe(model)
+        self.v_threshold, self.tail_fraction, self.aggregation = (
+            v_threshold, tail_fraction, aggregation)
+
+    def __enter__(self):
+        self.probe.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        self.probe.__exit__(*exc)
+
+    def value(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        return rcs_snn(self.probe.pop(), logits, labels, self.v_threshold,
+                       self.tail_fraction, self.aggregation)

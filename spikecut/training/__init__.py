@@ -1,6 +1,6 @@
-"""Direct (BPTT) training of SNNs with the RCS regulariser."""
+"""Training: BPTT of SNNs and QCFS ANNs for conversion, with the RCS regulariser."""
 
-from spikecut.training.bptt import TrainConfig, train_bptt
+from spikecut.training.loop import TrainConfig, per_step_logits, train_model
 from spikecut.training.losses import LOSSES, task_loss
 
-__all__ = ["LOSSES", "TrainConfig", "task_loss", "train_bptt"]
+__all__ = ["LOSSES", "TrainConfig", "per_step_logits", "task_loss", "train_model"]

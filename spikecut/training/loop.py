@@ -1,9 +1,11 @@
-"""The direct-training loop: BPTT with surrogate gradients, task loss + alpha * RCS."""
+"""One training loop for both tracks: BPTT of an SNN over T steps, and a QCFS ANN (one
+step) for conversion. Each brings its input encoding and its form of RCS."""
 
 from __future__ import annotations
 
 import copy
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -13,11 +15,14 @@ from spikingjelly.activation_based import functional
 from torch import nn
 from tqdm.auto import tqdm
 
-from spikecut.data import PreparedData, to_time_major
-from spikecut.regularisers import SpikingLayerProbe, rcs_snn
+from spikecut.data import PreparedData
+from spikecut.regularisers import Regulariser
 from spikecut.training.losses import task_loss
 
 log = logging.getLogger(__name__)
+
+# A batch of samples as stored -> the model's input [T, B, ...]
+Encoder = Callable[[np.ndarray | torch.Tensor], torch.Tensor]
 
 
 @dataclass(frozen=True)
@@ -31,9 +36,6 @@ class TrainConfig:
     loss: str = "tet"
     tet_lambda: float = 1e-3
     alpha: float = 0.0
-    rcs_aggregation: str = "max"
-    rcs_tail_fraction: float = 0.3
-    v_threshold: float = 1.0
 
     @classmethod
     def from_dict(cls, cfg: dict) -> TrainConfig:
@@ -50,34 +52,35 @@ def make_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
 
 
 @torch.no_grad()
-def per_step_logits(model: nn.Module, x: np.ndarray, kind: str, n_steps: int,
-                    batch_size: int, device: torch.device) -> torch.Tensor:
+def per_step_logits(model: nn.Module, x: np.ndarray, encode: Encoder, batch_size: int,
+                    device: torch.device) -> torch.Tensor:
     """Per-step outputs ``[N, T, C]`` of ``model`` in its current mode, on CPU."""
     outs = []
     for start in range(0, len(x), batch_size):
-        batch = to_time_major(x[start : start + batch_size], kind, n_steps).to(device)
+        batch = encode(x[start : start + batch_size]).to(device)
         outs.append(model(batch).transpose(0, 1).float().cpu())
         functional.reset_net(model)
     return torch.cat(outs)
 
 
-def train_bptt(
+def train_model(
     model: nn.Module,
     data: PreparedData,
     cfg: TrainConfig,
+    encode: Encoder,
+    regulariser: Regulariser,
     generator: torch.Generator,
     device: torch.device,
     progress: bool = True,
 ) -> tuple[nn.Module, pd.DataFrame]:
-    """Train ``model`` and return the state with the best validation accuracy at T,
-    and per-epoch metrics. The test split is never touched."""
+    """Minimise task loss + alpha * RCS; return the state with the best validation
+    accuracy at the last step, and per-epoch metrics. The test split is never touched."""
     model.to(device)
     optimizer = make_optimizer(model, cfg)
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=cfg.epochs)
     x_train = torch.as_tensor(data.x["train"])
     y_train = torch.as_tensor(data.y["train"])
     n_batches = -(-len(y_train) // cfg.batch_size)
-    probe = SpikingLayerProbe(model)
     best_acc, best_epoch, best_state, rows = -1.0, 0, None, []
 
     epochs = tqdm(range(1, cfg.epochs + 1), desc="epochs", unit="epoch", disable=not progress)
@@ -88,13 +91,11 @@ def train_bptt(
         for batch_idx in range(n_batches):
             idx = order[batch_idx * cfg.batch_size : (batch_idx + 1) * cfg.batch_size]
             labels = y_train[idx].to(device)
-            inputs = to_time_major(x_train[idx], data.kind, data.n_steps).to(device)
-            with probe:
-                logits = model(inputs)
+            with regulariser:
+                logits = model(encode(x_train[idx]).to(device))
             task = task_loss(cfg.loss, logits, labels, cfg.tet_lambda)
             with torch.set_grad_enabled(cfg.alpha > 0):
-                rcs = rcs_snn(probe.pop(), logits, labels, cfg.v_threshold,
-                              cfg.rcs_tail_fraction, cfg.rcs_aggregation)
+                rcs = regulariser.value(logits, labels)
             loss = task + cfg.alpha * rcs if cfg.alpha > 0 else task
             if not torch.isfinite(loss):
                 raise FloatingPointError(
@@ -115,13 +116,12 @@ def train_bptt(
         scheduler.step()
 
         model.eval()
-        val_logits = per_step_logits(model, data.x["val"], data.kind, data.n_steps,
-                                     cfg.batch_size * 4, device)
-        val_acc = (val_logits.sum(1).argmax(-1).numpy() == data.y["val"]).mean()
+        val_logits = per_step_logits(model, data.x["val"], encode, cfg.batch_size * 4, device)
+        val_acc = float((val_logits.sum(1).argmax(-1).numpy() == data.y["val"]).mean())
         n_train = len(y_train)
         row = {"epoch": epoch, "lr": lr, "loss": sums["loss"] / n_train,
                "task_loss": sums["task_loss"] / n_train, "rcs": sums["rcs"] / n_train,
-               "train_accuracy": sums["correct"] / n_train, "val_accuracy": float(val_acc)}
+               "train_accuracy": sums["correct"] / n_train, "val_accuracy": val_acc}
         rows.append(row)
         epochs.set_postfix(loss=f"{row['loss']:.3f}", val=f"{val_acc:.3f}")
         log.info("epoch %d: %s", epoch, row)
@@ -134,5 +134,3 @@ def train_bptt(
     metrics = pd.DataFrame(rows)
     metrics["selected"] = metrics["epoch"] == best_epoch
     return model, metrics
-
-
