@@ -36,10 +36,10 @@ def _spec(method: str, data: PreparedData, params: dict) -> dict:
     name = options.pop("name")
     if method == "bptt":
         role = {"kind": "snn", "neuron": params["neuron"]}
+        options["n_steps"] = data.n_steps  # TEBN learns one scale per step
     elif method == "qcfs":
         role = {"kind": "qcfs", "levels": params["qcfs"]["levels"],
                 "theta": params["qcfs"]["theta_init"]}
-        options["pool"] = "avg"
     else:
         raise ValueError(f"unknown method {method!r}; choose one of {METHODS}")
     return {"name": name, "input_shape": list(data.input_shape),
