@@ -10,6 +10,14 @@ for _name in config["datasets"]:
         )
 
 RUN_DIR = "results/runs/{dataset}/{method}/alpha{alpha}/seed{seed}"
+RAW_ROOT = config["data"]["raw_root"]
+
+
+def raw_data_marker(wildcards):
+    """The fetched marker of a downloaded data set; nothing for embedded ones."""
+    if DATASETS[wildcards.dataset].remote:
+        return f"{RAW_ROOT}/{wildcards.dataset}/fetched.json"
+    return []
 
 
 def dataset_methods(dataset):

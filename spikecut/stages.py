@@ -14,12 +14,14 @@ import torch
 from spikecut.analysis import summarise, summary_markdown
 from spikecut.cutoff import StepOutputs, sweep
 from spikecut.data import load_prepared, prepare, save_prepared
+from spikecut.data.download import fetch_dataset as fetch_dataset_archives
 from spikecut.io import (
     config_id,
     load_torch,
     read_npz,
     save_torch,
     write_csv,
+    write_json,
     write_npz,
     write_text,
 )
@@ -39,9 +41,15 @@ def _with_run(frame: pd.DataFrame, run: dict, cid: str) -> pd.DataFrame:
     return pd.concat([keys, frame.reset_index(drop=True)], axis=1).assign(config_id=cid)
 
 
+def fetch_dataset(marker_out: str, dataset: str, root: str) -> None:
+    """Download, verify and unpack a data set's archives; the marker lists them."""
+    write_json(marker_out, fetch_dataset_archives(dataset, root))
+
+
 def prepare_dataset(frames_out: str, params_out: str, dataset: str, params: dict) -> None:
     data = prepare(dataset, params["T"], params["seed"], params["test_fraction"],
-                   params["val_fraction"], params.get("limit"), params.get("options"))
+                   params["val_fraction"], params.get("limit"), params.get("options"),
+                   params.get("raw_root", "data/raw"))
     save_prepared(data, frames_out, params_out, params | {"config_id": config_id(params)})
     log.info("prepared %s: %s", dataset, {s: len(v) for s, v in data.y.items()})
 

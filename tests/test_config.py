@@ -44,7 +44,7 @@ def set_key(cfg, dotted, value):
         ("alphas", [0.1], "alphas.0: 0.1 is not of type 'string'"),
         ("training.optimizer", "adamw",
          "training.optimizer: 'adamw' is not allowed; choose one of ['adam', 'sgd']"),
-        ("datasets.cifar10", {"T": 4}, "datasets: 'cifar10' is not allowed"),
+        ("datasets.mnist", {"T": 4}, "datasets: 'mnist' is not allowed"),
         ("datasets.digits.T", 0, "datasets.digits.T: 0 is less than the minimum of 1"),
         ("neuron.backend", "cupy", "neuron.backend: 'cupy' is not allowed"),
         ("cutoff.policies", ["magic"], "cutoff.policies.0: 'magic' is not allowed"),

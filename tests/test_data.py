@@ -69,7 +69,7 @@ def test_time_major_encoding():
 
 
 def test_registry():
-    assert set(DATASETS) == {"digits", "digits-dvs"}
+    assert {"digits", "digits-dvs", "cifar10", "cifar100", "tiny-imagenet"} <= set(DATASETS)
     assert get_dataset("digits-dvs").kind == "events"
     with pytest.raises(ValueError, match="unknown data set"):
         get_dataset("mnist")

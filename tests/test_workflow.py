@@ -115,3 +115,14 @@ def test_code_style():
     result = subprocess.run([sys.executable, "-m", "ruff", "check", "."], cwd=ROOT,
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stdout
+
+
+def test_remote_data_sets_are_fetched_first(tmp_path):
+    cfg = tmp_path / "cifar.yaml"
+    cfg.write_text(TINY.read_text().replace("  digits:\n", "  cifar10:\n", 1)
+                   + "data:\n  raw_root: raw\n")
+    result = snakemake("-n", "--configfile", str(cfg), "--directory", str(tmp_path))
+    assert result.returncode == 0, result.stdout + result.stderr
+    counts = job_counts(result.stdout)
+    assert counts["fetch_dataset"] == 1 and counts["prepare_dataset"] == 2
+    assert "raw/cifar10/fetched.json" in result.stdout

@@ -123,3 +123,23 @@ def extract(archive_path: str | os.PathLike, destination: str | os.PathLike) -> 
     finally:
         shutil.rmtree(partial, ignore_errors=True)
     return destination
+
+
+def extracted_dir(root: str | os.PathLike, archive: Archive) -> Path:
+    """Where ``archive`` is unpacked under a data set's raw folder."""
+    return Path(root) / f"{archive.filename}.d"
+
+
+def fetch_dataset(name: str, root: str | os.PathLike, timeout: float = 60.0) -> dict:
+    """Fetch, verify and unpack every archive of data set ``name`` into ``root``;
+    return what was placed where."""
+    try:
+        archives = ARCHIVES[name]
+    except KeyError:
+        raise ValueError(f"data set {name!r} has no download source") from None
+    placed = {}
+    for archive in archives:
+        path = fetch(archive, root, timeout)
+        placed[archive.filename] = {"md5": archive.md5, "url": archive.url,
+                                    "extracted": str(extract(path, extracted_dir(root, archive)))}
+    return placed

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -22,6 +23,7 @@ class PreparedData:
     x: dict[str, np.ndarray]
     y: dict[str, np.ndarray]
     index: dict[str, np.ndarray]  # positions of each split's samples in the full data set
+    norm: tuple[tuple[float, ...], tuple[float, ...]] | None = None  # (mean, std) of uint8
 
     @property
     def input_shape(self) -> tuple[int, ...]:
@@ -38,22 +40,29 @@ def prepare(
     val_fraction: float,
     limit: int | None = None,
     options: dict | None = None,
+    root: str | os.PathLike = "data/raw",
 ) -> PreparedData:
     """Build a data set and split it, stratified by class and fixed by ``seed``.
 
-    ``limit`` keeps a stratified subset of that many samples first (for quick tests).
-    ``val_fraction`` is a share of what remains after the test split.
+    A data set with an official test split keeps it (``test_fraction`` is then unused);
+    the others hold out ``test_fraction``. ``val_fraction`` of what remains becomes the
+    validation split. ``limit`` keeps a stratified subset of that many samples first
+    (for quick tests). ``root`` is the folder of downloaded raw data.
     """
     from sklearn.model_selection import train_test_split  # slow to import; only needed here
 
     spec = get_dataset(name)
-    x, y = spec.build(n_steps, seed, options or {})
+    samples = spec.build(n_steps, seed, options or {}, Path(root) / name)
+    x, y = samples.x, samples.y
     index = np.arange(len(y))
     if limit is not None and limit < len(y):
         index, _ = train_test_split(index, train_size=limit, stratify=y, random_state=seed)
-    rest, test = train_test_split(
-        index, test_size=test_fraction, stratify=y[index], random_state=seed
-    )
+    if samples.is_test is None:
+        rest, test = train_test_split(
+            index, test_size=test_fraction, stratify=y[index], random_state=seed
+        )
+    else:
+        rest, test = index[~samples.is_test[index]], index[samples.is_test[index]]
     train, val = train_test_split(
         rest, test_size=val_fraction, stratify=y[rest], random_state=seed
     )
@@ -65,13 +74,14 @@ def prepare(
         x={k: x[v] for k, v in parts.items()},
         y={k: y[v] for k, v in parts.items()},
         index=parts,
+        norm=(spec.mean, spec.std) if spec.mean is not None else None,
     )
 
 
 def save_prepared(data: PreparedData, frames_path: os.PathLike, params_path: os.PathLike,
                   params: dict) -> None:
     meta = {"kind": data.kind, "num_classes": data.num_classes, "n_steps": data.n_steps,
-            "params": params}
+            "norm": data.norm, "params": params}
     arrays = {f"{a}_{s}": getattr(data, a)[s] for a in ("x", "y", "index") for s in SPLITS}
     write_npz(frames_path, meta, **arrays)
     counts = {s: np.bincount(data.y[s], minlength=data.num_classes).tolist() for s in SPLITS}
@@ -88,26 +98,38 @@ def load_prepared(path: os.PathLike) -> PreparedData:
         x={s: arrays[f"x_{s}"] for s in SPLITS},
         y={s: arrays[f"y_{s}"] for s in SPLITS},
         index={s: arrays[f"index_{s}"] for s in SPLITS},
+        norm=tuple(map(tuple, meta["norm"])) if meta.get("norm") else None,
     )
 
 
-def to_time_major(x: np.ndarray | torch.Tensor, kind: str, n_steps: int) -> torch.Tensor:
+def normalise(x: np.ndarray | torch.Tensor, norm=None) -> torch.Tensor:
+    """float32 frames; uint8 images of a data set with ``norm = (mean, std)`` are scaled
+    to [0, 1] and standardised per channel (event counts are left as counts)."""
+    x = torch.as_tensor(x)
+    if norm is None:
+        return x.float()
+    mean, std = (torch.tensor(v, dtype=torch.float32).view(-1, 1, 1) for v in norm)
+    return (x.float() / 255.0 - mean) / std
+
+
+def to_time_major(x: np.ndarray | torch.Tensor, kind: str, n_steps: int, norm=None
+                  ) -> torch.Tensor:
     """A batch as the SNN's multi-step input ``[T, B, C, H, W]`` float32.
 
     Static frames are repeated every step (direct encoding); event frames are already
     one per step.
     """
-    x = torch.as_tensor(x).float()
+    x = normalise(x, norm)
     if kind == "static":
         return x.unsqueeze(0).expand(n_steps, *x.shape)
     return x.transpose(0, 1)
 
 
-def to_ann_input(x: np.ndarray | torch.Tensor, kind: str) -> torch.Tensor:
+def to_ann_input(x: np.ndarray | torch.Tensor, kind: str, norm=None) -> torch.Tensor:
     """A batch as a one-step input ``[1, B, C, H, W]`` for the ANN before conversion.
 
     Event samples become their mean frame: the converted SNN, fed the frames one per
     step, sees that mean as its average input.
     """
-    x = torch.as_tensor(x).float()
+    x = normalise(x, norm)
     return (x if kind == "static" else x.mean(dim=1)).unsqueeze(0)

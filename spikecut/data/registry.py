@@ -2,18 +2,27 @@
 
 A data set builds all of its samples as model-ready arrays: ``static`` data sets give
 one frame per sample ``[N, C, H, W]`` (repeated over T by direct encoding), ``events``
-data sets give T frames per sample ``[N, T, C, H, W]``.
+data sets give T frames per sample ``[N, T, C, H, W]``. Data sets with an official test
+split say which samples belong to it; the others are split by ``prepare``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
-# Builders import their data source lazily: scikit-learn and tonic take seconds to
-# import, and only the data-preparation job needs them.
+# Builders import their data source lazily: scikit-learn, torchvision's data sets and
+# tonic take seconds to import, and only the data-preparation job needs them.
+
+
+@dataclass(frozen=True)
+class Samples:
+    x: np.ndarray
+    y: np.ndarray
+    is_test: np.ndarray | None = None  # the official test split, where there is one
 
 
 @dataclass(frozen=True)
@@ -21,32 +30,66 @@ class DatasetSpec:
     name: str
     kind: str  # "static" or "events"
     num_classes: int
-    # (T, seed, options) -> (frames, labels) for every sample of the data set
-    build: Callable[[int, int, dict], tuple[np.ndarray, np.ndarray]]
+    # (T, seed, options, raw data folder) -> every sample of the data set
+    build: Callable[[int, int, dict, Path], Samples]
+    # uint8 frames are scaled to [0, 1], then normalised per channel with these
+    mean: tuple[float, ...] | None = None
+    std: tuple[float, ...] | None = None
+    # needs raw files fetched by spikecut.data.download (key of ARCHIVES)
+    remote: bool = False
 
 
-def _build_digits(n_steps: int, seed: int, options: dict) -> tuple[np.ndarray, np.ndarray]:
+def _build_digits(n_steps: int, seed: int, options: dict, root: Path) -> Samples:
     from spikecut.data.digits import digits_frames, load_digit_images
 
     images, labels = load_digit_images()
-    return digits_frames(images, upsample=options.get("upsample", 1)), labels
+    return Samples(digits_frames(images, upsample=options.get("upsample", 1)), labels)
 
 
-def _build_digits_dvs(n_steps: int, seed: int, options: dict) -> tuple[np.ndarray, np.ndarray]:
+def _build_digits_dvs(n_steps: int, seed: int, options: dict, root: Path) -> Samples:
     from spikecut.data.digits import load_digit_images
     from spikecut.data.digits_dvs import DVSParams, events_to_frames, synthesize_events
 
     images, labels = load_digit_images()
     params = DVSParams()
     events = synthesize_events(images, seed=seed, params=params)
-    return events_to_frames(events, n_bins=n_steps, params=params), labels
+    return Samples(events_to_frames(events, n_bins=n_steps, params=params), labels)
 
+
+def _build_cifar(num_classes: int) -> Callable[[int, int, dict, Path], Samples]:
+    def build(n_steps: int, seed: int, options: dict, root: Path) -> Samples:
+        from spikecut.data.download import ARCHIVES, extracted_dir
+        from spikecut.data.frames import load_cifar
+
+        archive = ARCHIVES[f"cifar{num_classes}"][0]
+        return Samples(*load_cifar(extracted_dir(root, archive), num_classes))
+
+    return build
+
+
+def _build_tiny_imagenet(n_steps: int, seed: int, options: dict, root: Path) -> Samples:
+    from spikecut.data.download import ARCHIVES, extracted_dir
+    from spikecut.data.frames import load_tiny_imagenet
+
+    folder = extracted_dir(root, ARCHIVES["tiny-imagenet"][0]) / "tiny-imagenet-200"
+    return Samples(*load_tiny_imagenet(folder))
+
+
+# Per-channel statistics of the training images, as commonly used for each set.
+_CIFAR10_NORM = ((0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616))
+_CIFAR100_NORM = ((0.5071, 0.4865, 0.4409), (0.2673, 0.2564, 0.2762))
+_IMAGENET_NORM = ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))
 
 DATASETS: dict[str, DatasetSpec] = {
     spec.name: spec
     for spec in (
         DatasetSpec("digits", "static", 10, _build_digits),
         DatasetSpec("digits-dvs", "events", 10, _build_digits_dvs),
+        DatasetSpec("cifar10", "static", 10, _build_cifar(10), *_CIFAR10_NORM, remote=True),
+        DatasetSpec("cifar100", "static", 100, _build_cifar(100), *_CIFAR100_NORM,
+                    remote=True),
+        DatasetSpec("tiny-imagenet", "static", 200, _build_tiny_imagenet, *_IMAGENET_NORM,
+                    remote=True),
     )
 }
 

@@ -57,11 +57,11 @@ def training_setup(method: str, data: PreparedData, params: dict) -> TrainingSet
     model = rebuild(spec)
     rcs = params["rcs"]
     if method == "bptt":
-        encode = partial(to_time_major, kind=data.kind, n_steps=data.n_steps)
+        encode = partial(to_time_major, kind=data.kind, n_steps=data.n_steps, norm=data.norm)
         reg = SpikingRCS(model, params["neuron"]["v_threshold"], rcs["tail_fraction"],
                          rcs["aggregation"])
     else:
-        encode = partial(to_ann_input, kind=data.kind)
+        encode = partial(to_ann_input, kind=data.kind, norm=data.norm)
         reg = QCFSRCS(model, rcs["aggregation"])
     return TrainingSetup(model, spec, encode, reg)
 
@@ -79,5 +79,5 @@ def inference_snn(method: str, trained: nn.Module, data: PreparedData, params: d
         info = {"converted_layers": converted}
         log.info("converted %d QCFS layers to IF neurons; simulating %d steps",
                  converted, n_steps)
-    encode = partial(to_time_major, kind=data.kind, n_steps=n_steps)
+    encode = partial(to_time_major, kind=data.kind, n_steps=n_steps, norm=data.norm)
     return snn, encode, info | {"n_steps": n_steps}
