@@ -60,6 +60,7 @@ def train_params(wildcards):
         "model": config["model"] | ds.get("model", {}),
         **role,
         "rcs": config["rcs"],
+        "augment": ds.get("augment", {}),
         "training": training,
         "device": device,
     }

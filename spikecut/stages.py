@@ -65,7 +65,7 @@ def train(frames: str, model_out: str, metrics_out: str, run: dict, params: dict
     setup = training_setup(run["method"], data, params)
     cfg = TrainConfig.from_dict(params["training"] | {"alpha": float(run["alpha"])})
     model, metrics = train_model(setup.model, data, cfg, setup.encode, setup.regulariser,
-                                 generator, device, progress=progress)
+                                 generator, device, progress=progress, augment=setup.augment)
     cid = config_id({"run": run, "params": params})
     save_torch(model_out, {"state_dict": model.state_dict(), "model_spec": setup.spec,
                            "run": run, "params": params, "config_id": cid})

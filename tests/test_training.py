@@ -1,3 +1,5 @@
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
@@ -89,3 +91,30 @@ def test_bad_optimizer_and_device(small):
         with pytest.raises(RuntimeError, match="CUDA is not available"):
             pick_device("cuda")
     assert pick_device("auto").type in {"cpu", "cuda"}
+
+
+def test_augmentation_changes_training_and_stays_reproducible():
+    data = prepare("digits", n_steps=2, seed=0, test_fraction=0.25, val_fraction=0.2,
+                   limit=200, options={"upsample": 2})
+    data = dataclasses.replace(
+        data, x={k: (v * 255).astype(np.uint8) for k, v in data.x.items()},
+        norm=((0.0,), (1.0,)))
+    params = PARAMS | {"augment": {"crop_padding": 2, "flip": True}}
+
+    def fit(p):
+        generator = seed_everything(0)
+        setup = training_setup("bptt", data, p)
+        assert (setup.augment is None) == ("augment" not in p)
+        return train_model(setup.model, data, TrainConfig(epochs=2, batch_size=32),
+                           setup.encode, setup.regulariser, generator, torch.device("cpu"),
+                           progress=False, augment=setup.augment)[1]
+
+    a, b, plain = fit(params), fit(params), fit(PARAMS)
+    assert a.equals(b) and not a["loss"].equals(plain["loss"])
+
+
+def test_augmentation_refused_for_events():
+    data = prepare("digits-dvs", n_steps=2, seed=0, test_fraction=0.25, val_fraction=0.2,
+                   limit=100)
+    with pytest.raises(ValueError, match="augmentation is for frame data"):
+        training_setup("bptt", data, PARAMS | {"augment": {"flip": True}})

@@ -72,6 +72,7 @@ def train_model(
     generator: torch.Generator,
     device: torch.device,
     progress: bool = True,
+    augment: Callable[[torch.Tensor], torch.Tensor] | None = None,
 ) -> tuple[nn.Module, pd.DataFrame]:
     """Minimise task loss + alpha * RCS; return the state with the best validation
     accuracy at the last step, and per-epoch metrics. The test split is never touched."""
@@ -91,8 +92,9 @@ def train_model(
         for batch_idx in range(n_batches):
             idx = order[batch_idx * cfg.batch_size : (batch_idx + 1) * cfg.batch_size]
             labels = y_train[idx].to(device)
+            inputs = x_train[idx] if augment is None else augment(x_train[idx])
             with regulariser:
-                logits = model(encode(x_train[idx]).to(device))
+                logits = model(encode(inputs).to(device))
             task = task_loss(cfg.loss, logits, labels, cfg.tet_lambda)
             with torch.set_grad_enabled(cfg.alpha > 0):
                 rcs = regulariser.value(logits, labels)

@@ -15,6 +15,7 @@ from torch import nn
 
 from spikecut.conversion import convert_qcfs_to_snn
 from spikecut.data import PreparedData, to_ann_input, to_time_major
+from spikecut.data.augment import Augment, make_augment
 from spikecut.models import build_model
 from spikecut.regularisers import QCFSRCS, Regulariser, SpikingRCS
 from spikecut.training.loop import Encoder
@@ -29,6 +30,7 @@ class TrainingSetup:
     spec: dict  # everything needed to rebuild the model from a checkpoint
     encode: Encoder
     regulariser: Regulariser
+    augment: Augment | None = None
 
 
 def _spec(method: str, data: PreparedData, params: dict) -> dict:
@@ -63,7 +65,11 @@ def training_setup(method: str, data: PreparedData, params: dict) -> TrainingSet
     else:
         encode = partial(to_ann_input, kind=data.kind, norm=data.norm)
         reg = QCFSRCS(model, rcs["aggregation"])
-    return TrainingSetup(model, spec, encode, reg)
+    augment = make_augment(params.get("augment"), data.input_shape[1:])
+    if augment is not None and data.kind != "static":
+        raise ValueError("augmentation is for frame data; remove 'augment' from the "
+                         "event data set's config")
+    return TrainingSetup(model, spec, encode, reg, augment)
 
 
 def inference_snn(method: str, trained: nn.Module, data: PreparedData, params: dict
