@@ -75,6 +75,31 @@ def _build_tiny_imagenet(n_steps: int, seed: int, options: dict, root: Path) -> 
     return Samples(*load_tiny_imagenet(folder))
 
 
+def _build_gesture(n_steps: int, seed: int, options: dict, root: Path) -> Samples:
+    from spikecut.data.events import GESTURE_SENSOR, frame_events, list_gesture, read_gesture
+
+    files, labels, is_test = list_gesture(root)
+    frames = frame_events([read_gesture(f) for f in files], GESTURE_SENSOR, n_steps,
+                          options.get("size"))
+    return Samples(frames, labels, is_test)
+
+
+def _build_ncaltech101(n_steps: int, seed: int, options: dict, root: Path) -> Samples:
+    from spikecut.data.events import (
+        NCALTECH_SENSOR,
+        frame_events,
+        ncaltech_folder,
+        per_class_split,
+        read_ncaltech,
+    )
+
+    files, labels, is_test = per_class_split(ncaltech_folder(root), "*.bin",
+                                             exclude=("BACKGROUND_Google",))
+    frames = frame_events([read_ncaltech(f) for f in files], NCALTECH_SENSOR, n_steps,
+                          options.get("size"))
+    return Samples(frames, labels, is_test)
+
+
 # Per-channel statistics of the training images, as commonly used for each set.
 _CIFAR10_NORM = ((0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616))
 _CIFAR100_NORM = ((0.5071, 0.4865, 0.4409), (0.2673, 0.2564, 0.2762))
@@ -90,6 +115,8 @@ DATASETS: dict[str, DatasetSpec] = {
                     remote=True),
         DatasetSpec("tiny-imagenet", "static", 200, _build_tiny_imagenet, *_IMAGENET_NORM,
                     remote=True),
+        DatasetSpec("dvs128-gesture", "events", 11, _build_gesture, remote=True),
+        DatasetSpec("n-caltech101", "events", 101, _build_ncaltech101, remote=True),
     )
 }
 
