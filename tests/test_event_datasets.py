@@ -10,10 +10,12 @@ import tonic.io
 from spikecut.data import prepare
 from spikecut.data.events import (
     NCALTECH_DTYPE,
+    cifar10dvs_files,
     frame_events,
     list_gesture,
     ncaltech_folder,
     per_class_split,
+    read_cifar10dvs,
     read_gesture,
     read_ncaltech,
 )
@@ -141,3 +143,93 @@ def test_missing_archives_are_reported(tmp_path):
         list_gesture(tmp_path)
     with pytest.raises(FileNotFoundError, match="fetch the data set first"):
         ncaltech_folder(tmp_path)
+
+
+AEDAT4_INFO = """<dv version="2.0">
+    <node name="outInfo">
+        <node name="0">
+            <attr key="typeIdentifier" type="string">EVTS</attr>
+            <node name="info">
+                <attr key="sizeX" type="int">128</attr>
+                <attr key="sizeY" type="int">128</attr>
+            </node>
+        </node>
+    </node>
+</dv>
+"""
+
+
+def write_aedat4(path, t, x, y, on, chunk=64):
+    """An uncompressed AEDAT 4 file: magic line, size-prefixed IOHeader flatbuffer, then
+    packets (stream id, byte count, size-prefixed EventPacket flatbuffer)."""
+    import flatbuffers
+
+    builder = flatbuffers.Builder(1024)
+    info = builder.CreateString(AEDAT4_INFO)
+    builder.StartObject(3)
+    builder.PrependUOffsetTRelativeSlot(2, info, 0)
+    builder.FinishSizePrefixed(builder.EndObject(), b"IOHE")
+    parts = [b"#!AER-DAT4.0\r\n", bytes(builder.Output())]
+    for start in range(0, len(t), chunk):
+        sl = slice(start, start + chunk)
+        builder = flatbuffers.Builder(1024)
+        n = len(t[sl])
+        builder.StartVector(16, n, 8)
+        for ti, xi, yi, oi in reversed(list(zip(t[sl], x[sl], y[sl], on[sl]))):
+            # struct Event {t: int64; x: int16; y: int16; on: bool}: 16 bytes, 3 padding
+            builder.Prep(8, 16)
+            builder.Pad(3)
+            builder.PrependBool(bool(oi))
+            builder.PrependInt16(int(yi))
+            builder.PrependInt16(int(xi))
+            builder.PrependInt64(int(ti))
+        elements = builder.EndVector()
+        builder.StartObject(1)
+        builder.PrependUOffsetTRelativeSlot(0, elements, 0)
+        builder.FinishSizePrefixed(builder.EndObject(), b"EVTS")
+        payload = bytes(builder.Output())
+        parts.append((0).to_bytes(4, "little") + len(payload).to_bytes(4, "little") + payload)
+    path.write_bytes(b"".join(parts))
+
+
+CIFAR_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse",
+                 "ship", "truck")
+
+
+def write_cifar10dvs(root, per_class=10, n_events=150, seed=0):
+    """CIFAR10DVS.zip as published: one zip per class of AEDAT4 recordings."""
+    rng = np.random.default_rng(seed)
+    outer = root / "CIFAR10DVS.zip.d"
+    outer.mkdir(parents=True)
+    for name in CIFAR_CLASSES:
+        with zipfile.ZipFile(outer / f"{name}.zip", "w") as zf:
+            for k in range(per_class):
+                path = root / f"cifar10_{name}_{k}.aedat4"
+                t = np.sort(rng.integers(0, 1_000_000, n_events))
+                write_aedat4(path, t, rng.integers(0, 128, n_events),
+                             rng.integers(0, 128, n_events), rng.integers(0, 2, n_events))
+                zf.write(path, f"{name}/{path.name}")
+                path.unlink()
+
+
+def test_aedat4_reads_back_through_tonic(tmp_path):
+    t, x = np.array([5, 9, 400, 1000]), np.array([0, 127, 3, 64])
+    y, on = np.array([1, 2, 127, 0]), np.array([1, 0, 0, 1])
+    write_aedat4(tmp_path / "r.aedat4", t, x, y, on, chunk=3)  # two packets
+    ev = read_cifar10dvs(tmp_path / "r.aedat4")
+    assert ev.dtype.names == ("t", "x", "y", "p")
+    assert ev["t"].tolist() == t.tolist() and ev["x"].tolist() == x.tolist()
+    assert ev["y"].tolist() == y.tolist() and ev["p"].astype(int).tolist() == on.tolist()
+
+
+def test_cifar10dvs_prepared_at_48x48(tmp_path):
+    write_cifar10dvs(tmp_path / "cifar10-dvs")
+    files, labels, is_test = cifar10dvs_files(tmp_path / "cifar10-dvs")
+    assert len(files) == 100 and is_test.sum() == 10
+    assert [f.name for f, t in zip(files, is_test) if t][0] == "cifar10_airplane_9.aedat4"
+    data = prepare("cifar10-dvs", n_steps=10, seed=0, test_fraction=0.5, val_fraction=0.2,
+                   options={"size": (48, 48)}, root=tmp_path)
+    assert data.x["test"].shape == (10, 10, 2, 48, 48)
+    assert sorted(data.y["test"].tolist()) == list(range(10))
+    total = sum(int(v.reshape(len(v), -1).sum()) for v in data.x.values())
+    assert total == 100 * 150

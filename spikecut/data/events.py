@@ -2,8 +2,8 @@
 tonic's readers and framed with tonic's transforms.
 
 File lists are sorted, so splits never depend on file-system order. DVS128 Gesture keeps
-its official user split; N-Caltech101 takes the first 90 % of each class's sorted files
-for training and the rest for testing.
+its official user split; N-Caltech101 and CIFAR10-DVS take the first 90 % of each
+class's sorted files for training and the rest for testing.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from spikecut.data.download import extract
 
 GESTURE_SENSOR = (128, 128, 2)
 NCALTECH_SENSOR = (240, 180, 2)
+CIFAR10DVS_SENSOR = (128, 128, 2)
 GESTURE_DTYPE = np.dtype([("x", "<i2"), ("y", "<i2"), ("p", "?"), ("t", "<i8")])
 NCALTECH_DTYPE = np.dtype([("x", "<i8"), ("y", "<i8"), ("t", "<i8"), ("p", "<i8")])
 
@@ -76,6 +77,27 @@ def read_ncaltech(path: Path) -> np.ndarray:
     # recordings are offset on the sensor; move each to the origin, as tonic does
     events["x"] -= events["x"].min()
     events["y"] -= events["y"].min()
+    return events
+
+
+def cifar10dvs_files(root: Path) -> tuple[list[Path], np.ndarray, np.ndarray]:
+    """CIFAR10-DVS: the outer archive holds one zip per class, each unpacked once; the
+    first 90 % of each class's sorted recordings train, the rest test."""
+    outer = root / "CIFAR10DVS.zip.d"
+    class_zips = sorted(outer.rglob("*.zip"))
+    if not class_zips:
+        raise FileNotFoundError(f"no class archives under {outer}: fetch the data set first")
+    unpacked = outer / "classes"
+    unpacked.mkdir(exist_ok=True)
+    for archive in class_zips:
+        extract(archive, unpacked / archive.stem)
+    return per_class_split(unpacked, "**/*.aedat4")
+
+
+def read_cifar10dvs(path: Path) -> np.ndarray:
+    """One AEDAT4 recording as structured (t, x, y, p) events, through tonic."""
+    events = tonic.io.read_aedat4(str(path))
+    events.dtype.names = ("t", "x", "y", "p")
     return events
 
 

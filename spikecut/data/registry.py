@@ -100,6 +100,20 @@ def _build_ncaltech101(n_steps: int, seed: int, options: dict, root: Path) -> Sa
     return Samples(frames, labels, is_test)
 
 
+def _build_cifar10dvs(n_steps: int, seed: int, options: dict, root: Path) -> Samples:
+    from spikecut.data.events import (
+        CIFAR10DVS_SENSOR,
+        cifar10dvs_files,
+        frame_events,
+        read_cifar10dvs,
+    )
+
+    files, labels, is_test = cifar10dvs_files(root)
+    frames = frame_events([read_cifar10dvs(f) for f in files], CIFAR10DVS_SENSOR, n_steps,
+                          options.get("size"))
+    return Samples(frames, labels, is_test)
+
+
 # Per-channel statistics of the training images, as commonly used for each set.
 _CIFAR10_NORM = ((0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616))
 _CIFAR100_NORM = ((0.5071, 0.4865, 0.4409), (0.2673, 0.2564, 0.2762))
@@ -117,6 +131,7 @@ DATASETS: dict[str, DatasetSpec] = {
                     remote=True),
         DatasetSpec("dvs128-gesture", "events", 11, _build_gesture, remote=True),
         DatasetSpec("n-caltech101", "events", 101, _build_ncaltech101, remote=True),
+        DatasetSpec("cifar10-dvs", "events", 10, _build_cifar10dvs, remote=True),
     )
 }
 
