@@ -23,9 +23,10 @@ validate(config, "config/schema.yaml")
 # Run keys are path segments; keep neighbouring wildcards from matching each other.
 wildcard_constraints:
     dataset="[a-z0-9-]+",
-    method="[a-z]+",
+    method="[a-z0-9-]+",
     alpha="[0-9.]+",
     seed="[0-9]+",
+    key="[0-9a-f]{12}",
 
 
 include: "rules/common.smk"

@@ -17,16 +17,16 @@ rule prepare_dataset:
     input:
         raw=raw_data_marker,
     output:
-        frames="results/data/{dataset}/frames.npz",
-        params="results/data/{dataset}/params.json",
+        frames="results/data/{dataset}/{key}/frames.npz",
+        params="results/data/{dataset}/{key}/params.json",
     params:
-        cfg=dataset_params,
+        cfg=lambda wildcards: dataset_params(wildcards.dataset),
     log:
-        "results/logs/prepare_dataset/{dataset}.log",
+        "results/logs/prepare_dataset/{dataset}/{key}.log",
     threads: 1
     resources:
-        mem_mb=4000,
-        runtime=30,
+        mem_mb=job_resources("prepare")["mem_mb"],
+        runtime=job_resources("prepare")["runtime"],
     conda:
         "../envs/spikecut.yaml"
     script:

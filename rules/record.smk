@@ -1,7 +1,7 @@
 rule record_outputs:
     input:
         model=rules.train.output.model,
-        frames=rules.prepare_dataset.output.frames,
+        frames=frames_path,
     output:
         logits=f"{RUN_DIR}/logits.npz",
     params:
@@ -12,8 +12,9 @@ rule record_outputs:
         "results/benchmarks/record_outputs/{dataset}/{method}/alpha{alpha}/seed{seed}.tsv"
     threads: 1
     resources:
-        mem_mb=4000,
-        runtime=30,
+        mem_mb=job_resources("record")["mem_mb"],
+        runtime=job_resources("record")["runtime"],
+        gpu=job_resources("record")["gpu"],
     conda:
         "../envs/spikecut.yaml"
     script:

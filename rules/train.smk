@@ -1,6 +1,6 @@
 rule train:
     input:
-        frames=rules.prepare_dataset.output.frames,
+        frames=frames_path,
     output:
         model=f"{RUN_DIR}/model.pt",
         metrics=f"{RUN_DIR}/metrics.csv",
@@ -13,9 +13,9 @@ rule train:
         "results/benchmarks/train/{dataset}/{method}/alpha{alpha}/seed{seed}.tsv"
     threads: 1
     resources:
-        mem_mb=4000,
-        runtime=60,
-        gpu=0,
+        mem_mb=job_resources("train")["mem_mb"],
+        runtime=lambda wildcards, attempt: job_resources("train")["runtime"] * attempt,
+        gpu=job_resources("train")["gpu"],
     conda:
         "../envs/spikecut.yaml"
     script:

@@ -56,13 +56,13 @@ def prepare_dataset(frames_out: str, params_out: str, dataset: str, params: dict
 
 def train(frames: str, model_out: str, metrics_out: str, run: dict, params: dict,
           threads: int = 1, progress: bool = True) -> None:
-    """Train one run by its method. ``params`` holds ``model``, ``neuron``, ``qcfs``,
-    ``training``, ``rcs`` and ``device``."""
+    """Train one run. ``params`` holds the base ``method`` (bptt or qcfs), ``model``,
+    ``neuron`` or ``qcfs``, ``training``, ``rcs``, ``augment`` and ``device``."""
     torch.set_num_threads(threads)
     device = pick_device(params["device"])
     generator = seed_everything(int(run["seed"]))
     data = load_prepared(frames)
-    setup = training_setup(run["method"], data, params)
+    setup = training_setup(params["method"], data, params)
     cfg = TrainConfig.from_dict(params["training"] | {"alpha": float(run["alpha"])})
     model, metrics = train_model(setup.model, data, cfg, setup.encode, setup.regulariser,
                                  generator, device, progress=progress, augment=setup.augment)
@@ -81,7 +81,7 @@ def record(model_path: str, frames: str, logits_out: str, params: dict,
     trained = rebuild(ckpt["model_spec"])
     trained.load_state_dict(ckpt["state_dict"])
     data = load_prepared(frames)
-    snn, encode, info = inference_snn(ckpt["run"]["method"], trained, data, ckpt["params"])
+    snn, encode, info = inference_snn(ckpt["params"]["method"], trained, data, ckpt["params"])
     logits = record_outputs(snn, data, encode, params["calibration_dropout"],
                             params["dropout_seed"], params["batch_size"],
                             pick_device(ckpt["params"]["device"]))

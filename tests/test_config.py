@@ -74,4 +74,5 @@ def test_schema_enums_match_the_registries():
     assert set(props["neuron"]["properties"]["surrogate"]["enum"]) == set(SURROGATES)
     assert set(props["training"]["properties"]["loss"]["enum"]) == set(LOSSES)
     assert set(props["rcs"]["properties"]["aggregation"]["enum"]) == set(AGGREGATIONS)
-    assert set(schema["$defs"]["methods"]["items"]["enum"]) == set(METHODS)
+    variant = props["variants"]["additionalProperties"]["properties"]
+    assert set(variant["method"]["enum"]) == set(METHODS)

@@ -8,6 +8,7 @@ from spikecut import stages
 
 RUN = {"dataset": "digits", "method": "bptt", "alpha": "0.05", "seed": 0}
 TRAIN = {
+    "method": "bptt",
     "model": {"name": "convsnn", "channels": [4]},
     "neuron": {"kind": "lif", "tau": 2.0, "decay_input": False, "v_threshold": 1.0,
                "v_reset": 0.0, "surrogate": "triangle", "surrogate_width": 1.0,
@@ -88,7 +89,7 @@ def test_corrupt_inputs_fail_clearly(chain, tmp_path):
 def test_conversion_track(chain, tmp_path):
     run = RUN | {"method": "qcfs", "alpha": "0"}
     params = {k: v for k, v in TRAIN.items() if k != "neuron"}
-    params["qcfs"] = {"levels": 4, "theta_init": 4.0, "T": 6}
+    params |= {"method": "qcfs", "qcfs": {"levels": 4, "theta_init": 4.0, "T": 6}}
     stages.train(chain / "frames.npz", tmp_path / "model.pt", tmp_path / "metrics.csv", run,
                  params, progress=False)
     stages.record(tmp_path / "model.pt", chain / "frames.npz", tmp_path / "logits.npz",

@@ -3,10 +3,12 @@
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pandas as pd
 import pytest
+import torch
 
 ROOT = Path(__file__).resolve().parent.parent
 TINY = ROOT / "config" / "test" / "tiny.yaml"
@@ -60,7 +62,7 @@ def tiny_run(tmp_path_factory):
 def test_tiny_workflow_outputs(tiny_run):
     results = tiny_run / "results"
     runs = [f"{d}/{m}/alpha{a}/seed{s}"
-            for d, m in (("digits", "bptt"), ("digits", "qcfs"), ("digits-dvs", "bptt"))
+            for d, m in (("digits", "bptt"), ("digits", "qcfs-l2"), ("digits-dvs", "bptt"))
             for a in ("0", "0.005") for s in (0, 1)]
     for run in runs:
         for name in ("model.pt", "metrics.csv", "logits.npz", "cutoff.csv", "exits.csv"):
@@ -74,7 +76,11 @@ def test_tiny_workflow_outputs(tiny_run):
     per_run = curves.groupby(["dataset", "method", "alpha", "seed", "policy"]).size().unstack()
     assert (per_run["oct"] == 1).all() and (per_run["topk"] == 2).all()
     assert set(per_run.xs("digits-dvs")["timestep"]) == {4}
-    assert set(per_run.xs(("digits", "qcfs"))["timestep"]) == {8}  # qcfs.T, not the data T
+    assert set(per_run.xs(("digits", "qcfs-l2"))["timestep"]) == {8}  # qcfs.T, not data T
+    ckpt = torch.load(results / "runs" / "digits" / "qcfs-l2" / "alpha0" / "seed0" / "model.pt",
+                      weights_only=False)
+    assert ckpt["params"]["method"] == "qcfs" and ckpt["params"]["qcfs"]["levels"] == 2
+    assert ckpt["model_spec"]["role"]["levels"] == 2
     assert curves["accuracy"].between(0, 1).all() and curves["config_id"].notna().all()
     assert (curves["mean_timesteps"] <= curves["n_steps"]).all()
 
@@ -84,7 +90,7 @@ def test_tiny_workflow_outputs(tiny_run):
     points = pd.read_csv(results / "summary" / "operating_points.csv")
     assert len(points) == 12 * 3
     text = (results / "summary" / "summary.md").read_text()
-    assert "## digits-dvs (bptt)" in text and "## digits (qcfs)" in text
+    assert "## digits-dvs (bptt)" in text and "## digits (qcfs-l2)" in text
     assert text.count("Headline") == 3
 
     metrics = pd.read_csv(results / "cutoff" / "training_metrics.csv")
@@ -126,3 +132,36 @@ def test_remote_data_sets_are_fetched_first(tmp_path):
     counts = job_counts(result.stdout)
     assert counts["fetch_dataset"] == 1 and counts["prepare_dataset"] == 2
     assert "raw/cifar10/fetched.json" in result.stdout
+
+
+def test_paper_grid_dag(tmp_path):
+    paper = ROOT / "config" / "paper.yaml"
+    start = time.monotonic()
+    result = snakemake("-n", "--configfile", str(paper), "--directory", str(tmp_path))
+    elapsed = time.monotonic() - start
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    # frame sets x 4 methods + event sets x 2 methods = 18, x 4 alphas x 3 seeds = 216
+    counts = job_counts(result.stdout)
+    assert counts == {"fetch_dataset": 6, "prepare_dataset": 6, "train": 216,
+                      "record_outputs": 216, "sweep_cutoff": 216, "collect_sweeps": 1,
+                      "plot_accuracy_vs_timestep": 1, "plot_pareto": 1,
+                      "plot_exit_histograms": 1, "summarise": 1, "all": 1, "total": 666}
+    jobs = result.stdout.split("\n\n")
+    for rule in ("train", "record_outputs"):
+        blocks = [b for b in jobs if re.search(rf"^rule {rule}:", b, re.M)]
+        assert len(blocks) == 216
+        assert all(re.search(r"resources: .*gpu=1", b) for b in blocks)
+        assert all(re.search(r"mem_mb=\d{5}", b) for b in blocks)
+    assert elapsed < 30, f"building the paper DAG took {elapsed:.1f} s"
+
+
+def test_frame_cache_is_keyed_by_its_parameters(tmp_path):
+    def frames_paths(config_text):
+        cfg = tmp_path / "c.yaml"
+        cfg.write_text(config_text)
+        out = snakemake("-n", "--configfile", str(cfg), "--directory", str(tmp_path)).stdout
+        return set(re.findall(r"results/data/digits-dvs/[0-9a-f]{12}/frames\.npz", out))
+
+    base = frames_paths(TINY.read_text())
+    longer = frames_paths(TINY.read_text().replace("    T: 4\n", "    T: 6\n"))
+    assert len(base) == len(longer) == 1 and base != longer
