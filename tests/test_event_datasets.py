@@ -233,3 +233,11 @@ def test_cifar10dvs_prepared_at_48x48(tmp_path):
     assert sorted(data.y["test"].tolist()) == list(range(10))
     total = sum(int(v.reshape(len(v), -1).sum()) for v in data.x.values())
     assert total == 100 * 150
+
+
+def test_time_window_frames_only_the_start_of_each_recording():
+    ev = np.zeros(4, dtype=NCALTECH_DTYPE)
+    ev["x"], ev["t"], ev["p"] = [0, 1, 2, 3], [1000, 1400, 1999, 2500], [1, 1, 1, 1]
+    frames = frame_events([ev], (240, 180, 2), n_bins=2, window_ms=1.0)
+    # slices [1000, 1500) and [1500, 2000) us; the event at 2500 us falls outside
+    assert frames[0, :, 1, 0, :4].sum(axis=1).tolist() == [2, 1]

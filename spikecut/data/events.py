@@ -102,10 +102,13 @@ def read_cifar10dvs(path: Path) -> np.ndarray:
 
 
 def frame_events(events: list[np.ndarray], sensor: tuple[int, int, int], n_bins: int,
-                 size: tuple[int, int] | None = None) -> np.ndarray:
-    """Each recording's events in ``n_bins`` equal slices of its own duration, as uint8
-    counts ``[N, T, 2, H, W]``; ``size`` (H, W) first rescales the event coordinates.
-    ``sensor`` is (W, H, polarities), tonic's order.
+                 size: tuple[int, int] | None = None, window_ms: float | None = None
+                 ) -> np.ndarray:
+    """Each recording's events in ``n_bins`` equal slices, as uint8 counts
+    ``[N, T, 2, H, W]``. The slices cover the recording from its first to its last
+    event, or only its first ``window_ms`` milliseconds when given. ``size`` (H, W)
+    first rescales the event coordinates. ``sensor`` is (W, H, polarities), tonic's
+    order.
 
     The slices span first to last event inclusive: tonic's ``n_time_bins`` leaves the
     last event out, so we give ``ToFrame`` the window explicitly.
@@ -123,7 +126,8 @@ def frame_events(events: list[np.ndarray], sensor: tuple[int, int, int], n_bins:
             continue
         if resize is not None:
             ev = resize(ev)
-        start, end = int(ev["t"].min()), int(ev["t"].max()) + 1
+        start = int(ev["t"].min())
+        end = int(ev["t"].max()) + 1 if window_ms is None else start + int(window_ms * 1000)
         # include_incomplete rounds the slice count up, so float error can only add an
         # empty trailing slice, which [:n_bins] drops
         to_frame = tonic.transforms.ToFrame(

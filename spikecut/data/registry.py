@@ -80,7 +80,7 @@ def _build_gesture(n_steps: int, seed: int, options: dict, root: Path) -> Sample
 
     files, labels, is_test = list_gesture(root)
     frames = frame_events([read_gesture(f) for f in files], GESTURE_SENSOR, n_steps,
-                          options.get("size"))
+                          options.get("size"), options.get("window_ms"))
     return Samples(frames, labels, is_test)
 
 
@@ -96,7 +96,7 @@ def _build_ncaltech101(n_steps: int, seed: int, options: dict, root: Path) -> Sa
     files, labels, is_test = per_class_split(ncaltech_folder(root), "*.bin",
                                              exclude=("BACKGROUND_Google",))
     frames = frame_events([read_ncaltech(f) for f in files], NCALTECH_SENSOR, n_steps,
-                          options.get("size"))
+                          options.get("size"), options.get("window_ms"))
     return Samples(frames, labels, is_test)
 
 
@@ -110,7 +110,7 @@ def _build_cifar10dvs(n_steps: int, seed: int, options: dict, root: Path) -> Sam
 
     files, labels, is_test = cifar10dvs_files(root)
     frames = frame_events([read_cifar10dvs(f) for f in files], CIFAR10DVS_SENSOR, n_steps,
-                          options.get("size"))
+                          options.get("size"), options.get("window_ms"))
     return Samples(frames, labels, is_test)
 
 
