@@ -13,6 +13,7 @@ from spikecut.data.events import (
     cifar10dvs_files,
     frame_events,
     list_gesture,
+    ncaltech_files,
     ncaltech_folder,
     per_class_split,
     read_cifar10dvs,
@@ -101,7 +102,7 @@ def test_ncaltech_per_class_split_is_sorted_and_9_to_1(tmp_path):
     write_ncaltech(tmp_path)
     folder = ncaltech_folder(tmp_path)
     assert folder.name == "Caltech101" and ncaltech_folder(tmp_path) == folder  # unpacked once
-    files, labels, is_test = per_class_split(folder, "*.bin", exclude=("BACKGROUND_Google",))
+    files, labels, is_test = ncaltech_files(tmp_path)
     assert len(files) == 30 and labels.max() == 2
     assert is_test.sum() == 3
     assert [f.name for f, t in zip(files, is_test) if t] == ["image_0010.bin"] * 3

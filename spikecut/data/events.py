@@ -9,6 +9,8 @@ class's sorted files for training and the rest for testing.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -70,6 +72,11 @@ def ncaltech_folder(root: Path) -> Path:
     if not inner:
         raise FileNotFoundError(f"no Caltech101.zip under {outer}: fetch the data set first")
     return extract(inner[0], outer / "Caltech101.zip.d") / "Caltech101"
+
+
+def ncaltech_files(root: Path) -> tuple[list[Path], np.ndarray, np.ndarray]:
+    """N-Caltech101's recordings without its background class, split 9:1 per class."""
+    return per_class_split(ncaltech_folder(root), "*.bin", exclude=("BACKGROUND_Google",))
 
 
 def read_ncaltech(path: Path) -> np.ndarray:
@@ -135,3 +142,27 @@ def frame_events(events: list[np.ndarray], sensor: tuple[int, int, int], n_bins:
             start_time=start, end_time=end, include_incomplete=True)
         frames[i] = np.minimum(to_frame(ev)[:n_bins], 255)
     return frames
+
+
+@dataclass(frozen=True)
+class EventSource:
+    list_files: Callable[[Path], tuple[list[Path], np.ndarray, np.ndarray]]
+    read: Callable[[Path], np.ndarray]
+    sensor: tuple[int, int, int]
+
+
+SOURCES = {
+    "dvs128-gesture": EventSource(list_gesture, read_gesture, GESTURE_SENSOR),
+    "n-caltech101": EventSource(ncaltech_files, read_ncaltech, NCALTECH_SENSOR),
+    "cifar10-dvs": EventSource(cifar10dvs_files, read_cifar10dvs, CIFAR10DVS_SENSOR),
+}
+
+
+def load_event_dataset(name: str, root: Path, n_bins: int, options: dict
+                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Frames, labels and test mask of event data set ``name`` from its raw folder."""
+    source = SOURCES[name]
+    files, labels, is_test = source.list_files(root)
+    frames = frame_events([source.read(f) for f in files], source.sensor, n_bins,
+                          options.get("size"), options.get("window_ms"))
+    return frames, labels, is_test

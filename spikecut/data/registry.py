@@ -75,43 +75,13 @@ def _build_tiny_imagenet(n_steps: int, seed: int, options: dict, root: Path) -> 
     return Samples(*load_tiny_imagenet(folder))
 
 
-def _build_gesture(n_steps: int, seed: int, options: dict, root: Path) -> Samples:
-    from spikecut.data.events import GESTURE_SENSOR, frame_events, list_gesture, read_gesture
+def _build_events(name: str) -> Callable[[int, int, dict, Path], Samples]:
+    def build(n_steps: int, seed: int, options: dict, root: Path) -> Samples:
+        from spikecut.data.events import load_event_dataset
 
-    files, labels, is_test = list_gesture(root)
-    frames = frame_events([read_gesture(f) for f in files], GESTURE_SENSOR, n_steps,
-                          options.get("size"), options.get("window_ms"))
-    return Samples(frames, labels, is_test)
+        return Samples(*load_event_dataset(name, root, n_steps, options))
 
-
-def _build_ncaltech101(n_steps: int, seed: int, options: dict, root: Path) -> Samples:
-    from spikecut.data.events import (
-        NCALTECH_SENSOR,
-        frame_events,
-        ncaltech_folder,
-        per_class_split,
-        read_ncaltech,
-    )
-
-    files, labels, is_test = per_class_split(ncaltech_folder(root), "*.bin",
-                                             exclude=("BACKGROUND_Google",))
-    frames = frame_events([read_ncaltech(f) for f in files], NCALTECH_SENSOR, n_steps,
-                          options.get("size"), options.get("window_ms"))
-    return Samples(frames, labels, is_test)
-
-
-def _build_cifar10dvs(n_steps: int, seed: int, options: dict, root: Path) -> Samples:
-    from spikecut.data.events import (
-        CIFAR10DVS_SENSOR,
-        cifar10dvs_files,
-        frame_events,
-        read_cifar10dvs,
-    )
-
-    files, labels, is_test = cifar10dvs_files(root)
-    frames = frame_events([read_cifar10dvs(f) for f in files], CIFAR10DVS_SENSOR, n_steps,
-                          options.get("size"), options.get("window_ms"))
-    return Samples(frames, labels, is_test)
+    return build
 
 
 # Per-channel statistics of the training images, as commonly used for each set.
@@ -129,9 +99,11 @@ DATASETS: dict[str, DatasetSpec] = {
                     remote=True),
         DatasetSpec("tiny-imagenet", "static", 200, _build_tiny_imagenet, *_IMAGENET_NORM,
                     remote=True),
-        DatasetSpec("dvs128-gesture", "events", 11, _build_gesture, remote=True),
-        DatasetSpec("n-caltech101", "events", 101, _build_ncaltech101, remote=True),
-        DatasetSpec("cifar10-dvs", "events", 10, _build_cifar10dvs, remote=True),
+        DatasetSpec("dvs128-gesture", "events", 11, _build_events("dvs128-gesture"),
+                    remote=True),
+        DatasetSpec("n-caltech101", "events", 101, _build_events("n-caltech101"),
+                    remote=True),
+        DatasetSpec("cifar10-dvs", "events", 10, _build_events("cifar10-dvs"), remote=True),
     )
 }
 
