@@ -165,3 +165,20 @@ def test_frame_cache_is_keyed_by_its_parameters(tmp_path):
     base = frames_paths(TINY.read_text())
     longer = frames_paths(TINY.read_text().replace("    T: 4\n", "    T: 6\n"))
     assert len(base) == len(longer) == 1 and base != longer
+
+
+def test_bad_archive_stops_the_workflow_with_placement_instructions(tmp_path):
+    cfg = tmp_path / "cifar.yaml"
+    cfg.write_text(TINY.read_text().replace("  digits:\n", "  cifar10:\n", 1)
+                   + "data:\n  raw_root: raw\n")
+    archive = tmp_path / "raw" / "cifar10" / "cifar-10-python.tar.gz"
+    archive.parent.mkdir(parents=True)
+    archive.write_bytes(b"an interrupted download")
+    result = snakemake("--cores", "1", "--configfile", str(cfg), "--directory", str(tmp_path),
+                       "--until", "fetch_dataset")
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "fetch_dataset cifar10: " in output and "is corrupt or incomplete" in output
+    assert f"copy it to {archive.resolve()}" in output
+    assert "Traceback" not in (tmp_path / "results/logs/fetch_dataset/cifar10.log").read_text()
+    assert not (tmp_path / "raw" / "cifar10" / "fetched.json").exists()
