@@ -46,7 +46,7 @@ def set_key(cfg, dotted, value):
          "training.optimizer: 'adamw' is not allowed; choose one of ['adam', 'sgd']"),
         ("datasets.mnist", {"T": 4}, "datasets: 'mnist' is not allowed"),
         ("datasets.digits.T", 0, "datasets.digits.T: 0 is less than the minimum of 1"),
-        ("neuron.backend", "cupy", "neuron.backend: 'cupy' is not allowed"),
+        ("neuron.backend", "loihi", "neuron.backend: 'loihi' is not allowed"),
         ("cutoff.policies", ["magic"], "cutoff.policies.0: 'magic' is not allowed"),
         ("trainig", {}, "(top level): Additional properties are not allowed ('trainig'"),
         ("record.calibration_dropout", 1.5,

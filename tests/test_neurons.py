@@ -3,6 +3,7 @@ import torch
 from spikingjelly.activation_based import functional, neuron
 
 from spikecut.neurons import NeuronConfig, Triangle, make_neuron, make_surrogate, resolve_backend
+from spikecut.neurons.cupy_backend import cupy_available
 from spikecut.regularisers import SpikingLayerProbe
 
 
@@ -70,13 +71,22 @@ def test_factory_builds_if_and_rejects_bad_options():
     with pytest.raises(ValueError, match="surrogate"):
         make_surrogate("gaussian")
     with pytest.raises(ValueError, match="backend"):
-        make_neuron(NeuronConfig(backend="cupy"))
+        make_neuron(NeuronConfig(backend="loihi"))
 
 
 def test_auto_backend_resolves_per_device():
-    assert resolve_backend("auto", "cpu") == "torch"
-    assert resolve_backend("auto", "cuda") == "spikingjelly"
+    if cupy_available():
+        assert resolve_backend("auto", "cpu") == "cupy"
+    else:
+        assert resolve_backend("auto", "cpu") == "torch"
+        assert resolve_backend("auto", "cuda") == "spikingjelly"
     assert resolve_backend("torch", "cuda") == "torch"
+
+
+@pytest.mark.skipif(cupy_available(), reason="checks the message on machines without CuPy")
+def test_cupy_backend_without_cuda_says_so():
+    with pytest.raises(RuntimeError, match="'cupy' needs a CUDA device and the cupy package"):
+        make_neuron(NeuronConfig(backend="cupy"))
 
 
 @pytest.mark.gpu

@@ -1,9 +1,11 @@
 """Build the spiking layers of every model from one config.
 
-The ``backend`` option is the seam for other neuron implementations: ``torch`` is
-SpikingJelly's own PyTorch path, which supports any Python surrogate and runs on CPU;
-``spikingjelly`` lets SpikingJelly pick its fastest kernel for the tensor's device.
-``auto`` resolves to the best available for the device.
+The ``backend`` option picks the implementation: ``torch`` is SpikingJelly's own
+PyTorch path, which supports any Python surrogate and runs anywhere; ``spikingjelly``
+lets SpikingJelly pick its kernel for the tensor's device (Triton on CUDA); ``cupy``
+uses spikecut's fused CuPy kernels on CUDA (falling back to SpikingJelly for CPU
+tensors). ``auto`` is ``cupy`` where CuPy and CUDA are present, else the best
+SpikingJelly path for the device.
 """
 
 from __future__ import annotations
@@ -13,9 +15,10 @@ from dataclasses import dataclass
 import torch
 from spikingjelly.activation_based import neuron
 
+from spikecut.neurons.cupy_backend import CupyIFNode, CupyLIFNode, cupy_available
 from spikecut.neurons.surrogates import make_surrogate
 
-BACKENDS = ("auto", "torch", "spikingjelly")
+BACKENDS = ("auto", "torch", "spikingjelly", "cupy")
 
 
 @dataclass(frozen=True)
@@ -43,14 +46,21 @@ def resolve_backend(backend: str, device: torch.device | str = "cpu") -> str:
     """The concrete backend for ``backend`` on ``device``."""
     if backend not in BACKENDS:
         raise ValueError(f"unknown neuron backend {backend!r}; choose one of {BACKENDS}")
+    if backend == "cupy" and not cupy_available():
+        raise RuntimeError(
+            "neuron backend 'cupy' needs a CUDA device and the cupy package; install "
+            "cupy-cuda12x (or -cuda13x) on a GPU machine, or set neuron.backend: auto"
+        )
     if backend != "auto":
         return backend
+    if cupy_available():
+        return "cupy"
     return "spikingjelly" if torch.device(device).type == "cuda" else "torch"
 
 
 def make_neuron(cfg: NeuronConfig, device: torch.device | str = "cpu") -> neuron.BaseNode:
     """One multi-step spiking layer as configured."""
-    resolve_backend(cfg.backend, device)  # validates the name on every device
+    backend = resolve_backend(cfg.backend, device)
     surrogate_fn = make_surrogate(cfg.surrogate, cfg.surrogate_width)
     common = dict(
         v_threshold=cfg.v_threshold,
@@ -59,8 +69,10 @@ def make_neuron(cfg: NeuronConfig, device: torch.device | str = "cpu") -> neuron
         detach_reset=cfg.detach_reset,
         step_mode="m",
     )
+    lif, if_ = (CupyLIFNode, CupyIFNode) if backend == "cupy" else (neuron.LIFNode,
+                                                                     neuron.IFNode)
     if cfg.kind == "lif":
-        return neuron.LIFNode(tau=float(cfg.tau), decay_input=cfg.decay_input, **common)
+        return lif(tau=float(cfg.tau), decay_input=cfg.decay_input, **common)
     if cfg.kind == "if":
-        return neuron.IFNode(**common)
+        return if_(**common)
     raise ValueError(f"unknown neuron kind {cfg.kind!r}; choose 'lif' or 'if'")
