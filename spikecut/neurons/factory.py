@@ -1,11 +1,12 @@
 """Build the spiking layers of every model from one config.
 
-The ``backend`` option picks the implementation: ``torch`` is SpikingJelly's own
-PyTorch path, which supports any Python surrogate and runs anywhere; ``spikingjelly``
-lets SpikingJelly pick its kernel for the tensor's device (Triton on CUDA); ``cupy``
-uses spikecut's fused CuPy kernels on CUDA (falling back to SpikingJelly for CPU
-tensors). ``auto`` is ``cupy`` where CuPy and CUDA are present, else the best
-SpikingJelly path for the device.
+The ``backend`` option picks the implementation. ``torch`` and ``spikingjelly`` both
+build SpikingJelly's own nodes: SpikingJelly 2.0 chooses their kernel itself, per
+process, from the tensor's device and its ``SJ_LIF_CUDA_IMPLEMENTATION`` environment
+variable (``torch`` forces its PyTorch path on CUDA too), so the two names differ only in
+intent. ``cupy`` uses spikecut's fused CuPy kernels on CUDA (falling back to SpikingJelly
+for CPU tensors). ``auto`` is ``cupy`` where CuPy and CUDA are present, else
+SpikingJelly's nodes.
 """
 
 from __future__ import annotations
