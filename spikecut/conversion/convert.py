@@ -9,6 +9,7 @@ from spikingjelly.activation_based import neuron
 from torch import nn
 
 from spikecut.conversion.qcfs import QCFS
+from spikecut.neurons.cupy_backend import CupyIFNode
 
 # Every activation type torch ships; none of them has an IF counterpart here.
 _TORCH_ACTIVATIONS = tuple(
@@ -18,9 +19,10 @@ _TORCH_ACTIVATIONS = tuple(
 )
 
 
-class ConvertedIFNode(neuron.IFNode):
+class ConvertedIFNode(CupyIFNode):
     """The IF neuron that replaces a QCFS layer: threshold theta, soft reset (subtract
-    theta), membrane starting at theta / 2, and theta emitted per spike, no leak."""
+    theta), membrane starting at theta / 2, and theta emitted per spike, no leak. On CUDA
+    with CuPy it runs the fused kernel, as every spiking layer of spikecut does."""
 
     def __init__(self, theta: float, step_mode: str = "m"):
         super().__init__(v_threshold=float(theta), v_reset=None, step_mode=step_mode)

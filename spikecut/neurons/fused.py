@@ -1,18 +1,26 @@
-"""The fused multi-step LIF/IF algorithm behind the CuPy kernels (issue 5), in two forms.
+"""The fused multi-step LIF/IF algorithm behind the CuPy kernels, in two forms.
 
 * :func:`kernel_source` writes the CUDA C source: one thread owns one neuron across all
-  T steps; the forward pass stores the pre-spike potential h(t) (for the surrogate) and
-  the post-reset membrane v(t) (for RCS, so no second pass is needed); the backward pass
-  walks time in reverse from those.
+  T steps. The forward pass keeps the membrane in a float32 register, starts it from a
+  constant or from a per-neuron state ``v0`` (so chunked and single-step inference stay
+  on the kernel), and writes the spikes, the final membrane and, only when asked, the
+  post-reset membranes v(t) that RCS reads (no second pass) and z(t) = h(t) - v_th for
+  the backward pass. The backward pass walks time in reverse from z alone.
 * :func:`reference_forward` and :func:`reference_backward` are the same recurrences in
-  PyTorch, step by step. They are checked against autograd through SpikingJelly on the
-  CPU, which validates the hand-derived backward pass wherever a GPU is missing.
+  PyTorch, step by step and in the same operation order. They are checked against
+  autograd through SpikingJelly on the CPU, which validates the hand-derived backward
+  pass wherever a GPU is missing, and the GPU tests hold the kernels to them.
 
 Dynamics (SPEC §3, SpikingJelly's conventions), with k = 1 - 1/tau:
   LIF, decay_input=False:  h = k v + v_reset / tau + x
   LIF, decay_input=True:   h = k v + (x + v_reset) / tau
   IF:                      h = v + x
   s = H(h - v_th);  hard reset: v = h (1 - s) + v_reset s;  soft reset: v = h - v_th s
+
+Half-precision tensors are stored as 16-bit patterns and converted in the kernel, so
+the source needs no CUDA headers and compiles the same under NVRTC and nvcc. z is stored
+in the tensor's dtype; a spike is read back from z's sign bit, which rounding keeps, so
+the backward pass sees exactly the forward pass's spikes in every dtype.
 """
 
 from __future__ import annotations
@@ -23,7 +31,46 @@ from dataclasses import dataclass
 import torch
 
 SURROGATE_KINDS = ("triangle", "sigmoid", "atan")
-DTYPES = {"float32": "float", "float16": "__half", "bfloat16": "__nv_bfloat16"}
+DTYPES = ("float32", "float16", "bfloat16")
+# Contracting a*b+c into one FMA would round differently from PyTorch's separate ops
+# and could flip a spike sitting within an ulp of the threshold.
+COMPILE_OPTIONS = ("--fmad=false",)
+
+_STORAGE_C = {
+    "float32": """
+typedef float store_t;
+__device__ __forceinline__ float load(store_t b) { return b; }
+__device__ __forceinline__ store_t save(float f) { return f; }
+__device__ __forceinline__ store_t save_z(float f) { return f; }
+""",
+    "float16": """
+typedef unsigned short store_t;
+__device__ __forceinline__ float load(store_t b) {
+    float f; asm("cvt.f32.f16 %0, %1;" : "=f"(f) : "h"(b)); return f;
+}
+__device__ __forceinline__ store_t save(float f) {
+    store_t b; asm("cvt.rn.f16.f32 %0, %1;" : "=h"(b) : "f"(f)); return b;
+}
+// z saturates at the largest finite half: an infinite z would turn h = z + v_th into
+// inf and (v_reset - h) * 0 into NaN in the backward pass.
+__device__ __forceinline__ store_t save_z(float f) {
+    return save(fminf(fmaxf(f, -65504.0f), 65504.0f));
+}
+""",
+    "bfloat16": """
+typedef unsigned short store_t;
+__device__ __forceinline__ float load(store_t b) {
+    return __uint_as_float(((unsigned int)b) << 16);
+}
+__device__ __forceinline__ store_t save(float f) {  // round to nearest even
+    unsigned int u = __float_as_uint(f);
+    if ((u & 0x7fffffffu) > 0x7f800000u) return (store_t)((u >> 16) | 0x40u);  // NaN
+    u += 0x7fffu + ((u >> 16) & 1u);
+    return (store_t)(u >> 16);
+}
+__device__ __forceinline__ store_t save_z(float f) { return save(f); }
+""",
+}
 
 
 @dataclass(frozen=True)
@@ -43,6 +90,16 @@ class FusedSpec:
             raise ValueError(f"kind must be 'lif' or 'if', got {self.kind!r}")
         if self.surrogate not in SURROGATE_KINDS:
             raise ValueError(f"surrogate must be one of {SURROGATE_KINDS}")
+        numbers = {"tau": self.tau, "v_threshold": self.v_threshold,
+                   "v_reset": 0.0 if self.v_reset is None else self.v_reset,
+                   "surrogate_param": self.surrogate_param}
+        bad = {k: v for k, v in numbers.items() if not math.isfinite(v)}
+        if bad:
+            raise ValueError(f"neuron parameters must be finite, got {bad}")
+        if self.kind == "lif" and self.tau < 1.0:
+            raise ValueError(f"LIF needs tau >= 1 (a leak in [0, 1)), got {self.tau}")
+        if self.surrogate_param <= 0:
+            raise ValueError(f"surrogate_param must be positive, got {self.surrogate_param}")
 
     @property
     def leak(self) -> float:
@@ -62,7 +119,8 @@ class FusedSpec:
         return self.v_reset / self.tau
 
     @property
-    def v_init(self) -> float:
+    def v_rest(self) -> float:
+        """The membrane after a reset, where no other starting state is given."""
         return 0.0 if self.v_reset is None else self.v_reset
 
 
@@ -72,16 +130,20 @@ def surrogate_grad(z: torch.Tensor, spec: FusedSpec) -> torch.Tensor:
     if spec.surrogate == "triangle":
         return (a - z.abs()).clamp_min(0) / (a * a)
     if spec.surrogate == "sigmoid":
-        sig = torch.sigmoid(a * z)
-        return a * sig * (1 - sig)
-    return (a / 2) / (1 + (math.pi / 2 * a * z) ** 2)
+        sig = 1.0 / (1.0 + torch.exp(-a * z))
+        return a * sig * (1.0 - sig)
+    c = math.pi / 2
+    return (a * 0.5) / (1.0 + (c * a * z) * (c * a * z))
 
 
-def reference_forward(x: torch.Tensor, spec: FusedSpec
+def reference_forward(x: torch.Tensor, spec: FusedSpec,
+                      v0: torch.Tensor | float | None = None
                       ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Spikes, pre-spike potentials h and post-reset membranes v, each ``[T, ...]``."""
-    v = torch.full_like(x[0], spec.v_init)
-    spikes, hs, vs = [], [], []
+    """Spikes, z = h - v_th and post-reset membranes v, each ``[T, ...]``, from the
+    starting membrane ``v0`` (default: the resting value)."""
+    v0 = spec.v_rest if v0 is None else v0
+    v = torch.zeros_like(x[0]) + v0
+    spikes, zs, vs = [], [], []
     for t in range(x.shape[0]):
         h = spec.leak * v + spec.offset + spec.input_gain * x[t]
         s = (h >= spec.v_threshold).to(x.dtype)
@@ -90,98 +152,105 @@ def reference_forward(x: torch.Tensor, spec: FusedSpec
         else:
             v = h * (1 - s) + spec.v_reset * s
         spikes.append(s)
-        hs.append(h)
+        zs.append(h - spec.v_threshold)
         vs.append(v)
-    return torch.stack(spikes), torch.stack(hs), torch.stack(vs)
+    return torch.stack(spikes), torch.stack(zs), torch.stack(vs)
 
 
-def reference_backward(grad_spikes: torch.Tensor, grad_v: torch.Tensor, h: torch.Tensor,
-                       spec: FusedSpec) -> torch.Tensor:
-    """grad of the input x from the grads of spikes and of post-reset membranes."""
-    grad_x = torch.empty_like(h)
-    carry = torch.zeros_like(h[0])  # dL/dv(t) arriving from step t + 1
-    for t in reversed(range(h.shape[0])):
-        z = h[t] - spec.v_threshold
-        sg = surrogate_grad(z, spec)
-        s = (z >= 0).to(h.dtype)
+def reference_backward(grad_spikes: torch.Tensor | None, grad_v: torch.Tensor | None,
+                       z: torch.Tensor, spec: FusedSpec,
+                       grad_v_last: torch.Tensor | None = None
+                       ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Grads of the input x and of the starting membrane v0, from the grads of the
+    spikes, of the post-reset membranes and of the final membrane (None: zero)."""
+    grad_x = torch.empty_like(z)
+    carry = torch.zeros_like(z[0]) if grad_v_last is None else grad_v_last.clone()
+    for t in reversed(range(z.shape[0])):
+        h = z[t] + spec.v_threshold
+        sg = surrogate_grad(z[t], spec)
+        s = (~torch.signbit(z[t])).to(z.dtype)
         if spec.v_reset is None:
             dv_dh = 1.0 if spec.detach_reset else 1.0 - spec.v_threshold * sg
         else:
-            dv_dh = (1 - s) + (0.0 if spec.detach_reset else (spec.v_reset - h[t]) * sg)
-        grad_h = grad_spikes[t] * sg + (grad_v[t] + carry) * dv_dh
+            dv_dh = (1 - s) + (0.0 if spec.detach_reset else (spec.v_reset - h) * sg)
+        grad_h = (0.0 if grad_spikes is None else grad_spikes[t] * sg) + (
+            (0.0 if grad_v is None else grad_v[t]) + carry) * dv_dh
         grad_x[t] = grad_h * spec.input_gain
         carry = grad_h * spec.leak
-    return grad_x
+    return grad_x, carry
+
+
+def _f(value: float) -> str:
+    """A float32 literal."""
+    return f"{float(value)!r}f"
 
 
 def _surrogate_c(spec: FusedSpec) -> str:
-    a = repr(float(spec.surrogate_param))
+    a = _f(spec.surrogate_param)
     if spec.surrogate == "triangle":
-        return f"fmaxf({a}f - fabsf(z), 0.0f) / ({a}f * {a}f)"
+        return f"fmaxf({a} - fabsf(z), 0.0f) / ({a} * {a})"
     if spec.surrogate == "sigmoid":
-        sig = f"(1.0f / (1.0f + expf(-{a}f * z)))"
-        return f"{a}f * {sig} * (1.0f - {sig})"
-    c = repr(math.pi / 2)
-    return f"({a}f * 0.5f) / (1.0f + ({c}f * {a}f * z) * ({c}f * {a}f * z))"
+        return (f"{a} * (1.0f / (1.0f + expf(-{a} * z))) "
+                f"* (1.0f - 1.0f / (1.0f + expf(-{a} * z)))")
+    c = _f(math.pi / 2)
+    return f"({a} * 0.5f) / (1.0f + ({c} * {a} * z) * ({c} * {a} * z))"
 
 
 def kernel_source(spec: FusedSpec, dtype: str = "float32") -> str:
     """CUDA C for the forward and backward kernels of ``spec`` with ``dtype`` storage
-    (float32, float16 or bfloat16); arithmetic is float32 throughout."""
+    (float32, float16 or bfloat16); arithmetic is float32 throughout. Optional arrays
+    are null pointers when absent."""
     if dtype not in DTYPES:
-        raise ValueError(f"dtype must be one of {sorted(DTYPES)}")
-    t = DTYPES[dtype]
-    to_f = {"float": "(float)", "__half": "__half2float", "__nv_bfloat16": "__bfloat162float"}[t]
-    from_f = {"float": "(float)", "__half": "__float2half",
-              "__nv_bfloat16": "__float2bfloat16"}[t]
-    vth, leak, gain = (repr(float(v)) for v in (spec.v_threshold, spec.leak, spec.input_gain))
-    offset, v_init = repr(float(spec.offset)), repr(float(spec.v_init))
+        raise ValueError(f"dtype must be one of {DTYPES}, got {dtype!r}")
+    vth, leak, gain, offset = (_f(v) for v in (spec.v_threshold, spec.leak,
+                                                spec.input_gain, spec.offset))
     if spec.v_reset is None:
-        reset = f"v = h - {vth}f * s;"
-        dv_dh = "1.0f" if spec.detach_reset else f"1.0f - {vth}f * sg"
+        reset = f"v = h - {vth} * s;"
+        dv_dh = "1.0f" if spec.detach_reset else f"1.0f - {vth} * sg"
     else:
-        vr = repr(float(spec.v_reset))
-        reset = f"v = h * (1.0f - s) + {vr}f * s;"
-        dv_dh = "(1.0f - s)" if spec.detach_reset else f"(1.0f - s) + ({vr}f - h) * sg"
-    return f"""
-#include <cuda_fp16.h>
-#include <cuda_bf16.h>
-
-extern "C" __global__ void fused_forward(const {t}* __restrict__ x, {t}* __restrict__ spikes,
-                                         float* __restrict__ h_seq, {t}* __restrict__ v_seq,
-                                         const int T, const long long N) {{
+        vr = _f(spec.v_reset)
+        reset = f"v = h * (1.0f - s) + {vr} * s;"
+        # 1 - s, with s read back from the sign of z; then the reset's own slope
+        no_spike = "(signbit(z) ? 1.0f : 0.0f)"
+        dv_dh = no_spike if spec.detach_reset else f"{no_spike} + ({vr} - (z + {vth})) * sg"
+    return _STORAGE_C[dtype] + f"""
+extern "C" __global__ void fused_forward(
+        const store_t* __restrict__ x, const store_t* __restrict__ v0, const float v_init,
+        store_t* __restrict__ spikes, store_t* __restrict__ v_last,
+        store_t* __restrict__ z_seq, store_t* __restrict__ v_seq,
+        const int T, const long long N) {{
     const long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x;
     if (i >= N) return;
-    float v = {v_init}f;
+    float v = v0 ? load(v0[i]) : v_init;
     for (int t = 0; t < T; ++t) {{
         const long long k = (long long)t * N + i;
-        const float h = {leak}f * v + {offset}f + {gain}f * {to_f}(x[k]);
-        const float s = h >= {vth}f ? 1.0f : 0.0f;
+        const float h = {leak} * v + {offset} + {gain} * load(x[k]);
+        const float s = h >= {vth} ? 1.0f : 0.0f;
         {reset}
-        spikes[k] = {from_f}(s);
-        h_seq[k] = h;
-        v_seq[k] = {from_f}(v);
+        spikes[k] = save(s);
+        if (z_seq) z_seq[k] = save_z(h - {vth});
+        if (v_seq) v_seq[k] = save(v);
     }}
+    v_last[i] = save(v);
 }}
 
-extern "C" __global__ void fused_backward(const {t}* __restrict__ grad_spikes,
-                                          const {t}* __restrict__ grad_v,
-                                          const float* __restrict__ h_seq,
-                                          {t}* __restrict__ grad_x,
-                                          const int T, const long long N) {{
+extern "C" __global__ void fused_backward(
+        const store_t* __restrict__ grad_spikes, const store_t* __restrict__ grad_v_seq,
+        const store_t* __restrict__ grad_v_last, const store_t* __restrict__ z_seq,
+        store_t* __restrict__ grad_x, store_t* __restrict__ grad_v0,
+        const int T, const long long N) {{
     const long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x;
     if (i >= N) return;
-    float carry = 0.0f;
+    float carry = grad_v_last ? load(grad_v_last[i]) : 0.0f;
     for (int t = T - 1; t >= 0; --t) {{
         const long long k = (long long)t * N + i;
-        const float h = h_seq[k];
-        const float z = h - {vth}f;
+        const float z = load(z_seq[k]);
         const float sg = {_surrogate_c(spec)};
-        const float s = z >= 0.0f ? 1.0f : 0.0f;
-        const float grad_h = {to_f}(grad_spikes[k]) * sg
-                             + ({to_f}(grad_v[k]) + carry) * ({dv_dh});
-        grad_x[k] = {from_f}(grad_h * {gain}f);
-        carry = grad_h * {leak}f;
+        const float grad_h = (grad_spikes ? load(grad_spikes[k]) * sg : 0.0f)
+                             + ((grad_v_seq ? load(grad_v_seq[k]) : 0.0f) + carry) * ({dv_dh});
+        grad_x[k] = save(grad_h * {gain});
+        carry = grad_h * {leak};
     }}
+    if (grad_v0) grad_v0[i] = save(carry);
 }}
 """
