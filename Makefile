@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.spikecut-installed
 CORES  ?= all
 SNAKEMAKE_ARGS ?=
 
-.PHONY: run report test lint clean-venv
+.PHONY: run report test lint clean-venv gpu-wheels
 
 $(STAMP): pyproject.toml tools/install_deps.py
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,6 +23,12 @@ test: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/snakemake --lint
+
+# The GPU machine used for bench/gpu_check.sh has torch, CuPy and pytest but no internet:
+# these are the pure-Python wheels it lacks, fetched here into .whl/.
+gpu-wheels:
+	$(PYTHON) -m pip download -q --no-deps --only-binary=:all: -d .whl \
+		spikingjelly==2.0.0 loguru==0.7.3
 
 clean-venv:
 	rm -rf $(VENV)

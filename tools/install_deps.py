@@ -5,6 +5,11 @@ without their own dependency metadata: spikingjelly 2.0.0 declares torchaudio an
 torch range that would pull a second multi-GB torch build, while the modules spikecut
 imports (neuron, layer, functional, surrogate) need only torch, numpy, tqdm and loguru,
 which pyproject.toml lists itself.
+
+    python tools/install_deps.py [EXTRA ...]
+
+installs the dependencies, the test extra and any other extras named, e.g. ``cuda12``
+for CuPy on a CUDA 12 machine.
 """
 
 from __future__ import annotations
@@ -23,10 +28,14 @@ def _name(requirement: str) -> str:
     return requirement.lower()
 
 
-def main() -> None:
+def main(extras: list[str]) -> None:
     root = Path(__file__).resolve().parent.parent
     project = tomllib.loads((root / "pyproject.toml").read_text())["project"]
-    deps = project["dependencies"] + project["optional-dependencies"]["test"]
+    optional = project["optional-dependencies"]
+    unknown = sorted(set(extras) - set(optional))
+    if unknown:
+        raise SystemExit(f"unknown extras {unknown}; pyproject.toml defines {sorted(optional)}")
+    deps = project["dependencies"] + [d for e in ["test", *extras] for d in optional[e]]
     normal = [d for d in deps if _name(d) not in NO_DEPS]
     isolated = [d for d in deps if _name(d) in NO_DEPS]
     pip = [sys.executable, "-m", "pip", "install", "--disable-pip-version-check", "-q"]
@@ -36,4 +45,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])
