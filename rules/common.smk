@@ -18,6 +18,9 @@ for _name, _ds in config["datasets"].items():
             )
 
 RUN_DIR = "results/runs/{dataset}/{method}/alpha{alpha}/seed{seed}"
+# the epoch checkpoint of a training run: not an output, so a failed or killed job keeps
+# it and its next attempt resumes; training deletes it once its outputs exist
+RESUME = f"{RUN_DIR}/resume.pt"
 RAW_ROOT = config["data"]["raw_root"]
 
 

@@ -7,6 +7,7 @@ rule train:
     params:
         run=run_key,
         cfg=train_params,
+        resume=lambda wildcards: RESUME.format(**dict(wildcards.items())),
     log:
         "results/logs/train/{dataset}/{method}/alpha{alpha}/seed{seed}.log",
     benchmark:

@@ -23,6 +23,27 @@ def seed_everything(seed: int) -> torch.Generator:
     return generator
 
 
+def rng_state(generator: torch.Generator) -> dict:
+    """Every random state a training run draws from, for a checkpoint."""
+    return {
+        "generator": generator.get_state(),
+        "torch": torch.get_rng_state(),
+        "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+        "numpy": np.random.get_state(),
+        "python": random.getstate(),
+    }
+
+
+def restore_rng_state(state: dict, generator: torch.Generator) -> None:
+    """Put back what :func:`rng_state` captured, so a resumed run draws the same numbers."""
+    generator.set_state(state["generator"])
+    torch.set_rng_state(state["torch"])
+    if state["cuda"] and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+    np.random.set_state(state["numpy"])
+    random.setstate(state["python"])
+
+
 def pick_device(device: str) -> torch.device:
     """``auto`` is CUDA when present, else CPU; an explicit ``cuda`` without one fails."""
     if device == "auto":

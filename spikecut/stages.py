@@ -7,6 +7,7 @@ library and does its own I/O, atomically. All are usable without Snakemake.
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 import pandas as pd
 import torch
@@ -28,6 +29,7 @@ from spikecut.io import (
 from spikecut.recording import record_outputs
 from spikecut.seeding import pick_device, seed_everything
 from spikecut.training import TrainConfig, train_model
+from spikecut.training.checkpoint import Checkpointer
 from spikecut.training.methods import inference_snn, rebuild, training_setup
 
 log = logging.getLogger(__name__)
@@ -55,21 +57,27 @@ def prepare_dataset(frames_out: str, params_out: str, dataset: str, params: dict
 
 
 def train(frames: str, model_out: str, metrics_out: str, run: dict, params: dict,
-          threads: int = 1, progress: bool = True) -> None:
+          threads: int = 1, progress: bool = True, resume: str | None = None) -> None:
     """Train one run. ``params`` holds the base ``method`` (bptt or qcfs), ``model``,
-    ``neuron`` or ``qcfs``, ``training``, ``rcs``, ``augment`` and ``device``."""
+    ``neuron`` or ``qcfs``, ``training``, ``rcs``, ``augment`` and ``device``. With
+    ``resume``, a checkpoint path, the run saves itself there after every epoch and
+    continues from it when started again; it is removed once the outputs exist."""
     torch.set_num_threads(threads)
     device = pick_device(params["device"])
     generator = seed_everything(int(run["seed"]))
     data = load_prepared(frames)
     setup = training_setup(params["method"], data, params)
     cfg = TrainConfig.from_dict(params["training"] | {"alpha": float(run["alpha"])})
-    model, metrics = train_model(setup.model, data, cfg, setup.encode, setup.regulariser,
-                                 generator, device, progress=progress, augment=setup.augment)
     cid = config_id({"run": run, "params": params})
+    checkpoint = Checkpointer(Path(resume), cid) if resume else None
+    model, metrics = train_model(setup.model, data, cfg, setup.encode, setup.regulariser,
+                                 generator, device, progress=progress, augment=setup.augment,
+                                 checkpoint=checkpoint)
     save_torch(model_out, {"state_dict": model.state_dict(), "model_spec": setup.spec,
                            "run": run, "params": params, "config_id": cid})
     write_csv(metrics_out, _with_run(metrics, run, cid))
+    if checkpoint:
+        checkpoint.clear()
 
 
 def record(model_path: str, frames: str, logits_out: str, params: dict,

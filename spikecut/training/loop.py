@@ -17,6 +17,8 @@ from tqdm.auto import tqdm
 
 from spikecut.data import PreparedData
 from spikecut.regularisers import Regulariser
+from spikecut.seeding import restore_rng_state, rng_state
+from spikecut.training.checkpoint import Checkpointer
 from spikecut.training.losses import task_loss
 
 log = logging.getLogger(__name__)
@@ -73,9 +75,11 @@ def train_model(
     device: torch.device,
     progress: bool = True,
     augment: Callable[[torch.Tensor], torch.Tensor] | None = None,
+    checkpoint: Checkpointer | None = None,
 ) -> tuple[nn.Module, pd.DataFrame]:
     """Minimise task loss + alpha * RCS; return the state with the best validation
-    accuracy at the last step, and per-epoch metrics. The test split is never touched."""
+    accuracy at the last step, and per-epoch metrics. The test split is never touched.
+    With ``checkpoint``, the run saves itself after every epoch and resumes from there."""
     model.to(device)
     optimizer = make_optimizer(model, cfg)
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=cfg.epochs)
@@ -83,8 +87,21 @@ def train_model(
     y_train = torch.as_tensor(data.y["train"])
     n_batches = -(-len(y_train) // cfg.batch_size)
     best_acc, best_epoch, best_state, rows = -1.0, 0, None, []
+    first = 1
+    saved = checkpoint.load() if checkpoint else None
+    if saved is not None:
+        model.load_state_dict(saved["model"])
+        optimizer.load_state_dict(saved["optimizer"])
+        scheduler.load_state_dict(saved["scheduler"])
+        restore_rng_state(saved["rng"], generator)
+        best_acc, best_epoch, best_state, rows = (saved[k] for k in (
+            "best_acc", "best_epoch", "best_state", "rows"))
+        first = saved["epoch"] + 1
+        log.info("resuming from %s after epoch %d of %d", checkpoint.path, saved["epoch"],
+                 cfg.epochs)
 
-    epochs = tqdm(range(1, cfg.epochs + 1), desc="epochs", unit="epoch", disable=not progress)
+    epochs = tqdm(range(first, cfg.epochs + 1), desc="epochs", unit="epoch",
+                  initial=first - 1, total=cfg.epochs, disable=not progress)
     for epoch in epochs:
         model.train()
         order = torch.randperm(len(y_train), generator=generator)
@@ -131,6 +148,12 @@ def train_model(
         if val_acc >= best_acc:
             best_acc, best_epoch = val_acc, epoch
             best_state = copy.deepcopy(model.state_dict())
+        if checkpoint:
+            checkpoint.save({"epoch": epoch, "model": model.state_dict(),
+                             "optimizer": optimizer.state_dict(),
+                             "scheduler": scheduler.state_dict(), "rng": rng_state(generator),
+                             "best_acc": best_acc, "best_epoch": best_epoch,
+                             "best_state": best_state, "rows": rows})
 
     model.load_state_dict(best_state)
     metrics = pd.DataFrame(rows)
