@@ -13,6 +13,7 @@ from spikecut.data.events import (
     cifar10dvs_files,
     frame_events,
     list_gesture,
+    load_event_dataset,
     ncaltech_files,
     ncaltech_folder,
     per_class_split,
@@ -242,3 +243,21 @@ def test_time_window_frames_only_the_start_of_each_recording():
     frames = frame_events([ev], (240, 180, 2), n_bins=2, window_ms=1.0)
     # slices [1000, 1500) and [1500, 2000) us; the event at 2500 us falls outside
     assert frames[0, :, 1, 0, :4].sum(axis=1).tolist() == [2, 1]
+
+
+@pytest.mark.parametrize("name, write, pattern, keep", [
+    ("dvs128-gesture", write_gesture, "ibmGestureTrain.tar.gz.d/*/*/3.npy", 200),
+    ("n-caltech101", write_ncaltech, "*.zip.d/**/accordion/image_0002.bin", 503),
+    ("cifar10-dvs", write_cifar10dvs, "**/classes/**/cifar10_cat_1.aedat4", 700),
+])
+def test_truncated_event_file_is_named(tmp_path, name, write, pattern, keep):
+    root = tmp_path / name
+    write(root)
+    if name == "cifar10-dvs":
+        cifar10dvs_files(root)  # unpack the class archives, as a first run does
+    if name == "n-caltech101":
+        ncaltech_folder(root)
+    victim = sorted(root.glob(pattern))[0]
+    victim.write_bytes(victim.read_bytes()[:keep])
+    with pytest.raises(ValueError, match=f"event file {victim} is corrupt or truncated"):
+        load_event_dataset(name, root, n_bins=2, options={})

@@ -59,14 +59,15 @@ def test_rcs_enters_the_loss(small, method):
     assert not np.allclose(base["task_loss"], reg["task_loss"])
 
 
-def test_nan_loss_stops_with_epoch_and_batch(small):
+@pytest.mark.parametrize("poison, shown", [(float("nan"), "nan"), (1e30, "inf")])
+def test_non_finite_loss_stops_with_epoch_and_batch(small, poison, shown):
     # NaN inputs never reach the loss (a NaN membrane does not spike), so poison the
-    # read-out, as a diverging run would
+    # read-out, as a diverging run would; a logit of 1e30 overflows TET's squared term
     generator = seed_everything(0)
     setup = training_setup("bptt", small, PARAMS)
     with torch.no_grad():
-        setup.model[-1].bias[0] = float("nan")
-    with pytest.raises(FloatingPointError, match=r"loss became nan at epoch 1, batch 1/"):
+        setup.model[-1].bias[0] = poison
+    with pytest.raises(FloatingPointError, match=rf"loss became {shown} at epoch 1, batch 1/"):
         train_model(setup.model, small, TrainConfig(epochs=1), setup.encode, setup.regulariser,
                     generator, torch.device("cpu"), progress=False)
 

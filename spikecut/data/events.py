@@ -80,6 +80,9 @@ def ncaltech_files(root: Path) -> tuple[list[Path], np.ndarray, np.ndarray]:
 
 
 def read_ncaltech(path: Path) -> np.ndarray:
+    size = path.stat().st_size
+    if size % 5:  # ATIS files are whole 5-byte events; tonic would drop a torn tail
+        raise ValueError(f"{size} bytes is not a whole number of 5-byte events")
     events = tonic.io.read_mnist_file(str(path), dtype=NCALTECH_DTYPE)
     # recordings are offset on the sensor; move each to the origin, as tonic does
     events["x"] -= events["x"].min()
@@ -163,6 +166,17 @@ def load_event_dataset(name: str, root: Path, n_bins: int, options: dict
     """Frames, labels and test mask of event data set ``name`` from its raw folder."""
     source = SOURCES[name]
     files, labels, is_test = source.list_files(root)
-    frames = frame_events([source.read(f) for f in files], source.sensor, n_bins,
-                          options.get("size"), options.get("window_ms"))
+    frames = frame_events([read_event_file(source, f, root) for f in files], source.sensor,
+                          n_bins, options.get("size"), options.get("window_ms"))
     return frames, labels, is_test
+
+
+def read_event_file(source: EventSource, path: Path, root: Path) -> np.ndarray:
+    """One recording, or a clear error naming the file when it cannot be read."""
+    try:
+        return source.read(path)
+    except Exception as err:  # numpy, tonic and aedat each raise their own kinds
+        raise ValueError(
+            f"event file {path} is corrupt or truncated ({type(err).__name__}: {err}); "
+            f"delete {root} and fetch the data set again"
+        ) from err
