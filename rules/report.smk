@@ -34,6 +34,24 @@ rule plot_pareto:
         "../workflow_scripts/plot_pareto.py"
 
 
+rule plot_policy_comparison:
+    input:
+        curves=rules.collect_sweeps.output.curves,
+    output:
+        report(
+            "results/figures/policy_comparison.png",
+            caption="../report/policy_comparison.rst",
+            category="Figures",
+        ),
+    log:
+        "results/logs/plot_policy_comparison.log",
+    localrule: True
+    conda:
+        "../envs/spikecut.yaml"
+    script:
+        "../workflow_scripts/plot_policy_comparison.py"
+
+
 rule plot_exit_histograms:
     input:
         exits=rules.collect_sweeps.output.exits,

@@ -113,7 +113,8 @@ def sweep_cutoff(logits: str, curve_out: str, exits_out: str, params: dict) -> N
     """Every policy's operating points for one run, from its recorded logits."""
     sets, meta = load_step_outputs(logits)
     curve, exits = sweep(sets["test"], sets["cal"], params["policies"],
-                         [float(e) for e in params["epsilons"]], params.get("grid"))
+                         [float(e) for e in params["epsilons"]], params.get("grid"),
+                         params.get("raw_thresholds", 0), params.get("max_set_size", 1))
     cid = config_id({"logits": meta["config_id"], "params": params})
     curve.insert(0, "n_steps", sets["test"].n_steps)
     write_csv(curve_out, _with_run(curve, meta["run"], cid))

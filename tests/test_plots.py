@@ -3,8 +3,13 @@ import pandas as pd
 import pytest
 from conftest import random_logits
 
-from spikecut.cutoff import StepOutputs, sweep
-from spikecut.plots import plot_accuracy_vs_timestep, plot_exit_histograms, plot_pareto
+from spikecut.cutoff import POLICIES, StepOutputs, sweep
+from spikecut.plots import (
+    plot_accuracy_vs_timestep,
+    plot_exit_histograms,
+    plot_pareto,
+    plot_policy_comparison,
+)
 
 
 @pytest.fixture(scope="module")
@@ -15,7 +20,7 @@ def swept():
         for seed in (0, 1):
             cal = StepOutputs(*random_logits(rng, n=200, n_steps=5))
             test = StepOutputs(*random_logits(rng, n=100, n_steps=5))
-            c, e = sweep(test, cal, ["timestep", "topk", "oct"], [0.0, 0.05])
+            c, e = sweep(test, cal, list(POLICIES), [0.0, 0.05], raw=4)
             key = dict(dataset="digits", method="bptt", alpha=alpha, seed=seed,
                        config_id=f"id{alpha}{seed}")
             curves.append(c.assign(**key))
@@ -33,8 +38,9 @@ def test_figures_are_written(tmp_path, swept):
     plot_accuracy_vs_timestep(curves, tmp_path / "a.png")
     plot_pareto(curves, tmp_path / "b.png")
     plot_exit_histograms(exits, 0.05, tmp_path / "c.png")
-    assert all(is_png(tmp_path / f"{n}.png") for n in "abc")
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.png", "b.png", "c.png"]
+    plot_policy_comparison(curves, tmp_path / "d.png")
+    assert all(is_png(tmp_path / f"{n}.png") for n in "abcd")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.png", "b.png", "c.png", "d.png"]
     from PIL import Image
 
     assert "id0.051" in Image.open(tmp_path / "b.png").text["Description"]
@@ -44,3 +50,20 @@ def test_histogram_needs_a_swept_epsilon(tmp_path, swept):
     _, exits = swept
     with pytest.raises(ValueError, match="histogram_epsilon"):
         plot_exit_histograms(exits[exits["policy"] != "oct"], 0.5, tmp_path / "c.png")
+
+
+def test_policy_comparison_draws_every_policy(tmp_path, swept, monkeypatch):
+    curves, _ = swept
+    drawn = {}
+
+    def capture(fig, path, source):
+        drawn["panels"] = len(fig.axes)
+        drawn["labels"] = {line.get_label() for ax in fig.axes for line in ax.get_lines()}
+
+    monkeypatch.setattr("spikecut.plots.figures._save", capture)
+    plot_policy_comparison(curves, tmp_path / "d.png")
+    assert drawn["panels"] == 2  # one data set and track, two models
+    assert drawn["labels"] == {"fixed T", "Top-K", "Top-K (raw)", "confidence (SEENN-I)",
+                               "confidence (SEENN-I) (raw)", "entropy (DT-SNN)",
+                               "entropy (DT-SNN) (raw)", "SpikeCP", "SpikeCP (raw)",
+                               "OCT (oracle)"}

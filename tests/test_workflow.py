@@ -37,8 +37,8 @@ def test_default_dag(tmp_path):
     # (digits: bptt + qcfs, digits-dvs: bptt) x 2 alphas x 2 seeds = 12 runs
     assert counts == {"prepare_dataset": 2, "train": 12, "record_outputs": 12,
                       "sweep_cutoff": 12, "collect_sweeps": 1, "plot_accuracy_vs_timestep": 1,
-                      "plot_pareto": 1, "plot_exit_histograms": 1, "summarise": 1, "all": 1,
-                      "total": 44}
+                      "plot_pareto": 1, "plot_policy_comparison": 1, "plot_exit_histograms": 1,
+                      "summarise": 1, "all": 1, "total": 45}
 
 
 def test_bad_config_fails_naming_the_key(tmp_path):
@@ -67,7 +67,7 @@ def test_tiny_workflow_outputs(tiny_run):
     for run in runs:
         for name in ("model.pt", "metrics.csv", "logits.npz", "cutoff.csv", "exits.csv"):
             assert (results / "runs" / run / name).stat().st_size > 0, (run, name)
-    for name in ("accuracy_vs_timestep", "pareto", "exit_histograms"):
+    for name in ("accuracy_vs_timestep", "pareto", "policy_comparison", "exit_histograms"):
         png = (results / "figures" / f"{name}.png").read_bytes()
         assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
 
@@ -75,6 +75,8 @@ def test_tiny_workflow_outputs(tiny_run):
     assert len(curves.groupby(["dataset", "method", "alpha", "seed"])) == 12
     per_run = curves.groupby(["dataset", "method", "alpha", "seed", "policy"]).size().unstack()
     assert (per_run["oct"] == 1).all() and (per_run["topk"] == 2).all()
+    for policy in ("confidence", "entropy", "spikecp"):
+        assert (per_run[policy] == 2).all() and (per_run[f"{policy}-raw"] >= 1).all()
     assert set(per_run.xs("digits-dvs")["timestep"]) == {4}
     assert set(per_run.xs(("digits", "qcfs-l2"))["timestep"]) == {8}  # qcfs.T, not data T
     ckpt = torch.load(results / "runs" / "digits" / "qcfs-l2" / "alpha0" / "seed0" / "model.pt",
@@ -88,7 +90,8 @@ def test_tiny_workflow_outputs(tiny_run):
     assert set(summary["policy"]) == {"timestep", "topk", "oct"}
     assert (summary["n_seeds"] == 2).all()
     points = pd.read_csv(results / "summary" / "operating_points.csv")
-    assert len(points) == 12 * 3
+    calibrated = ["timestep", "topk", "confidence", "entropy", "spikecp", "oct"]
+    assert len(points[points["policy"].isin(calibrated)]) == 12 * 6
     text = (results / "summary" / "summary.md").read_text()
     assert "## digits-dvs (bptt)" in text and "## digits (qcfs-l2)" in text
     assert text.count("Headline") == 3
@@ -145,7 +148,8 @@ def test_paper_grid_dag(tmp_path):
     assert counts == {"fetch_dataset": 6, "prepare_dataset": 6, "train": 216,
                       "record_outputs": 216, "sweep_cutoff": 216, "collect_sweeps": 1,
                       "plot_accuracy_vs_timestep": 1, "plot_pareto": 1,
-                      "plot_exit_histograms": 1, "summarise": 1, "all": 1, "total": 666}
+                      "plot_policy_comparison": 1, "plot_exit_histograms": 1, "summarise": 1,
+                      "all": 1, "total": 667}
     jobs = result.stdout.split("\n\n")
     for rule in ("train", "record_outputs"):
         blocks = [b for b in jobs if re.search(rf"^rule {rule}:", b, re.M)]

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from spikecut.cutoff.calibration import calibrate_exact, calibrate_grid
-from spikecut.cutoff.steps import StepOutputs, first_firing_step, top2_gap
+from spikecut.cutoff.calibration import ExactCalibration, calibrate_exact, calibrate_grid
+from spikecut.cutoff.steps import StepOutputs, first_firing_step
 
 
 @dataclass(frozen=True)
@@ -35,9 +35,12 @@ class Policy(ABC):
 
     @abstractmethod
     def operating_points(
-        self, test: StepOutputs, calibration: StepOutputs | None, epsilons: Sequence[float]
+        self, test: StepOutputs, calibration: StepOutputs | None, epsilons: Sequence[float],
+        raw: int = 0,
     ) -> Iterator[OperatingPoint]:
-        """Every operating point of the policy on ``test``."""
+        """Every operating point of the policy on ``test``: one per epsilon for a
+        calibrated policy, plus ``raw`` points of its uncalibrated knob where it has one,
+        reported as policy ``<name>-raw``."""
 
 
 class FixedTimestep(Policy):
@@ -45,7 +48,7 @@ class FixedTimestep(Policy):
 
     name = "timestep"
 
-    def operating_points(self, test, calibration, epsilons):
+    def operating_points(self, test, calibration, epsilons, raw=0):
         n = len(test.labels)
         for t in range(1, test.n_steps + 1):
             yield OperatingPoint(self.name, "T_fixed", t, np.full(n, t))
@@ -57,16 +60,40 @@ class OracleCutoff(Policy):
 
     name = "oct"
 
-    def operating_points(self, test, calibration, epsilons):
+    def operating_points(self, test, calibration, epsilons, raw=0):
         yield OperatingPoint(self.name, "oracle", np.nan, test.oct)
 
 
+def _require(calibration: StepOutputs | None, name: str) -> StepOutputs:
+    if calibration is None:
+        raise ValueError(f"policy {name!r} needs calibration outputs")
+    return calibration
+
+
+def raw_grid(values: np.ndarray, n: int) -> np.ndarray:
+    """``n`` thresholds spread over the observed ``values`` by quantile, so every knob
+    gets points where its scores actually lie whatever their scale."""
+    return np.unique(np.quantile(values, np.linspace(0.0, 1.0, n, endpoint=False)))
+
+
+def exits_at_constant_thresholds(scores: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
+    """Exit steps ``[R, N]`` of "stop at the first t where score(t) > threshold" for each
+    of ``R`` thresholds held constant over t. The running maximum m(t) of the score
+    fires exactly when the score first does, and m is non-decreasing, so the exit step is
+    1 + the number of steps with m(t) <= threshold (capped at T)."""
+    running = np.maximum.accumulate(scores, axis=1)
+    not_yet = (running[None, :, :] <= thresholds[:, None, None]).sum(axis=2)
+    return np.minimum(not_yet + 1, scores.shape[1])
+
+
 class ScorePolicy(Policy):
-    """Stop at the first t where score(t) > threshold(t), calibrated per step so that
-    at least 1 - epsilon of the calibration samples that would stop at t are already
-    at their final correct answer (OCT <= t)."""
+    """Stop at the first t where score(t) > threshold(t). Calibrated, the threshold of
+    each step is the smallest for which at least 1 - epsilon of the calibration samples
+    that would stop at t are already at their final correct answer (OCT <= t). Raw, one
+    threshold holds for every step."""
 
     needs_calibration = True
+    raw_parameter = "threshold"
 
     def __init__(self, grid: int | None = None):
         self.grid = grid
@@ -74,6 +101,10 @@ class ScorePolicy(Policy):
     @abstractmethod
     def scores(self, outputs: StepOutputs) -> np.ndarray:
         """``[N, T]``, larger is more confident."""
+
+    def raw_value(self, threshold: float) -> float:
+        """The threshold in the knob's own unit, as reported."""
+        return float(threshold)
 
     def thresholds(self, calibration: StepOutputs, epsilon: float) -> np.ndarray:
         scores = self.scores(calibration)
@@ -85,12 +116,22 @@ class ScorePolicy(Policy):
     def exit_steps(self, outputs: StepOutputs, thresholds: np.ndarray) -> np.ndarray:
         return first_firing_step(self.scores(outputs) > thresholds[None, :])
 
-    def operating_points(self, test, calibration, epsilons):
-        if calibration is None:
-            raise ValueError(f"policy {self.name!r} needs calibration outputs")
-        for eps in epsilons:
-            thr = self.thresholds(calibration, eps)
-            yield OperatingPoint(self.name, "epsilon", float(eps), self.exit_steps(test, thr))
+    def operating_points(self, test, calibration, epsilons, raw=0):
+        calibration = _require(calibration, self.name)
+        cal_scores, test_scores = self.scores(calibration), self.scores(test)
+        if epsilons:
+            reached = calibration.oct[:, None] <= np.arange(1, calibration.n_steps + 1)
+            exact = ExactCalibration(cal_scores, reached) if self.grid is None else None
+            for eps in epsilons:
+                thr = (exact.thresholds(eps) if exact is not None
+                       else calibrate_grid(cal_scores, reached, eps, self.grid))
+                exits = first_firing_step(test_scores > thr[None, :])
+                yield OperatingPoint(self.name, "epsilon", float(eps), exits)
+        if raw:
+            grid = raw_grid(cal_scores, raw)
+            for thr, exits in zip(grid, exits_at_constant_thresholds(test_scores, grid)):
+                yield OperatingPoint(f"{self.name}-raw", self.raw_parameter,
+                                     self.raw_value(thr), exits)
 
 
 class TopK(ScorePolicy):
@@ -99,17 +140,122 @@ class TopK(ScorePolicy):
     name = "topk"
 
     def scores(self, outputs: StepOutputs) -> np.ndarray:
-        return top2_gap(outputs.accumulated)
+        first, second = outputs.top2
+        return first - second
 
 
-POLICIES: dict[str, type[Policy]] = {p.name: p for p in (FixedTimestep, TopK, OracleCutoff)}
+class Confidence(ScorePolicy):
+    """The largest softmax probability of Y(t) (SEENN-I's rule): stop once it passes a
+    threshold."""
+
+    name = "confidence"
+
+    def scores(self, outputs: StepOutputs) -> np.ndarray:
+        return outputs.max_probability.astype(np.float64)
 
 
-def make_policy(name: str, grid: int | None = None) -> Policy:
+class Entropy(ScorePolicy):
+    """The entropy of softmax(Y(t)) (DT-SNN's rule): stop once it falls below h. The
+    score is the negative entropy, so that larger is more confident; raw points report
+    h itself, in nats."""
+
+    name = "entropy"
+    raw_parameter = "entropy"
+
+    def scores(self, outputs: StepOutputs) -> np.ndarray:
+        return outputs.neg_entropy.astype(np.float64)
+
+    def raw_value(self, threshold: float) -> float:
+        return -float(threshold)
+
+
+class SpikeCP(Policy):
+    """Conformal prediction sets per step (SpikeCP): with nonconformity 1 - p_y(t) on
+    the calibration set, the set at step t holds the classes c with 1 - p_c(t) <= q_t,
+    q_t the conformal quantile at level alpha; stop at the first t whose set holds
+    between 1 and ``max_set_size`` classes, reporting argmax Y(t).
+
+    Calibrated to 1 - epsilon, every step uses alpha = epsilon / T (Bonferroni over the
+    T possible stopping steps), so the set at the stopping step covers the label with
+    probability at least 1 - epsilon on exchangeable data. Raw points sweep one per-step
+    alpha without the correction.
+    """
+
+    name = "spikecp"
+    needs_calibration = True
+
+    def __init__(self, max_set_size: int = 1):
+        if max_set_size < 1:
+            raise ValueError(f"max_set_size must be at least 1, got {max_set_size}")
+        self.max_set_size = max_set_size
+
+    @staticmethod
+    def nonconformity(outputs: StepOutputs) -> np.ndarray:
+        """1 - p_y(t), ``[N, T]``."""
+        p_true = np.take_along_axis(outputs.probabilities,
+                                    outputs.labels[:, None, None], axis=2)[..., 0]
+        return 1.0 - p_true.astype(np.float64)
+
+    @staticmethod
+    def quantiles(sorted_scores: np.ndarray, alpha: float) -> np.ndarray:
+        """q_t ``[T]`` from each step's sorted calibration nonconformity ``[n, T]``: the
+        ceil((n + 1)(1 - alpha))-th smallest, +inf when that exceeds n."""
+        if not 0.0 <= alpha < 1.0:
+            raise ValueError(f"alpha must be in [0, 1), got {alpha}")
+        n = sorted_scores.shape[0]
+        rank = int(np.ceil((n + 1) * (1.0 - alpha) - 1e-9))
+        return sorted_scores[rank - 1] if rank <= n else np.full(sorted_scores.shape[1], np.inf)
+
+    def top_probabilities(self, outputs: StepOutputs) -> tuple[np.ndarray, np.ndarray]:
+        """The largest and the (max_set_size + 1)-th largest probability, ``[N, T]``
+        each (the latter 0 when there are no more classes)."""
+        k = self.max_set_size
+        if k == 1:  # p2 / p1 = exp(y2 - y1), from the cached top two of Y(t)
+            first, second = outputs.top2
+            ratio = np.exp((second - first).astype(np.float32))
+            return outputs.max_probability, ratio * outputs.max_probability
+        p = outputs.probabilities
+        if k >= p.shape[2]:
+            return outputs.max_probability, np.zeros(p.shape[:2], dtype=p.dtype)
+        top = -np.partition(-p, k, axis=2)[..., : k + 1]
+        return top.max(axis=2), top.min(axis=2)
+
+    def exit_steps(self, first: np.ndarray, next_: np.ndarray, q: np.ndarray) -> np.ndarray:
+        """Stop where 1 <= |set| <= k: the top class is in (1 - p1 <= q) and the
+        (k + 1)-th is not (1 - p_{k+1} > q)."""
+        fires = (1.0 - first <= q[None, :]) & (1.0 - next_ > q[None, :])
+        return first_firing_step(fires)
+
+    def operating_points(self, test, calibration, epsilons, raw=0):
+        calibration = _require(calibration, self.name)
+        cal_sorted = np.sort(self.nonconformity(calibration), axis=0)
+        first, next_ = (a.astype(np.float64) for a in self.top_probabilities(test))
+        for eps in epsilons:  # epsilon = 0 asks for certainty: the set never shrinks
+            q = self.quantiles(cal_sorted, eps / test.n_steps)
+            yield OperatingPoint(self.name, "epsilon", float(eps),
+                                 self.exit_steps(first, next_, q))
+        if raw:
+            for alpha in np.linspace(0.0, 1.0, raw + 2)[1:-1]:
+                q = self.quantiles(cal_sorted, alpha)
+                yield OperatingPoint(f"{self.name}-raw", "alpha", float(alpha),
+                                     self.exit_steps(first, next_, q))
+
+
+POLICIES: dict[str, type[Policy]] = {
+    p.name: p for p in (FixedTimestep, TopK, Confidence, Entropy, SpikeCP, OracleCutoff)
+}
+
+
+def make_policy(name: str, grid: int | None = None, max_set_size: int = 1) -> Policy:
+    """Policy ``name``; ``grid`` applies to score policies, ``max_set_size`` to spikecp."""
     try:
         cls = POLICIES[name]
     except KeyError:
         raise ValueError(
             f"unknown cutoff policy {name!r}; choose from {sorted(POLICIES)}"
         ) from None
-    return cls(grid=grid) if issubclass(cls, ScorePolicy) else cls()
+    if issubclass(cls, ScorePolicy):
+        return cls(grid=grid)
+    if cls is SpikeCP:
+        return cls(max_set_size=max_set_size)
+    return cls()

@@ -38,7 +38,45 @@ class StepOutputs:
     @cached_property
     def accumulated(self) -> np.ndarray:
         """Y(t), ``[N, T, C]``, in float64 so that sums are order-stable."""
-        return np.cumsum(self.logits.astype(np.float64), axis=1)
+        # step by step over whole [N, C] slices: the same sums as np.cumsum over axis 1,
+        # about twice as fast on this layout
+        acc = self.logits.astype(np.float64)
+        for t in range(1, acc.shape[1]):
+            np.add(acc[:, t], acc[:, t - 1], out=acc[:, t])
+        return acc
+
+    @cached_property
+    def top2(self) -> tuple[np.ndarray, np.ndarray]:
+        """The largest and second-largest entries of Y(t), ``[N, T]`` each."""
+        top = np.partition(self.accumulated, -2, axis=-1)[..., -2:]
+        return top[..., 1], top[..., 0]
+
+    @cached_property
+    def _softmax(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        # one pass for all three: with z = Y - max Y and Z = sum exp(z), the largest
+        # probability is 1 / Z and sum p log p = sum p z - log Z
+        z = (self.accumulated - self.top2[0][..., None]).astype(np.float32)
+        p = np.exp(z)
+        partition = p.sum(axis=2)
+        p /= partition[..., None]
+        neg_entropy = np.einsum("ntc,ntc->nt", p, z) - np.log(partition)
+        return p, 1.0 / partition, neg_entropy
+
+    @property
+    def probabilities(self) -> np.ndarray:
+        """softmax(Y(t)) over classes, ``[N, T, C]``, float32: the confidence, entropy
+        and conformal rules read it; argmax decisions stay on the float64 Y(t)."""
+        return self._softmax[0]
+
+    @property
+    def max_probability(self) -> np.ndarray:
+        """The largest softmax probability, ``[N, T]``."""
+        return self._softmax[1]
+
+    @property
+    def neg_entropy(self) -> np.ndarray:
+        """sum_c p_c log p_c of softmax(Y(t)), ``[N, T]``, in nats."""
+        return self._softmax[2]
 
     @cached_property
     def predictions(self) -> np.ndarray:
@@ -72,7 +110,8 @@ class StepOutputs:
 
 
 def top2_gap(accumulated: np.ndarray) -> np.ndarray:
-    """top1 - top2 of the accumulated output, ``[N, T]``."""
+    """top1 - top2 of the accumulated output, ``[N, T]`` (``StepOutputs.top2`` caches
+    the same partition for a recording)."""
     top2 = np.partition(accumulated, -2, axis=-1)[..., -2:]
     return top2[..., 1] - top2[..., 0]
 

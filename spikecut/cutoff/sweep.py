@@ -25,29 +25,33 @@ def sweep(
     policies: Sequence[str],
     epsilons: Sequence[float],
     grid: int | None = None,
+    raw: int = 0,
+    max_set_size: int = 1,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Evaluate every policy's operating points on ``test``.
+    """Evaluate every policy's operating points on ``test``: each calibrated policy at
+    every epsilon, and at ``raw`` uncalibrated thresholds as ``<policy>-raw``.
 
     Returns the curve (one row per operating point: policy, parameter, value, accuracy,
     mean_timesteps, fixed_timesteps_needed, speedup) and the exit-step histogram of each
     point (policy, parameter, value, timestep, count).
     """
-    points, hists = [], []
+    points, counts = [], []
     n_steps = test.n_steps
     for name in policies:
-        for op in make_policy(name, grid).operating_points(test, calibration, epsilons):
+        policy = make_policy(name, grid, max_set_size)
+        for op in policy.operating_points(test, calibration, epsilons, raw):
             points.append(
                 {"policy": op.policy, "parameter": op.parameter, "value": op.value,
                  "accuracy": test.accuracy_at_exit(op.exit_steps),
                  "mean_timesteps": float(op.exit_steps.mean())}
             )
-            counts = np.bincount(op.exit_steps, minlength=n_steps + 1)[1:]
-            hists.append(pd.DataFrame(
-                {"policy": op.policy, "parameter": op.parameter, "value": op.value,
-                 "timestep": np.arange(1, n_steps + 1), "count": counts}
-            ))
+            counts.append(np.bincount(op.exit_steps, minlength=n_steps + 1)[1:])
     curve = pd.DataFrame(points)
+    hists = curve[["policy", "parameter", "value"]].loc[np.repeat(curve.index, n_steps)]
+    hists = hists.reset_index(drop=True).assign(
+        timestep=np.tile(np.arange(1, n_steps + 1), len(curve)),
+        count=np.concatenate(counts))
     needed = fixed_steps_needed(test.fixed_step_accuracy(), curve["accuracy"].to_numpy())
     curve["fixed_timesteps_needed"] = needed
     curve["speedup"] = needed / curve["mean_timesteps"]
-    return curve, pd.concat(hists, ignore_index=True)
+    return curve, hists

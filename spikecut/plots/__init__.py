@@ -1,5 +1,15 @@
 """Figures of the workflow: seaborn and matplotlib, PNG, written atomically."""
 
-from spikecut.plots.figures import plot_accuracy_vs_timestep, plot_exit_histograms, plot_pareto
+from spikecut.plots.figures import (
+    plot_accuracy_vs_timestep,
+    plot_exit_histograms,
+    plot_pareto,
+    plot_policy_comparison,
+)
 
-__all__ = ["plot_accuracy_vs_timestep", "plot_exit_histograms", "plot_pareto"]
+__all__ = [
+    "plot_accuracy_vs_timestep",
+    "plot_exit_histograms",
+    "plot_pareto",
+    "plot_policy_comparison",
+]

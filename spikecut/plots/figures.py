@@ -14,7 +14,8 @@ import seaborn as sns  # noqa: E402
 from spikecut import __version__  # noqa: E402
 from spikecut.io import atomic_path  # noqa: E402
 
-POLICY_LABELS = {"timestep": "fixed T", "topk": "Top-K", "oct": "OCT (oracle)"}
+POLICY_LABELS = {"timestep": "fixed T", "topk": "Top-K", "confidence": "confidence (SEENN-I)",
+                 "entropy": "entropy (DT-SNN)", "spikecp": "SpikeCP", "oct": "OCT (oracle)"}
 
 
 def _alpha_label(alpha: str) -> str:
@@ -122,3 +123,54 @@ def plot_exit_histograms(exits: pd.DataFrame, epsilon: float, path: str) -> None
     grid.figure.suptitle(f"Exit timesteps: Top-K at ε = {epsilon} and the oracle (all seeds)",
                          y=1.03)
     _save(grid.figure, path, chosen)
+
+
+def plot_policy_comparison(curves: pd.DataFrame, path: str) -> None:
+    """Every policy's accuracy against mean timesteps, one panel per data set, track and
+    model: calibrated policies solid, their raw threshold sweeps dotted, the fixed-T
+    baseline dashed, the OCT oracle as the bound."""
+    frame = _labelled(curves)
+    keys = ["panel", "model", "policy", "parameter", "value"]
+    mean = frame.groupby(keys, dropna=False, sort=True)[["accuracy (%)", "mean_timesteps"]].mean()
+    mean = mean.reset_index()
+    panels, models = sorted(mean["panel"].unique()), _model_order(frame)
+    policies = [p for p in POLICY_LABELS if p in set(mean["policy"].str.removesuffix("-raw"))]
+    learned = [p for p in policies if p not in ("timestep", "oct")]
+    colours = dict(zip(learned, sns.color_palette("colorblind", len(learned))))
+    fig, axes = plt.subplots(len(models), len(panels), squeeze=False,
+                             figsize=(5 * len(panels), 3.6 * len(models)))
+    for row, model in enumerate(models):
+        for col, panel in enumerate(panels):
+            ax = axes[row][col]
+            sub = mean[(mean["panel"] == panel) & (mean["model"] == model)]
+            for policy in policies:
+                for raw in (False, True):
+                    name = f"{policy}-raw" if raw else policy
+                    pts = sub[sub["policy"] == name].sort_values("mean_timesteps")
+                    if not len(pts):
+                        continue
+                    label = POLICY_LABELS[policy] + (" (raw)" if raw else "")
+                    if policy == "oct":
+                        ax.plot(pts["mean_timesteps"], pts["accuracy (%)"], "*", ms=14,
+                                color="gold", markeredgecolor="black", label=label)
+                    elif policy == "timestep":
+                        ax.plot(pts["mean_timesteps"], pts["accuracy (%)"], "--o", ms=3,
+                                color="black", label=label)
+                    else:
+                        ax.plot(pts["mean_timesteps"], pts["accuracy (%)"],
+                                ":" if raw else "-s", ms=3, lw=1 if raw else 1.5,
+                                color=colours[policy], label=label)
+            if len(sub):
+                top = sub["accuracy (%)"].max()
+                ax.set_ylim(bottom=max(sub["accuracy (%)"].min(), top - 12) - 0.5,
+                            top=top + 0.5)
+            ax.set_title(f"{panel}\n{model}", fontsize=10)
+            ax.set_xlabel("mean timesteps per sample")
+            ax.set_ylabel("test accuracy (%)")
+            ax.grid(alpha=0.3)
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, 0.0),
+               ncol=min(4, len(labels)), frameon=False)
+    fig.suptitle("Early-exit policies compared (mean over seeds; OCT is the oracle bound)")
+    fig.tight_layout()
+    _save(fig, path, curves)

@@ -1,0 +1,8 @@
+import pandas as pd
+
+from spikecut.logs import log_to_file
+from spikecut.plots import plot_policy_comparison
+
+log_to_file(snakemake.log[0])
+plot_policy_comparison(pd.read_csv(snakemake.input.curves, dtype={"alpha": str}),
+                       snakemake.output[0])
