@@ -44,4 +44,5 @@ rule all:
         rules.plot_accuracy_vs_timestep.output,
         rules.plot_pareto.output,
         rules.plot_policy_comparison.output,
+        rules.plot_accuracy_vs_energy.output,
         rules.plot_exit_histograms.output,

@@ -110,3 +110,12 @@ def run_key(wildcards):
         "alpha": wildcards.alpha,
         "seed": int(wildcards.seed),
     }
+
+
+def early_exit_params():
+    """The calibrated policies to run for real after recording, at the histogram's ε."""
+    return {
+        "policies": [p for p in config["cutoff"]["policies"] if p not in ("timestep", "oct")],
+        "epsilon": config["summary"]["histogram_epsilon"],
+        "max_set_size": config["cutoff"]["max_set_size"],
+    }

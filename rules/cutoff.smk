@@ -23,10 +23,12 @@ rule collect_sweeps:
         curves=run_paths(rules.sweep_cutoff.output.curve),
         exits=run_paths(rules.sweep_cutoff.output.exits),
         metrics=run_paths(rules.train.output.metrics),
+        early_exit=run_paths(rules.record_outputs.output.early_exit),
     output:
         curves="results/cutoff/curves.csv",
         exits="results/cutoff/exits.csv",
         metrics="results/cutoff/training_metrics.csv",
+        early_exit="results/cutoff/early_exit.csv",
     log:
         "results/logs/collect_sweeps.log",
     localrule: True

@@ -4,8 +4,10 @@ rule record_outputs:
         frames=frames_path,
     output:
         logits=f"{RUN_DIR}/logits.npz",
+        early_exit=f"{RUN_DIR}/early_exit.csv",
     params:
         cfg=config["record"],
+        early_exit=early_exit_params(),
     log:
         "results/logs/record_outputs/{dataset}/{method}/alpha{alpha}/seed{seed}.log",
     benchmark:

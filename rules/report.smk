@@ -43,8 +43,30 @@ rule plot_policy_comparison:
             caption="../report/policy_comparison.rst",
             category="Figures",
         ),
+    params:
+        cost="mean_timesteps",
     log:
         "results/logs/plot_policy_comparison.log",
+    localrule: True
+    conda:
+        "../envs/spikecut.yaml"
+    script:
+        "../workflow_scripts/plot_policy_comparison.py"
+
+
+rule plot_accuracy_vs_energy:
+    input:
+        curves=rules.collect_sweeps.output.curves,
+    output:
+        report(
+            "results/figures/accuracy_vs_energy.png",
+            caption="../report/accuracy_vs_energy.rst",
+            category="Figures",
+        ),
+    params:
+        cost="mean_energy_uj",
+    log:
+        "results/logs/plot_accuracy_vs_energy.log",
     localrule: True
     conda:
         "../envs/spikecut.yaml"
@@ -75,6 +97,7 @@ rule plot_exit_histograms:
 rule summarise:
     input:
         curves=rules.collect_sweeps.output.curves,
+        early_exit=rules.collect_sweeps.output.early_exit,
     output:
         table=report(
             "results/summary/summary.csv",

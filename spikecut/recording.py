@@ -7,12 +7,14 @@ confidence more pessimistic, as the authors do.
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from spikingjelly.activation_based import neuron
 from torch import nn
 
 from spikecut.data import PreparedData
+from spikecut.energy import ComputeCounter
 from spikecut.training import per_step_logits
 from spikecut.training.loop import Encoder
 
@@ -57,14 +59,17 @@ def record_outputs(
     dropout_seed: int,
     batch_size: int,
     device: torch.device,
-) -> dict[str, torch.Tensor]:
-    """Per-step logits ``[N, T, C]`` of the test, validation and calibration sets."""
+) -> tuple[dict[str, torch.Tensor], dict[str, np.ndarray]]:
+    """Per-step logits ``[N, T, C]`` of the test, validation and calibration sets, and
+    the test set's compute per sample and step (see :class:`ComputeCounter`)."""
     model.to(device).eval()
 
-    def run(split: str) -> torch.Tensor:
-        return per_step_logits(model, data.x[split], encode, batch_size, device)
+    def run(split: str, counter: ComputeCounter | None = None) -> torch.Tensor:
+        return per_step_logits(model, data.x[split], encode, batch_size, device, counter)
 
-    out = {"test": run("test"), "val": run("val")}
+    with ComputeCounter(model) as counter:
+        out = {"test": run("test", counter)}
+    out["val"] = run("val")
     with CalibrationDropout(model, calibration_dropout, dropout_seed):
         out["cal"] = run("train")
-    return out
+    return out, counter.result()

@@ -97,3 +97,17 @@ def test_conversion_track(chain, tmp_path):
     sets, meta = stages.load_step_outputs(tmp_path / "logits.npz")
     assert meta["snn"] == {"converted_layers": 1, "n_steps": 6}
     assert sets["test"].logits.shape[1:] == (6, 10)
+
+
+def test_record_runs_the_policies_for_real(chain, tmp_path):
+    stages.record(chain / "model.pt", chain / "frames.npz", tmp_path / "l.npz",
+                  {"calibration_dropout": 0.3, "dropout_seed": 0, "batch_size": 16},
+                  early_exit_out=tmp_path / "early.csv",
+                  early_exit={"policies": ["topk", "spikecp"], "epsilon": "0.5"})
+    table = pd.read_csv(tmp_path / "early.csv")
+    assert table["policy"].tolist() == ["topk", "spikecp"]
+    assert table["matches_simulation"].all()
+    assert (table["wall_full_T_s"] > 0).all() and (table["mean_timesteps"] <= 3).all()
+    sets, meta = stages.load_step_outputs(tmp_path / "l.npz")
+    assert meta["compute"]["sops"].shape == (len(sets["test"].labels), 3)
+    assert (table["config_id"] == meta["config_id"]).all()

@@ -55,3 +55,16 @@ def test_summary_table_and_markdown(curves):
     assert "RCS (α = 0.05) + Top-K needs 1.80 mean timesteps" in text
     assert "fixed T needs 3.00" in text
     assert "seeds:" in text
+
+
+def test_early_exit_table_means_over_seeds():
+    from spikecut.analysis.summary import early_exit_markdown
+
+    timings = pd.DataFrame({
+        "dataset": "digits", "method": "bptt", "alpha": "0.05", "policy": "topk",
+        "epsilon": 0.02, "seed": [0, 1], "mean_timesteps": [1.5, 2.5], "n_steps": 4,
+        "accuracy": [0.9, 0.8], "wall_speedup": [1.8, 1.4],
+        "matches_simulation": [True, True]})
+    (row,) = [line for line in early_exit_markdown(timings) if line.startswith("| digits")]
+    assert row == ("| digits | bptt | 0.05 | topk | 0.02 | 2.00 of 4 | 2.00× | 1.60× "
+                   "| 85.00 | yes |")

@@ -11,6 +11,8 @@ import yaml
 
 RUN = ["dataset", "method", "alpha", "seed"]
 GROUP = ["dataset", "method", "alpha", "policy"]
+# per-sample compute up to the exit step, where the recording counted it
+COSTS = ["mean_sops", "mean_energy_uj"]
 
 
 def operating_points(curves: pd.DataFrame, max_loss_pp: float) -> pd.DataFrame:
@@ -34,6 +36,7 @@ def operating_points(curves: pd.DataFrame, max_loss_pp: float) -> pd.DataFrame:
     best["factor_vs_baseline"] = best["baseline_timesteps"] / best["mean_timesteps"]
     cols = RUN + ["policy", "parameter", "value", "n_steps", "accuracy_T", "accuracy",
                   "mean_timesteps", "reduction", "baseline_timesteps", "factor_vs_baseline"]
+    cols += [c for c in COSTS if c in best]
     return best[cols].sort_values(RUN + ["policy"]).reset_index(drop=True)
 
 
@@ -41,6 +44,7 @@ def summarise(curves: pd.DataFrame, max_loss_pp: float) -> tuple[pd.DataFrame, p
     """Per-run operating points, and their mean and sd over seeds."""
     per_run = operating_points(curves, max_loss_pp)
     stats = ["accuracy_T", "accuracy", "mean_timesteps", "reduction", "factor_vs_baseline"]
+    stats += [c for c in COSTS if c in per_run]
     agg = per_run.groupby(GROUP, sort=True)[stats].agg(["mean", "std"])
     agg.columns = [f"{c}_{s}" for c, s in agg.columns]
     agg["n_seeds"] = per_run.groupby(GROUP, sort=True)["seed"].nunique()
@@ -53,7 +57,28 @@ def _pm(mean: float, sd: float, digits: int = 2, scale: float = 1.0) -> str:
     return f"{mean * scale:.{digits}f} ± {sd * scale:.{digits}f}"
 
 
-def summary_markdown(table: pd.DataFrame, max_loss_pp: float, config: dict) -> str:
+def early_exit_markdown(timings: pd.DataFrame) -> list[str]:
+    """The real early-exit runs, mean over seeds: exit step, wall-time speed-up."""
+    keys = ["dataset", "method", "alpha", "policy", "epsilon"]
+    agg = timings.groupby(keys, sort=True).agg(
+        mean_timesteps=("mean_timesteps", "mean"), n_steps=("n_steps", "max"),
+        accuracy=("accuracy", "mean"), wall_speedup=("wall_speedup", "mean"),
+        matches=("matches_simulation", "all")).reset_index()
+    lines = ["## Real early exit", "",
+             "Each policy run step by step with finished samples leaving the batch, timed "
+             "against the same model run for all T steps (mean over seeds).", "",
+             "| data set | method | α | policy | ε | t* | T / t* | wall-time speed-up | "
+             "acc (%) | equals simulation |", "|---|---|---|---|---|---|---|---|---|---|"]
+    for r in agg.itertuples():
+        lines.append(f"| {r.dataset} | {r.method} | {r.alpha} | {r.policy} | {r.epsilon} "
+                     f"| {r.mean_timesteps:.2f} of {r.n_steps} "
+                     f"| {r.n_steps / r.mean_timesteps:.2f}× | {r.wall_speedup:.2f}× "
+                     f"| {100 * r.accuracy:.2f} | {'yes' if r.matches else 'NO'} |")
+    return lines + [""]
+
+
+def summary_markdown(table: pd.DataFrame, max_loss_pp: float, config: dict,
+                     timings: pd.DataFrame | None = None) -> str:
     lines = [
         "# spikecut summary",
         "",
@@ -66,9 +91,11 @@ def summary_markdown(table: pd.DataFrame, max_loss_pp: float, config: dict) -> s
     ]
     for (dataset, method), group in table.groupby(["dataset", "method"], sort=True):
         lines += [f"## {dataset} ({method})", ""]
+        energy = "mean_energy_uj_mean" in group
         lines += [
-            "| α | policy | acc @T (%) | acc (%) | timesteps | reduction | vs baseline |",
-            "|---|---|---|---|---|---|---|",
+            "| α | policy | acc @T (%) | acc (%) | timesteps | reduction | vs baseline |"
+            + (" energy (µJ) |" if energy else ""),
+            "|---|---|---|---|---|---|---|" + ("---|" if energy else ""),
         ]
         for row in group.itertuples():
             lines.append(
@@ -78,6 +105,8 @@ def summary_markdown(table: pd.DataFrame, max_loss_pp: float, config: dict) -> s
                 f" | {_pm(row.mean_timesteps_mean, row.mean_timesteps_std)} of {row.n_steps}"
                 f" | {_pm(row.reduction_mean, row.reduction_std)}×"
                 f" | {_pm(row.factor_vs_baseline_mean, row.factor_vs_baseline_std)}× |"
+                + (f" {_pm(row.mean_energy_uj_mean, row.mean_energy_uj_std, 3)} |"
+                   if energy else "")
             )
         base = group[(group["policy"] == "timestep") & (group["alpha"].astype(float) == 0)]
         best = group[(group["policy"] == "topk") & (group["alpha"].astype(float) > 0)]
@@ -93,6 +122,8 @@ def summary_markdown(table: pd.DataFrame, max_loss_pp: float, config: dict) -> s
                 f"{100 * base['accuracy_T_mean'].iloc[0]:.2f}%).",
             ]
         lines.append("")
+    if timings is not None and len(timings):
+        lines += early_exit_markdown(timings)
     lines += ["## Configuration", "", "```yaml",
               # a JSON round trip drops the YAML aliases shared sub-dicts would get
               yaml.safe_dump(json.loads(json.dumps(config)), sort_keys=False).rstrip(),

@@ -12,7 +12,7 @@ Label-free policies that stop "at the first t where score(t) > threshold(t)" sha
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -42,11 +42,29 @@ class Policy(ABC):
         calibrated policy, plus ``raw`` points of its uncalibrated knob where it has one,
         reported as policy ``<name>-raw``."""
 
+    def stopping_rule(self, calibration: StepOutputs | None, knob: float) -> StoppingRule:
+        """The decision at one step, for inference that really stops: from Y(t) of the
+        samples still running and t (1-based), which of them stop now. ``knob`` is
+        epsilon for calibrated policies and T_fixed for the fixed timestep."""
+        raise ValueError(f"policy {self.name!r} cannot decide online")
+
+
+# (Y(t) of the running samples [B, C], t) -> which of them stop at t [B]
+StoppingRule = Callable[[np.ndarray, int], np.ndarray]
+
+
+def _at_step(accumulated: np.ndarray) -> StepOutputs:
+    """Y(t) of a batch as a one-step recording, for the scores defined on recordings."""
+    return StepOutputs(accumulated[:, None, :], np.zeros(len(accumulated), dtype=np.int64))
+
 
 class FixedTimestep(Policy):
     """Stop every sample at the same T_fixed, for T_fixed = 1..T: the baseline."""
 
     name = "timestep"
+
+    def stopping_rule(self, calibration, knob):
+        return lambda accumulated, t: np.full(len(accumulated), t >= int(knob))
 
     def operating_points(self, test, calibration, epsilons, raw=0):
         n = len(test.labels)
@@ -115,6 +133,11 @@ class ScorePolicy(Policy):
 
     def exit_steps(self, outputs: StepOutputs, thresholds: np.ndarray) -> np.ndarray:
         return first_firing_step(self.scores(outputs) > thresholds[None, :])
+
+    def stopping_rule(self, calibration, knob):
+        thresholds = self.thresholds(_require(calibration, self.name), knob)
+        return lambda accumulated, t: self.scores(_at_step(accumulated))[:, 0] > \
+            thresholds[t - 1]
 
     def operating_points(self, test, calibration, epsilons, raw=0):
         calibration = _require(calibration, self.name)
@@ -225,6 +248,17 @@ class SpikeCP(Policy):
         (k + 1)-th is not (1 - p_{k+1} > q)."""
         fires = (1.0 - first <= q[None, :]) & (1.0 - next_ > q[None, :])
         return first_firing_step(fires)
+
+    def stopping_rule(self, calibration, knob):
+        calibration = _require(calibration, self.name)
+        cal_sorted = np.sort(self.nonconformity(calibration), axis=0)
+        q = self.quantiles(cal_sorted, knob / calibration.n_steps)
+
+        def rule(accumulated, t):
+            first, next_ = (a[:, 0].astype(np.float64)
+                            for a in self.top_probabilities(_at_step(accumulated)))
+            return (1.0 - first <= q[t - 1]) & (1.0 - next_ > q[t - 1])
+        return rule
 
     def operating_points(self, test, calibration, epsilons, raw=0):
         calibration = _require(calibration, self.name)

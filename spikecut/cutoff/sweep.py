@@ -9,6 +9,7 @@ import pandas as pd
 
 from spikecut.cutoff.policies import make_policy
 from spikecut.cutoff.steps import StepOutputs
+from spikecut.energy import EnergyModel
 
 
 def fixed_steps_needed(fixed_accuracy: np.ndarray, accuracy: np.ndarray) -> np.ndarray:
@@ -27,24 +28,37 @@ def sweep(
     grid: int | None = None,
     raw: int = 0,
     max_set_size: int = 1,
+    compute: dict[str, np.ndarray] | None = None,
+    energy: EnergyModel | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Evaluate every policy's operating points on ``test``: each calibrated policy at
     every epsilon, and at ``raw`` uncalibrated thresholds as ``<policy>-raw``.
 
     Returns the curve (one row per operating point: policy, parameter, value, accuracy,
     mean_timesteps, fixed_timesteps_needed, speedup) and the exit-step histogram of each
-    point (policy, parameter, value, timestep, count).
+    point (policy, parameter, value, timestep, count). With the test set's ``compute``
+    (``macs`` and ``sops`` ``[N, T]``, as recorded), each point also gets the mean MACs,
+    SOPs and energy (µJ, by ``energy``) per sample up to its exit step.
     """
     points, counts = [], []
     n_steps = test.n_steps
+    spent = None
+    if compute is not None:
+        energy = energy or EnergyModel()
+        macs, sops = (np.cumsum(compute[k], axis=1) for k in ("macs", "sops"))
+        spent = {"mean_macs": macs, "mean_sops": sops,
+                 "mean_energy_uj": energy.joules(macs, sops) * 1e6}
     for name in policies:
         policy = make_policy(name, grid, max_set_size)
         for op in policy.operating_points(test, calibration, epsilons, raw):
-            points.append(
-                {"policy": op.policy, "parameter": op.parameter, "value": op.value,
-                 "accuracy": test.accuracy_at_exit(op.exit_steps),
-                 "mean_timesteps": float(op.exit_steps.mean())}
-            )
+            point = {"policy": op.policy, "parameter": op.parameter, "value": op.value,
+                     "accuracy": test.accuracy_at_exit(op.exit_steps),
+                     "mean_timesteps": float(op.exit_steps.mean())}
+            if spent is not None:
+                rows = np.arange(len(op.exit_steps))
+                point |= {k: float(v[rows, op.exit_steps - 1].mean())
+                          for k, v in spent.items()}
+            points.append(point)
             counts.append(np.bincount(op.exit_steps, minlength=n_steps + 1)[1:])
     curve = pd.DataFrame(points)
     hists = curve[["policy", "parameter", "value"]].loc[np.repeat(curve.index, n_steps)]

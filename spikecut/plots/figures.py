@@ -125,13 +125,24 @@ def plot_exit_histograms(exits: pd.DataFrame, epsilon: float, path: str) -> None
     _save(grid.figure, path, chosen)
 
 
-def plot_policy_comparison(curves: pd.DataFrame, path: str) -> None:
-    """Every policy's accuracy against mean timesteps, one panel per data set, track and
-    model: calibrated policies solid, their raw threshold sweeps dotted, the fixed-T
-    baseline dashed, the OCT oracle as the bound."""
+COSTS = {"mean_timesteps": "mean timesteps per sample",
+         "mean_sops": "mean synaptic operations per sample",
+         "mean_energy_uj": "mean energy per sample (µJ, 45 nm estimate)"}
+
+
+def plot_policy_comparison(curves: pd.DataFrame, path: str, x: str = "mean_timesteps"
+                           ) -> None:
+    """Every policy's accuracy against a cost ``x`` (a key of ``COSTS``), one panel per
+    data set, track and model: calibrated policies solid, their raw threshold sweeps
+    dotted, the fixed-T baseline dashed, the OCT oracle as the bound."""
+    if x not in COSTS:
+        raise ValueError(f"unknown cost {x!r}; choose one of {sorted(COSTS)}")
+    if x not in curves:
+        raise ValueError(f"the curves have no {x!r} column: record them again to count "
+                         "compute and energy")
     frame = _labelled(curves)
     keys = ["panel", "model", "policy", "parameter", "value"]
-    mean = frame.groupby(keys, dropna=False, sort=True)[["accuracy (%)", "mean_timesteps"]].mean()
+    mean = frame.groupby(keys, dropna=False, sort=True)[["accuracy (%)", x]].mean()
     mean = mean.reset_index()
     panels, models = sorted(mean["panel"].unique()), _model_order(frame)
     policies = [p for p in POLICY_LABELS if p in set(mean["policy"].str.removesuffix("-raw"))]
@@ -146,18 +157,18 @@ def plot_policy_comparison(curves: pd.DataFrame, path: str) -> None:
             for policy in policies:
                 for raw in (False, True):
                     name = f"{policy}-raw" if raw else policy
-                    pts = sub[sub["policy"] == name].sort_values("mean_timesteps")
+                    pts = sub[sub["policy"] == name].sort_values(x)
                     if not len(pts):
                         continue
                     label = POLICY_LABELS[policy] + (" (raw)" if raw else "")
                     if policy == "oct":
-                        ax.plot(pts["mean_timesteps"], pts["accuracy (%)"], "*", ms=14,
+                        ax.plot(pts[x], pts["accuracy (%)"], "*", ms=14,
                                 color="gold", markeredgecolor="black", label=label)
                     elif policy == "timestep":
-                        ax.plot(pts["mean_timesteps"], pts["accuracy (%)"], "--o", ms=3,
+                        ax.plot(pts[x], pts["accuracy (%)"], "--o", ms=3,
                                 color="black", label=label)
                     else:
-                        ax.plot(pts["mean_timesteps"], pts["accuracy (%)"],
+                        ax.plot(pts[x], pts["accuracy (%)"],
                                 ":" if raw else "-s", ms=3, lw=1 if raw else 1.5,
                                 color=colours[policy], label=label)
             if len(sub):
@@ -165,12 +176,13 @@ def plot_policy_comparison(curves: pd.DataFrame, path: str) -> None:
                 ax.set_ylim(bottom=max(sub["accuracy (%)"].min(), top - 12) - 0.5,
                             top=top + 0.5)
             ax.set_title(f"{panel}\n{model}", fontsize=10)
-            ax.set_xlabel("mean timesteps per sample")
+            ax.set_xlabel(COSTS[x])
             ax.set_ylabel("test accuracy (%)")
             ax.grid(alpha=0.3)
     handles, labels = axes[0][0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, 0.0),
                ncol=min(4, len(labels)), frameon=False)
-    fig.suptitle("Early-exit policies compared (mean over seeds; OCT is the oracle bound)")
+    fig.suptitle(f"Early-exit policies: accuracy versus {COSTS[x].split(' per ')[0]} "
+                 "(mean over seeds; OCT is the oracle bound)")
     fig.tight_layout()
     _save(fig, path, curves)

@@ -55,13 +55,16 @@ def make_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
 
 @torch.no_grad()
 def per_step_logits(model: nn.Module, x: np.ndarray, encode: Encoder, batch_size: int,
-                    device: torch.device) -> torch.Tensor:
-    """Per-step outputs ``[N, T, C]`` of ``model`` in its current mode, on CPU."""
+                    device: torch.device, counter=None) -> torch.Tensor:
+    """Per-step outputs ``[N, T, C]`` of ``model`` in its current mode, on CPU. A
+    :class:`spikecut.energy.ComputeCounter` given as ``counter`` closes each batch."""
     outs = []
     for start in range(0, len(x), batch_size):
         batch = encode(x[start : start + batch_size]).to(device)
         outs.append(model(batch).transpose(0, 1).float().cpu())
         functional.reset_net(model)
+        if counter is not None:
+            counter.end_batch()
     return torch.cat(outs)
 
 
