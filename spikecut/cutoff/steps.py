@@ -46,16 +46,29 @@ class StepOutputs:
         return acc
 
     @cached_property
+    def _top(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        # argmax, then the max with the winner masked: two passes over Y(t) and no copy
+        acc = self.accumulated
+        winner = acc.argmax(axis=2)[..., None]
+        first = np.take_along_axis(acc, winner, axis=2)
+        np.put_along_axis(acc, winner, -np.inf, axis=2)
+        try:
+            second = acc.max(axis=2)
+        finally:
+            np.put_along_axis(acc, winner, first, axis=2)
+        return winner[..., 0], first[..., 0], second
+
+    @property
     def top2(self) -> tuple[np.ndarray, np.ndarray]:
         """The largest and second-largest entries of Y(t), ``[N, T]`` each."""
-        top = np.partition(self.accumulated, -2, axis=-1)[..., -2:]
-        return top[..., 1], top[..., 0]
+        return self._top[1], self._top[2]
 
     @cached_property
     def _softmax(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         # one pass for all three: with z = Y - max Y and Z = sum exp(z), the largest
         # probability is 1 / Z and sum p log p = sum p z - log Z
-        z = (self.accumulated - self.top2[0][..., None]).astype(np.float32)
+        z = np.empty(self.accumulated.shape, dtype=np.float32)
+        np.subtract(self.accumulated, self.top2[0][..., None], out=z, casting="same_kind")
         p = np.exp(z)
         partition = p.sum(axis=2)
         p /= partition[..., None]
@@ -78,10 +91,10 @@ class StepOutputs:
         """sum_c p_c log p_c of softmax(Y(t)), ``[N, T]``, in nats."""
         return self._softmax[2]
 
-    @cached_property
+    @property
     def predictions(self) -> np.ndarray:
         """argmax Y(t), ``[N, T]``."""
-        return self.accumulated.argmax(axis=2)
+        return self._top[0]
 
     @cached_property
     def correct(self) -> np.ndarray:
