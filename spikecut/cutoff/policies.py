@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from spikecut.cutoff.calibration import ExactCalibration, calibrate_exact, calibrate_grid
+from spikecut.cutoff.calibration import ExactCalibration, calibrate_grid
 from spikecut.cutoff.steps import StepOutputs, first_firing_step
 
 
@@ -124,34 +124,38 @@ class ScorePolicy(Policy):
         """The threshold in the knob's own unit, as reported."""
         return float(threshold)
 
-    def thresholds(self, calibration: StepOutputs, epsilon: float) -> np.ndarray:
+    def calibrated(self, calibration: StepOutputs) -> Callable[[float], np.ndarray]:
+        """epsilon -> per-step thresholds ``[T]``; the exact calibration sorts each
+        step's scores once, whatever the number of epsilons asked for afterwards."""
         scores = self.scores(calibration)
         reached = calibration.oct[:, None] <= np.arange(1, calibration.n_steps + 1)
         if self.grid is None:
-            return calibrate_exact(scores, reached, epsilon)
-        return calibrate_grid(scores, reached, epsilon, self.grid)
+            return ExactCalibration(scores, reached).thresholds
+        return lambda epsilon: calibrate_grid(scores, reached, epsilon, self.grid)
+
+    def thresholds(self, calibration: StepOutputs, epsilon: float) -> np.ndarray:
+        return self.calibrated(calibration)(epsilon)
 
     def exit_steps(self, outputs: StepOutputs, thresholds: np.ndarray) -> np.ndarray:
         return first_firing_step(self.scores(outputs) > thresholds[None, :])
 
     def stopping_rule(self, calibration, knob):
         thresholds = self.thresholds(_require(calibration, self.name), knob)
-        return lambda accumulated, t: self.scores(_at_step(accumulated))[:, 0] > \
-            thresholds[t - 1]
+
+        def rule(accumulated, t):
+            return self.scores(_at_step(accumulated))[:, 0] > thresholds[t - 1]
+        return rule
 
     def operating_points(self, test, calibration, epsilons, raw=0):
         calibration = _require(calibration, self.name)
-        cal_scores, test_scores = self.scores(calibration), self.scores(test)
+        test_scores = self.scores(test)
         if epsilons:
-            reached = calibration.oct[:, None] <= np.arange(1, calibration.n_steps + 1)
-            exact = ExactCalibration(cal_scores, reached) if self.grid is None else None
+            thresholds = self.calibrated(calibration)
             for eps in epsilons:
-                thr = (exact.thresholds(eps) if exact is not None
-                       else calibrate_grid(cal_scores, reached, eps, self.grid))
-                exits = first_firing_step(test_scores > thr[None, :])
+                exits = first_firing_step(test_scores > thresholds(eps)[None, :])
                 yield OperatingPoint(self.name, "epsilon", float(eps), exits)
         if raw:
-            grid = raw_grid(cal_scores, raw)
+            grid = raw_grid(self.scores(calibration), raw)
             for thr, exits in zip(grid, exits_at_constant_thresholds(test_scores, grid)):
                 yield OperatingPoint(f"{self.name}-raw", self.raw_parameter,
                                      self.raw_value(thr), exits)
