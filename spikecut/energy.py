@@ -9,36 +9,17 @@ Conventions (the usual ones in the SNN literature):
   synaptic operation (SOP) is one non-zero input times its fan-out, the number of
   outputs it reaches. Fan-outs are exact per input position, so borders, padding and
   strides are counted as they are.
-- Energy = E_MAC × MACs + E_AC × SOPs. The defaults, 4.6 pJ and 0.9 pJ, are the 45 nm
-  32-bit floating-point figures (Horowitz, ISSCC 2014) that most SNN papers quote.
+- Energy = E_MAC × MACs + E_AC × SOPs (:class:`spikecut.cutoff.costs.EnergyModel`).
   Memory traffic and neuron updates are not counted.
 """
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from spikingjelly.activation_based import neuron
 from torch import nn
-
-E_MAC_PJ = 4.6
-E_AC_PJ = 0.9
-
-
-@dataclass(frozen=True)
-class EnergyModel:
-    mac_pj: float = E_MAC_PJ
-    ac_pj: float = E_AC_PJ
-
-    def __post_init__(self):
-        if self.mac_pj < 0 or self.ac_pj < 0:
-            raise ValueError(f"energy per operation must be >= 0, got {self}")
-
-    def joules(self, macs: np.ndarray, sops: np.ndarray) -> np.ndarray:
-        return (self.mac_pj * macs + self.ac_pj * sops) * 1e-12
 
 
 def fan_out(layer: nn.Module, input_shape: tuple[int, ...]) -> torch.Tensor:

@@ -14,10 +14,10 @@ import torch
 
 from spikecut.analysis import summarise, summary_markdown
 from spikecut.cutoff import StepOutputs, sweep
+from spikecut.cutoff.costs import EnergyModel
 from spikecut.data import load_prepared, prepare, save_prepared
 from spikecut.data.download import fetch_dataset as fetch_dataset_archives
 from spikecut.early_exit import measure_early_exit
-from spikecut.energy import EnergyModel
 from spikecut.io import (
     config_id,
     load_torch,

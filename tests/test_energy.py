@@ -11,7 +11,8 @@ from spikingjelly.activation_based import functional, layer, neuron
 from torch import nn
 
 from spikecut.cutoff import StepOutputs, sweep
-from spikecut.energy import ComputeCounter, EnergyModel, fan_out
+from spikecut.cutoff.costs import EnergyModel
+from spikecut.energy import ComputeCounter, fan_out
 
 
 def brute_fan_out(conv, shape):

@@ -7,9 +7,9 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from spikecut.cutoff.costs import EnergyModel
 from spikecut.cutoff.policies import make_policy
 from spikecut.cutoff.steps import StepOutputs
-from spikecut.energy import EnergyModel
 
 
 def fixed_steps_needed(fixed_accuracy: np.ndarray, accuracy: np.ndarray) -> np.ndarray:
