@@ -124,10 +124,12 @@ class ScorePolicy(Policy):
         """The threshold in the knob's own unit, as reported."""
         return float(threshold)
 
-    def calibrated(self, calibration: StepOutputs) -> Callable[[float], np.ndarray]:
+    def calibrated(self, calibration: StepOutputs, scores: np.ndarray | None = None
+                   ) -> Callable[[float], np.ndarray]:
         """epsilon -> per-step thresholds ``[T]``; the exact calibration sorts each
-        step's scores once, whatever the number of epsilons asked for afterwards."""
-        scores = self.scores(calibration)
+        step's scores once, whatever the number of epsilons asked for afterwards.
+        ``scores`` are the calibration set's, where the caller has them already."""
+        scores = self.scores(calibration) if scores is None else scores
         reached = calibration.oct[:, None] <= np.arange(1, calibration.n_steps + 1)
         if self.grid is None:
             return ExactCalibration(scores, reached).thresholds
@@ -148,14 +150,14 @@ class ScorePolicy(Policy):
 
     def operating_points(self, test, calibration, epsilons, raw=0):
         calibration = _require(calibration, self.name)
-        test_scores = self.scores(test)
+        cal_scores, test_scores = self.scores(calibration), self.scores(test)
         if epsilons:
-            thresholds = self.calibrated(calibration)
+            thresholds = self.calibrated(calibration, cal_scores)
             for eps in epsilons:
                 exits = first_firing_step(test_scores > thresholds(eps)[None, :])
                 yield OperatingPoint(self.name, "epsilon", float(eps), exits)
         if raw:
-            grid = raw_grid(self.scores(calibration), raw)
+            grid = raw_grid(cal_scores, raw)
             for thr, exits in zip(grid, exits_at_constant_thresholds(test_scores, grid)):
                 yield OperatingPoint(f"{self.name}-raw", self.raw_parameter,
                                      self.raw_value(thr), exits)
