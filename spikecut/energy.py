@@ -62,9 +62,6 @@ class ComputeCounter:
         self._fan_out: dict[nn.Module, torch.Tensor] = {}
         self._handles: list = []
         self._first: nn.Module | None = None
-        self.reset()
-
-    def reset(self) -> None:
         self._macs, self._sops, self._spikes = [], [], []
         self._call: dict = {}
 

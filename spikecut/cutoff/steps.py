@@ -47,16 +47,7 @@ class StepOutputs:
 
     @cached_property
     def _top(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        # argmax, then the max with the winner masked: two passes over Y(t) and no copy
-        acc = self.accumulated
-        winner = acc.argmax(axis=2)[..., None]
-        first = np.take_along_axis(acc, winner, axis=2)
-        np.put_along_axis(acc, winner, -np.inf, axis=2)
-        try:
-            second = acc.max(axis=2)
-        finally:
-            np.put_along_axis(acc, winner, first, axis=2)
-        return winner[..., 0], first[..., 0], second
+        return top_two(self.accumulated)
 
     @property
     def top2(self) -> tuple[np.ndarray, np.ndarray]:
@@ -122,11 +113,27 @@ class StepOutputs:
         return self.correct.mean(axis=0)
 
 
+def top_two(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The argmax, the largest and the second-largest entry along the last axis.
+
+    An argmax, then a max with the winner masked: two passes and no copy of ``values``,
+    which is written to in between and restored before returning.
+    """
+    winner = values.argmax(axis=-1)[..., None]
+    first = np.take_along_axis(values, winner, axis=-1)
+    np.put_along_axis(values, winner, -np.inf, axis=-1)
+    try:
+        second = values.max(axis=-1)
+    finally:
+        np.put_along_axis(values, winner, first, axis=-1)
+    return winner[..., 0], first[..., 0], second
+
+
 def top2_gap(accumulated: np.ndarray) -> np.ndarray:
-    """top1 - top2 of the accumulated output, ``[N, T]`` (``StepOutputs.top2`` caches
-    the same partition for a recording)."""
-    top2 = np.partition(accumulated, -2, axis=-1)[..., -2:]
-    return top2[..., 1] - top2[..., 0]
+    """top1 - top2 of the accumulated output, ``[N, T]``, for any array (it works on a
+    copy; ``StepOutputs.top2`` does the same on its own Y(t) without one)."""
+    _, first, second = top_two(np.array(accumulated, dtype=np.float64))
+    return first - second
 
 
 def first_firing_step(fires: np.ndarray) -> np.ndarray:
