@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import torch
-from spikingjelly.activation_based import base, functional, layer
+from spikingjelly.activation_based import base, functional
 from torch import nn
 
 from spikecut.cutoff import StepOutputs, make_policy
@@ -42,9 +42,12 @@ def _drop_finished(model: nn.Module, keep: torch.Tensor, batch: int) -> None:
 def run_early_exit(model: nn.Module, x: torch.Tensor, rule: StoppingRule) -> EarlyExitResult:
     """Run ``model`` (eval mode) on ``x`` ``[T, B, ...]`` step by step, each sample
     until ``rule`` stops it or T is reached. The model is left in multi-step mode."""
-    if any(isinstance(m, layer.TemporalEffectiveBatchNorm2d) for m in model.modules()):
-        raise ValueError("TEBN scales each timestep of a whole sequence; a model with it "
-                         "cannot run step by step: simulate its cutoff instead")
+    multi_only = [name or type(model).__name__ for name, m in model.named_modules()
+                  if isinstance(m, base.StepModule) and "s" not in m.supported_step_mode()]
+    if multi_only:
+        raise ValueError(
+            f"modules {multi_only} run multi-step only, so the model cannot run step by "
+            "step; for SpikingJelly's TEBN use spikecut.models.SteppedTEBN2d, which can")
     n_steps, n = x.shape[:2]
     exits = np.full(n, n_steps)
     predictions = np.zeros(n, dtype=np.int64)

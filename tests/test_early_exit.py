@@ -4,26 +4,28 @@ the simulated cutoff's exit steps and predictions."""
 import numpy as np
 import pytest
 import torch
+from spikingjelly.activation_based import functional, layer
 
 from spikecut import stages
 from spikecut.cutoff import StepOutputs, make_policy
 from spikecut.data import load_prepared
 from spikecut.early_exit import run_early_exit
 from spikecut.io import load_torch
-from spikecut.models import build_model
+from spikecut.models import SteppedTEBN2d
 from spikecut.training import per_step_logits
 from spikecut.training.methods import inference_snn, rebuild
 from tests.test_stages import RUN, TRAIN
 
 
-@pytest.fixture(scope="module")
-def recorded(tmp_path_factory):
-    # a model good enough for the calibrated policies to stop samples early
+@pytest.fixture(scope="module", params=["bn", "tebn"])
+def recorded(request, tmp_path_factory):
+    # a model good enough for the calibrated policies to stop samples early; with TEBN,
+    # each step scales its eval-mode batch norm by its own learned factor
     d = tmp_path_factory.mktemp("early-exit")
     stages.prepare_dataset(d / "frames.npz", d / "params.json", "digits",
                            {"T": 4, "seed": 0, "test_fraction": 0.25, "val_fraction": 0.1,
                             "limit": 500, "options": {}})
-    params = TRAIN | {"model": {"name": "convsnn", "channels": [8]},
+    params = TRAIN | {"model": {"name": "convsnn", "channels": [8], "norm": request.param},
                       "training": TRAIN["training"] | {"epochs": 6, "optimizer": "adam",
                                                        "lr": 0.01}}
     stages.train(d / "frames.npz", d / "model.pt", d / "metrics.csv", RUN, params,
@@ -69,10 +71,43 @@ def test_model_is_left_as_it_was(recorded):
     np.testing.assert_array_equal(again.numpy(), test.logits)
 
 
-def test_oracle_and_tebn_refuse():
+def test_tebn_scales_are_learned_per_step(recorded, request):
+    scales = [m.scale for m in recorded[0].modules() if isinstance(m, SteppedTEBN2d)]
+    if request.node.callspec.params["recorded"] == "bn":
+        assert not scales
+        return
+    assert scales and all(len(s) == 4 for s in scales)
+    # the per-step path is exercised only if the steps really differ
+    assert all(len(torch.unique(s.detach())) == 4 for s in scales)
+
+
+def test_oracle_and_multi_step_only_layers_refuse():
     with pytest.raises(ValueError, match="cannot decide online"):
         make_policy("oct").stopping_rule(None, 0.0)
-    model = build_model("convsnn", (1, 8, 8), 3, {"kind": "snn", "neuron": {}}, norm="tebn",
-                        n_steps=2, channels=[2])
-    with pytest.raises(ValueError, match="TEBN"):
+    # SpikingJelly's own TEBN runs multi-step only
+    model = torch.nn.Sequential(layer.Conv2d(1, 2, 3, step_mode="m"),
+                                layer.TemporalEffectiveBatchNorm2d(2, 2), layer.Flatten(),
+                                layer.Linear(72, 3, step_mode="m")).eval()
+    with pytest.raises(ValueError, match=r"\['1'\] run multi-step only.*SteppedTEBN2d"):
         run_early_exit(model, torch.zeros(2, 1, 1, 8, 8), lambda acc, t: acc[:, 0] > 0)
+
+
+def test_stepped_tebn_equals_multi_step_tebn_in_eval():
+    gen = torch.Generator().manual_seed(0)
+    tebn = SteppedTEBN2d(3, 4)
+    x = torch.randn(3, 5, 4, 6, 6, generator=gen)
+    tebn(x)  # a training step, so that running statistics and output differ from 1 and 0
+    with torch.no_grad():
+        tebn.scale.copy_(torch.tensor([0.5, 1.0, 2.0]))
+    tebn.eval()
+    whole = tebn(x)
+    functional.set_step_mode(tebn, "s")
+    steps = torch.stack([tebn(x[t]) for t in range(3)])
+    assert torch.equal(whole, steps)
+    with pytest.raises(RuntimeError, match="reset_net"):
+        tebn(x[0])
+    functional.reset_net(tebn)
+    assert torch.equal(tebn(x[0]), whole[0])
+    tebn.train()
+    with pytest.raises(RuntimeError, match="model.eval"):
+        tebn(x[0])

@@ -15,6 +15,7 @@ from torch import nn
 from spikecut.models.convsnn import build_convsnn
 from spikecut.models.kit import NORMS, ROLES, LayerKit, make_kit
 from spikecut.models.resnet import build_resnet18, build_resnet19, build_resnet20
+from spikecut.models.tebn import SteppedTEBN2d
 from spikecut.models.vgg import build_dvs_vgg, build_vgg16, build_vggsnn
 
 MODELS: dict[str, Callable[..., nn.Module]] = {
@@ -48,4 +49,4 @@ def build_model(
     return builder(input_shape, num_classes, kit, **options)
 
 
-__all__ = ["MODELS", "NORMS", "ROLES", "LayerKit", "build_model", "make_kit"]
+__all__ = ["MODELS", "NORMS", "ROLES", "LayerKit", "SteppedTEBN2d", "build_model", "make_kit"]

@@ -15,6 +15,7 @@ from spikingjelly.activation_based import layer
 from torch import nn
 
 from spikecut.conversion import QCFS
+from spikecut.models.tebn import SteppedTEBN2d
 from spikecut.neurons import NeuronConfig, make_neuron
 
 ROLES = ("snn", "qcfs", "ann")
@@ -38,7 +39,7 @@ class LayerKit:
 
     def bn(self, channels: int) -> nn.Module:
         if self.norm == "tebn":
-            return layer.TemporalEffectiveBatchNorm2d(self.n_steps, channels)  # multi-step only
+            return SteppedTEBN2d(self.n_steps, channels)
         return layer.BatchNorm2d(channels, step_mode="m")
 
     def conv(self, c_in: int, c_out: int, kernel: int = 3, stride: int = 1) -> nn.Module:
