@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from conftest import random_logits
 
-from spikecut.cutoff import StepOutputs, calibrate_exact, calibrate_grid, top2_gap
+from spikecut.cutoff import StepOutputs, calibrate_exact, calibrate_grid, make_policy, top2_gap
 
 
 def brute_threshold(gaps, reached, epsilon, candidates):
@@ -33,16 +33,62 @@ def test_exact_calibration_matches_every_candidate_beta(epsilon, seed):
         assert (np.isinf(got[t]) and want is None) or got[t] == want
 
 
-def test_grid_calibration_matches_brute_force_and_falls_back(rng):
+def authors_grid(gaps, reached, epsilon, bins=100):
+    """TopKCutoff.setup of github Dengyu-Wu/snncutoff, restated: beta_m = m G / bins for
+    m = 0..bins-1 with G the largest gap of all samples and steps; conf = selected and
+    reached / selected (NaN for an empty selection); conf of the last beta forced to 1;
+    per step the first beta with conf >= 1 - epsilon."""
+    step = gaps.max() / bins
+    betas = [m * step for m in range(bins)]
+    out = []
+    for t in range(gaps.shape[1]):
+        with np.errstate(invalid="ignore", divide="ignore"):
+            conf = [(reached[:, t] & (gaps[:, t] > b)).sum() / (gaps[:, t] > b).sum()
+                    for b in betas]
+        conf[-1] = 1.0
+        out.append(betas[next(m for m, c in enumerate(conf) if c >= 1 - epsilon)])
+    return np.array(out)
+
+
+@pytest.mark.parametrize("epsilon", [0.0, 0.02, 0.1])
+def test_grid_calibration_is_the_authors(rng, epsilon):
     logits, labels = random_logits(rng, n=120, n_steps=4)
     outputs = StepOutputs(logits, labels)
     gaps = top2_gap(outputs.accumulated)
     reached = outputs.oct[:, None] <= np.arange(1, 5)
-    got = calibrate_grid(gaps, reached, 0.02, n_candidates=100)
+    got = calibrate_grid(gaps, reached, epsilon, n_candidates=100)
+    np.testing.assert_allclose(got, authors_grid(gaps, reached, epsilon), rtol=1e-12)
+    # one grid for every step: each threshold is a multiple of G / 100
+    m = got / (gaps.max() / 100)
+    np.testing.assert_allclose(m, np.round(m), atol=1e-9)
+
+
+def test_grid_worked_example():
+    """N = 1, T = 4, C = 2: Y(t) = [1, 0], [0, 2], [4, 0], [8, 0], label 0, so OCT = 3
+    and G = 8. At t = 1, 2 no candidate of the grid 0, 0.08, ..., 7.92 qualifies and the
+    forced last one, 7.92, is taken; per-step grids would give 0.99 and 1.98."""
+    outputs = StepOutputs(np.array([[[1.0, 0.0], [-1.0, 2.0], [4.0, -2.0], [4.0, 0.0]]]),
+                          np.array([0]))
+    assert outputs.oct.tolist() == [3]
+    thresholds = make_policy("topk", grid=100).thresholds(outputs, 0.0)
+    np.testing.assert_allclose(thresholds, [7.92, 7.92, 0.0, 0.0])
+    assert make_policy("topk").thresholds(outputs, 0.0).tolist() == [np.inf, np.inf, 0.0, 0.0]
+
+
+@pytest.mark.parametrize("epsilon", [0.0, 0.05, 0.2])
+def test_inclusive_calibration_matches_every_candidate(rng, epsilon):
+    scores = np.round(rng.normal(size=(150, 4)), 1)  # ties
+    reached = rng.random((150, 4)) < np.linspace(0.5, 1.0, 4)
+    got = calibrate_exact(scores, reached, epsilon, floor=-np.inf, inclusive=True)
     for t in range(4):
-        candidates = np.linspace(0, gaps[:, t].max(), 100, endpoint=False)
-        want = brute_threshold(gaps[:, t], reached[:, t], 0.02, candidates)
-        assert got[t] == (candidates[-1] if want is None else want)
+        s, r = scores[:, t], reached[:, t]
+        want = None
+        for theta in [-np.inf, *np.unique(s)]:
+            chosen = s >= theta
+            if chosen.sum() and r[chosen].sum() >= (1 - epsilon) * chosen.sum() - 1e-9:
+                want = theta
+                break
+        assert (np.isposinf(got[t]) and want is None) or got[t] == want
 
 
 def test_no_qualifying_candidate_never_fires():

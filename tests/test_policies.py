@@ -1,6 +1,7 @@
 """The confidence, entropy and SpikeCP policies, calibrated and raw, against per-sample
 loops written from their definitions; conformal coverage on exchangeable data."""
 
+import decimal
 import math
 
 import numpy as np
@@ -8,31 +9,46 @@ import pytest
 from conftest import random_logits
 
 from spikecut.cutoff import StepOutputs, make_policy, sweep
+from spikecut.cutoff.calibration import ExactCalibration
 from spikecut.cutoff.policies import SpikeCP, exits_at_constant_thresholds, raw_grid
 
+Dec = decimal.Decimal
 
-def softmax(v):
-    e = [math.exp(x - max(v)) for x in v]
-    return [x / sum(e) for x in e]
+
+def exact_softmax(acc):
+    """softmax of a list of floats in decimal arithmetic with enough digits that
+    1 - p1 survives: 1 - p1 is about exp(-gap)."""
+    gap = max(acc) - sorted(acc)[-2]
+    with decimal.localcontext(decimal.Context(prec=40 + int(gap / 2.3))):
+        e = [(Dec(x) - Dec(max(acc))).exp() for x in acc]
+        return [+(x / sum(e)) for x in e]
 
 
 def confidence_score(acc):
-    return max(softmax(acc))
+    """log(p1 / (1 - p1)) of the largest probability, 1 - p1 summed from the others."""
+    p = sorted(exact_softmax(acc))
+    with decimal.localcontext(decimal.Context(prec=len(p[-1].as_tuple().digits))):
+        return float((p[-1] / sum(p[:-1])).ln())
 
 
-def neg_entropy_score(acc):
-    return sum(p * math.log(p) for p in softmax(acc) if p > 0)
+def neg_log_entropy_score(acc):
+    p = exact_softmax(acc)
+    with decimal.localcontext(decimal.Context(prec=max(len(x.as_tuple().digits) for x in p))):
+        return float(-(-sum(x * x.ln() for x in p if x > 0)).ln())
 
 
-def brute_exits(logits, score, thresholds):
-    """Step each sample forward until score(Y(t)) beats threshold(t)."""
+def brute_exits(logits, score, thresholds, inclusive):
+    """Step each sample forward until score(Y(t)) reaches (inclusive) or beats
+    threshold(t)."""
     n, n_steps, _ = logits.shape
     exits = []
     for i in range(n):
         acc = np.zeros(logits.shape[2])
         for t in range(n_steps):
             acc = acc + logits[i, t]
-            if score(list(acc)) > thresholds[t] or t == n_steps - 1:
+            value = score(list(acc))
+            if (value >= thresholds[t] if inclusive else value > thresholds[t]) \
+                    or t == n_steps - 1:
                 exits.append(t + 1)
                 break
     return np.array(exits)
@@ -45,9 +61,11 @@ def sets(rng):
     return cal, test
 
 
-@pytest.mark.parametrize("name, score", [("confidence", confidence_score),
-                                         ("entropy", neg_entropy_score)])
-def test_score_policies_match_per_sample_loops(sets, name, score):
+@pytest.mark.parametrize("name, score, reported", [
+    ("confidence", confidence_score, lambda s: 1 / (1 + math.exp(-s))),  # theta = p1
+    ("entropy", neg_log_entropy_score, lambda s: math.exp(-s)),  # h, in nats
+])
+def test_score_policies_match_per_sample_loops(sets, name, score, reported):
     cal, test = sets
     policy = make_policy(name)
     points = list(policy.operating_points(test, cal, [0.0, 0.1, 0.3], raw=7))
@@ -56,38 +74,104 @@ def test_score_policies_match_per_sample_loops(sets, name, score):
     assert len(calibrated) == 3 and 1 <= len(raw) <= 7
     for point in calibrated:
         thr = policy.thresholds(cal, point.value)
-        np.testing.assert_array_equal(point.exit_steps, brute_exits(test.logits, score, thr))
+        np.testing.assert_array_equal(point.exit_steps,
+                                      brute_exits(test.logits, score, thr, inclusive=True))
     grid = raw_grid(policy.scores(cal), 7)
     for point, thr in zip(raw, grid):
-        want = brute_exits(test.logits, score, np.full(test.n_steps, thr))
+        want = brute_exits(test.logits, score, np.full(test.n_steps, thr), inclusive=True)
         np.testing.assert_array_equal(point.exit_steps, want)
-        expected = -thr if name == "entropy" else thr  # entropy reports h itself
-        assert point.value == pytest.approx(expected)
+        assert point.value == pytest.approx(reported(thr))
 
 
-def test_constant_threshold_exits_equal_a_loop(rng):
-    scores = rng.normal(size=(200, 6))
+@pytest.mark.parametrize("name, score", [("confidence", confidence_score),
+                                         ("entropy", neg_log_entropy_score)])
+def test_scores_equal_exact_arithmetic_and_keep_their_ranks(rng, name, score):
+    # gaps from 0 to ~2000 nats: float32 softmax is exactly 1.0 for most of these, and
+    # float64 for the largest
+    logits = rng.normal(size=(150, 3, 6)) * np.geomspace(0.1, 300, 150)[:, None, None]
+    outputs = StepOutputs(logits, rng.integers(0, 6, 150))
+    got = make_policy(name).scores(outputs)
+    want = np.array([[score(list(outputs.accumulated[i, t])) for t in range(3)]
+                     for i in range(150)])
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+    assert np.isfinite(got).all()
+    # no two samples tie unless they tie exactly
+    assert len(np.unique(got)) == len(np.unique(want)) == got.size
+
+
+def test_confident_samples_do_not_saturate_calibration(rng):
+    """Where max softmax rounds to 1, thresholds became +inf and exits came late. The
+    log-odds score keeps the calibrated exits equal to those in exact arithmetic."""
+    logits, labels = random_logits(rng, n=400, n_steps=6, n_classes=5, signal=1.0)
+    cal = StepOutputs(logits * 25, labels)
+    assert (cal.max_probability.astype(np.float32) == 1.0).mean() > 0.3
+    logits, labels = random_logits(rng, n=150, n_steps=6, n_classes=5, signal=1.0)
+    test = StepOutputs(logits * 25, labels)
+    policy = make_policy("confidence")
+    for eps in (0.0, 0.02, 0.05):
+        thr = policy.thresholds(cal, eps)
+        assert not np.isposinf(thr[1:]).any()
+        (point,) = policy.operating_points(test, cal, [eps])
+        np.testing.assert_array_equal(
+            point.exit_steps, brute_exits(test.logits, confidence_score, thr, inclusive=True))
+
+
+def test_comparisons_at_the_boundary():
+    """Top-K fires at gap > beta, confidence at p1 >= theta, entropy at H <= h (SPEC §2):
+    a test sample identical to the calibration sample that set the threshold stops for
+    confidence and entropy, and does not for Top-K."""
+    # calibration: one sample, right at every step, so the least demanding candidate
+    # qualifies: beta = 0 for Top-K, and the sample's own score for the others
+    cal = StepOutputs(np.array([[[2.0, 0.0, 0.0], [1.0, 0.0, 0.0]]]), np.array([0]))
+    same = StepOutputs(cal.logits.copy(), cal.labels)
+    tied = StepOutputs(np.array([[[0.0, 0.0, 0.0], [1.0, 0.0, 0.0]]]), np.array([0]))
+    for name in ("confidence", "entropy"):
+        policy = make_policy(name)
+        thr = ExactCalibration(policy.scores(cal), np.ones((1, 2), bool),
+                               floor=policy.scores(cal).min(), inclusive=True).thresholds(0.0)
+        assert thr[0] == policy.scores(same)[0, 0]
+        assert policy.exit_steps(same, thr).tolist() == [1]  # score == threshold fires
+    topk = make_policy("topk")
+    beta = topk.thresholds(cal, 0.0)
+    assert beta.tolist() == [0.0, 0.0]
+    assert topk.exit_steps(tied, beta).tolist() == [2]  # gap 0 is not > 0
+    half = np.array([1.0, 1.0])  # a gap of exactly beta does not fire
+    assert topk.exit_steps(StepOutputs(np.array([[[1.0, 0.0], [1.0, 0.0]]]), np.array([0])),
+                           half).tolist() == [2]
+    # raw thresholds compare the same way
+    conf = make_policy("confidence")
+    at = conf.scores(same)[0, 0]
+    assert exits_at_constant_thresholds(conf.scores(same), np.array([at]), True).tolist() \
+        == [[1]]
+    assert exits_at_constant_thresholds(topk.scores(same), np.array([2.0]), False).tolist() \
+        == [[2]]
+
+
+@pytest.mark.parametrize("inclusive", [False, True])
+def test_constant_threshold_exits_equal_a_loop(rng, inclusive):
+    scores = np.round(rng.normal(size=(200, 6)), 1)  # ties with the thresholds occur
     thresholds = np.array([-1.0, 0.0, 0.3, 2.5])
-    got = exits_at_constant_thresholds(scores, thresholds)
+    got = exits_at_constant_thresholds(scores, thresholds, inclusive)
     for r, thr in enumerate(thresholds):
         for i in range(200):
-            fired = np.flatnonzero(scores[i] > thr)
+            fired = np.flatnonzero(scores[i] >= thr if inclusive else scores[i] > thr)
             assert got[r, i] == (fired[0] + 1 if len(fired) else 6)
 
 
 def brute_spikecp(cal, test, alpha_per_step, k):
-    """Sets built class by class from a sorted list of calibration scores."""
+    """Sets built class by class from a sorted list of calibration scores 1 - p_y, in
+    exact arithmetic."""
     n = len(cal.labels)
     rank = math.ceil((n + 1) * (1 - alpha_per_step) - 1e-9)
     exits = []
     for i in range(len(test.labels)):
         acc = np.zeros(test.logits.shape[2])
         for t in range(test.n_steps):
-            cal_scores = sorted(1 - float(softmax(list(cal.accumulated[j, t]))[cal.labels[j]])
+            cal_scores = sorted(1 - exact_softmax(list(cal.accumulated[j, t]))[cal.labels[j]]
                                 for j in range(n))
-            q = cal_scores[rank - 1] if rank <= n else math.inf
+            q = cal_scores[rank - 1] if rank <= n else Dec("Infinity")
             acc = acc + test.logits[i, t]
-            size = sum(1 - p <= q for p in softmax(list(acc)))
+            size = sum(1 - p <= q for p in exact_softmax(list(acc)))
             if 1 <= size <= k or t == test.n_steps - 1:
                 exits.append(t + 1)
                 break
@@ -149,6 +233,26 @@ def test_sweep_reports_calibrated_and_raw_points(sets):
                                     "spikecp-raw"}
     assert (curve.loc[curve["policy"] == "spikecp-raw", "parameter"] == "alpha").all()
     assert exits.groupby(["policy", "value"])["count"].sum().eq(len(test.labels)).all()
+
+
+def test_spikecp_uses_one_expression_on_both_sides():
+    """A test sample identical to the calibration sample: at alpha = 0.5, q is that
+    sample's own nonconformity, so its set at t = 1 holds both classes and, with
+    max_set_size 1, it must not stop there."""
+    cal = StepOutputs(np.array([[[0.0, 2.0], [3.0, 0.0]]]), np.array([0]))
+    test = StepOutputs(cal.logits.copy(), cal.labels)
+    (point,) = SpikeCP(max_set_size=1).operating_points(test, cal, [], raw=1)
+    assert point.value == 0.5 and point.exit_steps.tolist() == [2]
+    q = SpikeCP.quantiles(np.sort(SpikeCP.nonconformity(cal), axis=0), 0.5)
+    top, nxt = SpikeCP().bounds(test)
+    assert top[0, 0] < q[0] and nxt[0, 0] == q[0]  # the second class ties: it is in
+    # the online rule decides from Y(t) alone, with the same expression: two copies of
+    # the calibration sample and epsilon = 2/3 give alpha = 1/3 per step and q = their
+    # nonconformity again
+    twice = StepOutputs(np.repeat(cal.logits, 2, axis=0), np.array([0, 0]))
+    rule = SpikeCP().stopping_rule(twice, 2 / 3)
+    assert rule(test.accumulated[:, 0], 1).tolist() == [False]
+    assert rule(test.accumulated[:, 1], 2).tolist() == [True]
 
 
 def test_bad_knobs():

@@ -33,6 +33,11 @@ class Policy(ABC):
     name: str
     needs_calibration: bool = False
 
+    @classmethod
+    def from_options(cls, grid: int | None = None, max_set_size: int = 1) -> Policy:
+        """The policy with the cutoff options it takes (see :func:`make_policy`)."""
+        return cls()
+
     @abstractmethod
     def operating_points(
         self, test: StepOutputs, calibration: StepOutputs | None, epsilons: Sequence[float],
@@ -94,35 +99,42 @@ def raw_grid(values: np.ndarray, n: int) -> np.ndarray:
     return np.unique(np.quantile(values, np.linspace(0.0, 1.0, n, endpoint=False)))
 
 
-def exits_at_constant_thresholds(scores: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
-    """Exit steps ``[R, N]`` of "stop at the first t where score(t) > threshold" for each
-    of ``R`` thresholds held constant over t. The running maximum m(t) of the score
-    fires exactly when the score first does, and m is non-decreasing, so the exit step is
-    1 + the number of steps with m(t) <= threshold (capped at T)."""
+def exits_at_constant_thresholds(scores: np.ndarray, thresholds: np.ndarray,
+                                 inclusive: bool = False) -> np.ndarray:
+    """Exit steps ``[R, N]`` of "stop at the first t where score(t) > threshold" (or
+    ``>=`` where ``inclusive``) for each of ``R`` thresholds held constant over t. The
+    running maximum m(t) of the score fires exactly when the score first does, and m is
+    non-decreasing, so the exit step is 1 + the number of steps where m(t) does not fire
+    (capped at T)."""
     running = np.maximum.accumulate(scores, axis=1)
-    not_yet = (running[None, :, :] <= thresholds[:, None, None]).sum(axis=2)
+    waits = np.less if inclusive else np.less_equal
+    not_yet = waits(running[None, :, :], thresholds[:, None, None]).sum(axis=2)
     return np.minimum(not_yet + 1, scores.shape[1])
 
 
 class ScorePolicy(Policy):
-    """Stop at the first t where score(t) > threshold(t). Calibrated, the threshold of
+    """Stop at the first t where score(t) passes threshold(t): score > threshold for a
+    strict rule, score >= threshold for an inclusive one. Calibrated, the threshold of
     each step is the smallest for which at least 1 - epsilon of the calibration samples
     that would stop at t are already at their final correct answer (OCT <= t). Raw, one
     threshold holds for every step."""
 
     needs_calibration = True
     raw_parameter = "threshold"
-
-    def __init__(self, grid: int | None = None):
-        self.grid = grid
+    inclusive = False
+    # the least demanding calibrated threshold (see ExactCalibration)
+    floor = -np.inf
 
     @abstractmethod
     def scores(self, outputs: StepOutputs) -> np.ndarray:
-        """``[N, T]``, larger is more confident."""
+        """``[N, T]`` float64, larger is more confident."""
 
     def raw_value(self, threshold: float) -> float:
         """The threshold in the knob's own unit, as reported."""
         return float(threshold)
+
+    def fires(self, scores: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
+        return scores >= thresholds if self.inclusive else scores > thresholds
 
     def calibrated(self, calibration: StepOutputs, scores: np.ndarray | None = None
                    ) -> Callable[[float], np.ndarray]:
@@ -130,22 +142,20 @@ class ScorePolicy(Policy):
         step's scores once, whatever the number of epsilons asked for afterwards.
         ``scores`` are the calibration set's, where the caller has them already."""
         scores = self.scores(calibration) if scores is None else scores
-        reached = calibration.oct[:, None] <= np.arange(1, calibration.n_steps + 1)
-        if self.grid is None:
-            return ExactCalibration(scores, reached).thresholds
-        return lambda epsilon: calibrate_grid(scores, reached, epsilon, self.grid)
+        return ExactCalibration(scores, _reached(calibration), self.floor,
+                                self.inclusive).thresholds
 
     def thresholds(self, calibration: StepOutputs, epsilon: float) -> np.ndarray:
         return self.calibrated(calibration)(epsilon)
 
     def exit_steps(self, outputs: StepOutputs, thresholds: np.ndarray) -> np.ndarray:
-        return first_firing_step(self.scores(outputs) > thresholds[None, :])
+        return first_firing_step(self.fires(self.scores(outputs), thresholds[None, :]))
 
     def stopping_rule(self, calibration, knob):
         thresholds = self.thresholds(_require(calibration, self.name), knob)
 
         def rule(accumulated, t):
-            return self.scores(_at_step(accumulated))[:, 0] > thresholds[t - 1]
+            return self.fires(self.scores(_at_step(accumulated))[:, 0], thresholds[t - 1])
         return rule
 
     def operating_points(self, test, calibration, epsilons, raw=0):
@@ -154,53 +164,84 @@ class ScorePolicy(Policy):
         if epsilons:
             thresholds = self.calibrated(calibration, cal_scores)
             for eps in epsilons:
-                exits = first_firing_step(test_scores > thresholds(eps)[None, :])
+                exits = first_firing_step(self.fires(test_scores, thresholds(eps)[None, :]))
                 yield OperatingPoint(self.name, "epsilon", float(eps), exits)
         if raw:
             grid = raw_grid(cal_scores, raw)
-            for thr, exits in zip(grid, exits_at_constant_thresholds(test_scores, grid)):
+            exits = exits_at_constant_thresholds(test_scores, grid, self.inclusive)
+            for thr, point_exits in zip(grid, exits):
                 yield OperatingPoint(f"{self.name}-raw", self.raw_parameter,
-                                     self.raw_value(thr), exits)
+                                     self.raw_value(thr), point_exits)
+
+
+def _reached(calibration: StepOutputs) -> np.ndarray:
+    """(OCT <= t), ``[N, T]``: the sample's answer is final and correct at t."""
+    return calibration.oct[:, None] <= np.arange(1, calibration.n_steps + 1)
 
 
 class TopK(ScorePolicy):
-    """The paper's Top-K cutoff: the gap between the two largest accumulated outputs."""
+    """The paper's Top-K cutoff: stop once the gap between the two largest accumulated
+    outputs exceeds beta_t (strictly). ``grid`` selects the authors' grid of candidate
+    betas (see :func:`~spikecut.cutoff.calibration.calibrate_grid`) over the exact
+    calibration."""
 
     name = "topk"
+    floor = 0.0
+
+    def __init__(self, grid: int | None = None):
+        self.grid = grid
+
+    @classmethod
+    def from_options(cls, grid=None, max_set_size=1):
+        return cls(grid=grid)
 
     def scores(self, outputs: StepOutputs) -> np.ndarray:
         first, second = outputs.top2
         return first - second
 
+    def calibrated(self, calibration, scores=None):
+        if self.grid is None:
+            return super().calibrated(calibration, scores)
+        scores = self.scores(calibration) if scores is None else scores
+        reached = _reached(calibration)
+        return lambda epsilon: calibrate_grid(scores, reached, epsilon, self.grid)
+
 
 class Confidence(ScorePolicy):
-    """The largest softmax probability of Y(t) (SEENN-I's rule): stop once it passes a
-    threshold."""
+    """The largest softmax probability p1 of Y(t) (SEENN-I's rule): stop once
+    p1 >= theta. The score is log(p1 / (1 - p1)), which orders samples as p1 does but
+    keeps confident ones apart where p1 itself rounds to 1; raw points report theta as
+    a probability."""
 
     name = "confidence"
+    inclusive = True
 
     def scores(self, outputs: StepOutputs) -> np.ndarray:
-        return outputs.max_probability.astype(np.float64)
+        return outputs.confidence_logit
+
+    def raw_value(self, threshold: float) -> float:
+        return float(1.0 / (1.0 + np.exp(-threshold)))
 
 
 class Entropy(ScorePolicy):
-    """The entropy of softmax(Y(t)) (DT-SNN's rule): stop once it falls below h. The
-    score is the negative entropy, so that larger is more confident; raw points report
-    h itself, in nats."""
+    """The entropy H of softmax(Y(t)) (DT-SNN's rule): stop once H <= h. The score is
+    -log H, so that larger is more confident and tiny entropies stay apart; raw points
+    report h itself, in nats."""
 
     name = "entropy"
     raw_parameter = "entropy"
+    inclusive = True
 
     def scores(self, outputs: StepOutputs) -> np.ndarray:
-        return outputs.neg_entropy.astype(np.float64)
+        return -outputs.log_entropy
 
     def raw_value(self, threshold: float) -> float:
-        return -float(threshold)
+        return float(np.exp(-threshold))
 
 
 class SpikeCP(Policy):
-    """Conformal prediction sets per step (SpikeCP): with nonconformity 1 - p_y(t) on
-    the calibration set, the set at step t holds the classes c with 1 - p_c(t) <= q_t,
+    """Conformal prediction sets per step (SpikeCP): with nonconformity -log p_y(t) on
+    the calibration set, the set at step t holds the classes c with -log p_c(t) <= q_t,
     q_t the conformal quantile at level alpha; stop at the first t whose set holds
     between 1 and ``max_set_size`` classes, reporting argmax Y(t).
 
@@ -218,12 +259,15 @@ class SpikeCP(Policy):
             raise ValueError(f"max_set_size must be at least 1, got {max_set_size}")
         self.max_set_size = max_set_size
 
+    @classmethod
+    def from_options(cls, grid=None, max_set_size=1):
+        return cls(max_set_size=max_set_size)
+
     @staticmethod
     def nonconformity(outputs: StepOutputs) -> np.ndarray:
-        """1 - p_y(t), ``[N, T]``."""
-        p_true = np.take_along_axis(outputs.probabilities,
-                                    outputs.labels[:, None, None], axis=2)[..., 0]
-        return 1.0 - p_true.astype(np.float64)
+        """-log p_y(t), ``[N, T]``: it orders samples as 1 - p_y does (so it gives the
+        same sets) and keeps confident ones apart where 1 - p_y rounds to 0."""
+        return outputs.surprisal(outputs.label_values())
 
     @staticmethod
     def quantiles(sorted_scores: np.ndarray, alpha: float) -> np.ndarray:
@@ -235,25 +279,25 @@ class SpikeCP(Policy):
         rank = int(np.ceil((n + 1) * (1.0 - alpha) - 1e-9))
         return sorted_scores[rank - 1] if rank <= n else np.full(sorted_scores.shape[1], np.inf)
 
-    def top_probabilities(self, outputs: StepOutputs) -> tuple[np.ndarray, np.ndarray]:
-        """The largest and the (max_set_size + 1)-th largest probability, ``[N, T]``
-        each (the latter 0 when there are no more classes)."""
+    def bounds(self, outputs: StepOutputs) -> tuple[np.ndarray, np.ndarray]:
+        """The nonconformity of the top class and of the (max_set_size + 1)-th,
+        ``[N, T]`` each (+inf for the latter when there are no more classes), with the
+        expression calibration uses for the label."""
         k = self.max_set_size
-        if k == 1:  # p2 / p1 = exp(y2 - y1), from the cached top two of Y(t)
-            first, second = outputs.top2
-            ratio = np.exp((second - first).astype(np.float32))
-            return outputs.max_probability, ratio * outputs.max_probability
-        p = outputs.probabilities
-        if k >= p.shape[2]:
-            return outputs.max_probability, np.zeros(p.shape[:2], dtype=p.dtype)
-        top = -np.partition(-p, k, axis=2)[..., : k + 1]
-        return top.max(axis=2), top.min(axis=2)
+        first, second = outputs.top2
+        if k == 1:
+            nxt = second
+        elif k >= outputs.logits.shape[2]:
+            nxt = np.full(first.shape, -np.inf)
+        else:
+            nxt = -np.partition(-outputs.accumulated, k, axis=2)[..., k]
+        return outputs.surprisal(first), outputs.surprisal(nxt)
 
-    def exit_steps(self, first: np.ndarray, next_: np.ndarray, q: np.ndarray) -> np.ndarray:
-        """Stop where 1 <= |set| <= k: the top class is in (1 - p1 <= q) and the
-        (k + 1)-th is not (1 - p_{k+1} > q)."""
-        fires = (1.0 - first <= q[None, :]) & (1.0 - next_ > q[None, :])
-        return first_firing_step(fires)
+    @staticmethod
+    def exit_steps(top: np.ndarray, nxt: np.ndarray, q: np.ndarray) -> np.ndarray:
+        """Stop where 1 <= |set| <= k: the top class is in (its nonconformity <= q) and
+        the (k + 1)-th is not."""
+        return first_firing_step((top <= q[None, :]) & (nxt > q[None, :]))
 
     def stopping_rule(self, calibration, knob):
         calibration = _require(calibration, self.name)
@@ -261,24 +305,23 @@ class SpikeCP(Policy):
         q = self.quantiles(cal_sorted, knob / calibration.n_steps)
 
         def rule(accumulated, t):
-            first, next_ = (a[:, 0].astype(np.float64)
-                            for a in self.top_probabilities(_at_step(accumulated)))
-            return (1.0 - first <= q[t - 1]) & (1.0 - next_ > q[t - 1])
+            top, nxt = (a[:, 0] for a in self.bounds(_at_step(accumulated)))
+            return (top <= q[t - 1]) & (nxt > q[t - 1])
         return rule
 
     def operating_points(self, test, calibration, epsilons, raw=0):
         calibration = _require(calibration, self.name)
         cal_sorted = np.sort(self.nonconformity(calibration), axis=0)
-        first, next_ = (a.astype(np.float64) for a in self.top_probabilities(test))
+        top, nxt = self.bounds(test)
         for eps in epsilons:  # epsilon = 0 asks for certainty: the set never shrinks
             q = self.quantiles(cal_sorted, eps / test.n_steps)
             yield OperatingPoint(self.name, "epsilon", float(eps),
-                                 self.exit_steps(first, next_, q))
+                                 self.exit_steps(top, nxt, q))
         if raw:
             for alpha in np.linspace(0.0, 1.0, raw + 2)[1:-1]:
                 q = self.quantiles(cal_sorted, alpha)
                 yield OperatingPoint(f"{self.name}-raw", "alpha", float(alpha),
-                                     self.exit_steps(first, next_, q))
+                                     self.exit_steps(top, nxt, q))
 
 
 POLICIES: dict[str, type[Policy]] = {
@@ -287,15 +330,11 @@ POLICIES: dict[str, type[Policy]] = {
 
 
 def make_policy(name: str, grid: int | None = None, max_set_size: int = 1) -> Policy:
-    """Policy ``name``; ``grid`` applies to score policies, ``max_set_size`` to spikecp."""
+    """Policy ``name``; ``grid`` applies to topk, ``max_set_size`` to spikecp."""
     try:
         cls = POLICIES[name]
     except KeyError:
         raise ValueError(
             f"unknown cutoff policy {name!r}; choose from {sorted(POLICIES)}"
         ) from None
-    if issubclass(cls, ScorePolicy):
-        return cls(grid=grid)
-    if cls is SpikeCP:
-        return cls(max_set_size=max_set_size)
-    return cls()
+    return cls.from_options(grid=grid, max_set_size=max_set_size)

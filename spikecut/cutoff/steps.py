@@ -55,32 +55,77 @@ class StepOutputs:
         return self._top[1], self._top[2]
 
     @cached_property
-    def _softmax(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        # one pass for all three: with z = Y - max Y and Z = sum exp(z), the largest
-        # probability is 1 / Z and sum p log p = sum p z - log Z
-        z = np.empty(self.accumulated.shape, dtype=np.float32)
-        np.subtract(self.accumulated, self.top2[0][..., None], out=z, casting="same_kind")
-        p = np.exp(z)
-        partition = p.sum(axis=2)
-        p /= partition[..., None]
-        neg_entropy = np.einsum("ntc,ntc->nt", p, z) - np.log(partition)
-        return p, 1.0 / partition, neg_entropy
+    def _log_terms(self) -> tuple[np.ndarray, np.ndarray]:
+        """(log R, D), ``[N, T]`` each, in float64, from which every softmax score
+        follows without rounding confident samples together: with Y1 >= Y2 the two
+        largest entries of Y(t), R = sum over c != top of exp(Y_c - Y1), and D the mean
+        of Y1 - Y_c over c != top, weighted by exp(Y_c).
 
-    @property
-    def probabilities(self) -> np.ndarray:
-        """softmax(Y(t)) over classes, ``[N, T, C]``, float32: the confidence, entropy
-        and conformal rules read it; argmax decisions stay on the float64 Y(t)."""
-        return self._softmax[0]
+        log R = (Y2 - Y1) + log S, with S = sum over c != top of exp(Y_c - Y2) in
+        [1, C - 1], so neither R nor S under- or overflows whatever the gap.
+        """
+        first, second = self.top2
+        winners = self.predictions
+        rows = np.arange(len(winners))
+        log_rest, spread = np.empty(first.shape), np.empty(first.shape)
+        for t in range(self.n_steps):  # [N, C] at a time: no float64 copy of all of Y
+            z = self.accumulated[:, t] - second[:, t, None]
+            z[rows, winners[:, t]] = 0.0
+            w = np.exp(z)
+            w[rows, winners[:, t]] = 0.0
+            total = w.sum(axis=1)
+            gap = first[:, t] - second[:, t]
+            log_rest[:, t] = np.log(total) - gap
+            # sum of w_c (Y1 - Y_c) = S * gap + sum of w_c (Y2 - Y_c)
+            spread[:, t] = gap - np.einsum("nc,nc->n", w, z) / total
+        return log_rest, spread
+
+    @cached_property
+    def log_partition(self) -> np.ndarray:
+        """log Z, ``[N, T]``, with Z = sum of exp(Y_c - Y1): -log of the largest
+        softmax probability."""
+        return np.logaddexp(0.0, self._log_terms[0])
 
     @property
     def max_probability(self) -> np.ndarray:
-        """The largest softmax probability, ``[N, T]``."""
-        return self._softmax[1]
+        """The largest softmax probability of Y(t), ``[N, T]``, float64. It rounds to
+        1.0 for confident samples; rank them by :attr:`confidence_logit` instead."""
+        return np.exp(-self.log_partition)
 
     @property
-    def neg_entropy(self) -> np.ndarray:
-        """sum_c p_c log p_c of softmax(Y(t)), ``[N, T]``, in nats."""
-        return self._softmax[2]
+    def confidence_logit(self) -> np.ndarray:
+        """log(p1 / (1 - p1)) of the largest softmax probability p1, ``[N, T]``:
+        increasing in p1 and exact for any gap (it is -log R)."""
+        return -self._log_terms[0]
+
+    @cached_property
+    def log_entropy(self) -> np.ndarray:
+        """log H of softmax(Y(t)), H in nats, ``[N, T]``, exact however small H is.
+
+        H = log Z + (R / Z) D, so log H = log R + log(log1p(R) / R + D / Z).
+        """
+        log_rest, spread = self._log_terms
+        rest = np.exp(log_rest)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            # log1p(R) / R tends to 1 - R / 2 as R -> 0, where the division loses it
+            ratio = np.where(rest > 1e-8, np.log1p(rest) / rest, 1.0 - rest / 2)
+        return log_rest + np.log(ratio + spread * np.exp(-self.log_partition))
+
+    @property
+    def entropy(self) -> np.ndarray:
+        """Entropy of softmax(Y(t)) in nats, ``[N, T]``."""
+        return np.exp(self.log_entropy)
+
+    def surprisal(self, values: np.ndarray) -> np.ndarray:
+        """-log p_c of softmax(Y(t)) for the class c whose entry of Y(t) is
+        ``values`` ``[N, T]``: log Z + (Y1 - Y_c). One expression for every class, the
+        top one included, so that equal outputs give equal values wherever a caller
+        took them from."""
+        return self.log_partition + (self.top2[0] - values)
+
+    def label_values(self) -> np.ndarray:
+        """Y_y(t), the entry of the label, ``[N, T]``."""
+        return np.take_along_axis(self.accumulated, self.labels[:, None, None], axis=2)[..., 0]
 
     @property
     def predictions(self) -> np.ndarray:

@@ -35,8 +35,10 @@ def sweep(
     every epsilon, and at ``raw`` uncalibrated thresholds as ``<policy>-raw``.
 
     Returns the curve (one row per operating point: policy, parameter, value, accuracy,
-    mean_timesteps, fixed_timesteps_needed, speedup) and the exit-step histogram of each
-    point (policy, parameter, value, timestep, count). With the test set's ``compute``
+    mean_timesteps, and the speed-up at equal accuracy: ``fixed_T_equal_accuracy``, the
+    smallest fixed T of the same run whose accuracy is at least the point's, and
+    ``speedup_equal_accuracy``, that T over mean_timesteps) and the exit-step histogram
+    of each point (policy, parameter, value, timestep, count). With the test set's ``compute``
     (``macs`` and ``sops`` ``[N, T]``, as recorded), each point also gets the mean MACs,
     SOPs and energy (µJ, by ``energy``) per sample up to its exit step.
     """
@@ -66,6 +68,6 @@ def sweep(
         timestep=np.tile(np.arange(1, n_steps + 1), len(curve)),
         count=np.concatenate(counts))
     needed = fixed_steps_needed(test.fixed_step_accuracy(), curve["accuracy"].to_numpy())
-    curve["fixed_timesteps_needed"] = needed
-    curve["speedup"] = needed / curve["mean_timesteps"]
+    curve["fixed_T_equal_accuracy"] = needed
+    curve["speedup_equal_accuracy"] = needed / curve["mean_timesteps"]
     return curve, hists
