@@ -2,6 +2,7 @@ import copy
 
 import pytest
 import torch
+import torch.nn.functional as F
 from spikingjelly.activation_based import functional, layer
 from torch import nn
 
@@ -130,20 +131,80 @@ def test_unsupported_activation_fails_loudly():
         convert_qcfs_to_snn(build_model("resnet20", (3, 32, 32), 10, {"kind": "ann"}))
 
 
+def rms(*values):
+    return (sum(v * v for v in values) / len(values) + 1e-5) ** 0.5
+
+
 def test_ann_rcs_by_hand():
-    # layer 1, three samples: ReLU(a) = [2, 0, 0, 0] -> max 2, rms 1 -> 2;
-    # [1, 1, 1, 1] -> 1; [3, 0, 0, 0] (misclassified) -> ignored
+    # layer 1, three samples: ReLU(a) = [2, 0, 0, 0], [1, 1, 1, 1], [3, 0, 0, 0]
+    # (misclassified, but its 3 is the batch peak)
     a1 = torch.tensor([[2.0, -1, 0, 0], [1, 1, 1, 1], [3, 0, -5, 0]])
-    # layer 2: [1, 1] -> 1; [4, 0] -> 4 / sqrt(8) = sqrt(2); ignored
+    # layer 2: [1, 1], [4, 0], [9, 9] (misclassified)
     a2 = torch.tensor([[1.0, 1], [4, 0], [9, 9]])
     logits = torch.tensor([[1.0, 0], [0, 1], [1, 0]])
     labels = torch.tensor([0, 1, 1])
-    torch.testing.assert_close(peak_to_rms(a1), torch.tensor([2.0, 1.0, 2.0]))
-    got_max = rcs_ann([a1, a2], logits, labels, "max")
-    assert got_max.item() == pytest.approx((2.0 + 2**0.5) / 2, rel=1e-6)
-    got_mean = rcs_ann([a1, a2], logits, labels, "mean")
-    assert got_mean.item() == pytest.approx((1.5 + (1 + 2**0.5) / 2) / 2, rel=1e-6)
+    own = [2 / rms(2, 0, 0, 0), 1 / rms(1, 1, 1, 1), 3 / rms(3, 0, 0, 0)]
+    batch = [3 / rms(2, 0, 0, 0), 3 / rms(1, 1, 1, 1), 3 / rms(3, 0, 0, 0)]
+    torch.testing.assert_close(peak_to_rms(a1, "sample")[0], torch.tensor(own))
+    torch.testing.assert_close(peak_to_rms(a1)[0], torch.tensor(batch))  # batch: default
+    layer2 = {"sample": [1 / rms(1, 1), 4 / rms(4, 0)], "batch": [9 / rms(1, 1), 9 / rms(4, 0)]}
+    layer1 = {"sample": own[:2], "batch": batch[:2]}
+    for peak in ("batch", "sample"):
+        got_max = rcs_ann([a1, a2], logits, labels, "max", peak)
+        want = (max(layer1[peak]) + max(layer2[peak])) / 2
+        assert got_max.item() == pytest.approx(want, rel=1e-6)
+        got_mean = rcs_ann([a1, a2], logits, labels, "mean", peak)
+        want = (sum(layer1[peak]) / 2 + sum(layer2[peak]) / 2) / 2
+        assert got_mean.item() == pytest.approx(want, rel=1e-6)
     assert rcs_ann([a1, a2], logits, torch.tensor([1, 0, 1])).item() == 0.0
+    with pytest.raises(ValueError, match="peak"):
+        rcs_ann([a1], logits, labels, peak="layer")
+
+
+def authors_rcs_ann(preacts, logits, labels):
+    """RCSANN and RCSANNLoss of github Dengyu-Wu/snncutoff, restated: per layer
+    max(ReLU(a) over the whole batch) / sqrt(mean ReLU(a)^2 + 1e-5) per sample; masked
+    to correct samples; max over samples; mean over layers."""
+    mask = (logits.argmax(-1) == labels).float()
+    per_layer = []
+    for a in preacts:
+        r = torch.clamp(a, min=0).flatten(1)
+        value = r.max() / (r.pow(2).mean(dim=1) + 1e-5) ** 0.5
+        per_layer.append((value * mask).max())
+    return torch.stack(per_layer).mean()
+
+
+@pytest.mark.parametrize("batch", [2, 16, 64])
+def test_ann_rcs_is_the_authors_batch_peak(batch):
+    gen = torch.Generator().manual_seed(batch)
+    preacts = [torch.randn(batch, 4, 3, 3, generator=gen) + 0.2,
+               torch.randn(batch, 10, generator=gen) * 3]
+    logits = torch.randn(batch, 5, generator=gen)
+    labels = torch.where(torch.rand(batch, generator=gen) < 0.7, logits.argmax(-1),
+                         torch.randint(0, 5, (batch,), generator=gen))
+    assert all((F.relu(a).flatten(1).amax(1) > 0).all() for a in preacts)  # no silent one
+    torch.testing.assert_close(rcs_ann(preacts, logits, labels),
+                               authors_rcs_ann(preacts, logits, labels))
+    # the batch peak is never below a sample's own
+    assert rcs_ann(preacts, logits, labels) >= rcs_ann(preacts, logits, labels, peak="sample")
+
+
+def test_silent_samples_are_left_out():
+    # sample 1 has no positive activation in layer 1: by the authors' formula it would
+    # give 2 / sqrt(1e-5), about 632, and dominate the maximum
+    a1 = torch.tensor([[2.0, 0.0], [-1.0, -3.0]])
+    a2 = torch.tensor([[1.0, 1.0], [0.0, 5.0]])
+    logits, labels = torch.tensor([[1.0, 0.0], [1.0, 0.0]]), torch.tensor([0, 0])
+    assert authors_rcs_ann([a1, a2], logits, labels) > 300
+    want = (2 / rms(2, 0) + max(5 / rms(1, 1), 5 / rms(0, 5))) / 2
+    assert rcs_ann([a1, a2], logits, labels).item() == pytest.approx(want, rel=1e-6)
+    # a layer where every kept sample is silent contributes 0
+    only_silent = rcs_ann([a1[1:], a2[1:]], logits[1:], labels[1:])
+    assert only_silent.item() == pytest.approx((0 + 5 / rms(0, 5)) / 2, rel=1e-6)
+    # and its gradient stays finite and small
+    a1 = a1.clone().requires_grad_()
+    rcs_ann([a1, a2], logits, labels).backward()
+    assert a1.grad.abs().max() < 10
 
 
 def test_ann_rcs_regulariser_records_qcfs_inputs():

@@ -1,8 +1,19 @@
 """RCS in its ANN form, for QCFS networks before conversion (SPEC §3).
 
-Per QCFS layer and sample: max(ReLU(a)) / RMS(ReLU(a)) of the pre-activation a. A
-small ratio means the activations are spread evenly below their peak, which a
-converted IF neuron reproduces in few steps.
+Per QCFS layer and sample: peak / RMS(ReLU(a)) of the pre-activation a, with
+RMS = sqrt(mean ReLU(a)^2 + 1e-5) as the authors write it. A small ratio means the
+activations are spread evenly below their peak, which a converted IF neuron reproduces
+in few steps.
+
+The peak is, by default (``batch``), the largest ReLU(a) of the whole batch tensor of
+the layer, one per layer and batch, as in the authors' code, from which the paper's
+numbers come; ``sample`` takes each sample's own peak.
+
+A sample with no positive activation in a layer has no spread to measure. The authors'
+formula gives it peak / sqrt(1e-5), about 316 times the batch peak, which then dominates
+the maximum over samples, and whose only gradient shrinks another sample's peak. spikecut
+leaves such a sample out of that layer's maximum (with a per-sample peak its value would
+be 0 anyway); a layer in which every kept sample is silent contributes 0.
 """
 
 from __future__ import annotations
@@ -16,42 +27,53 @@ from torch import nn
 from spikecut.conversion.qcfs import QCFS
 from spikecut.regularisers.rcs import AGGREGATIONS
 
-_EPS = 1e-8
+ANN_PEAKS = ("batch", "sample")
+_EPS = 1e-5  # under the square root, as the authors put it
 
 
-def peak_to_rms(preact: torch.Tensor) -> torch.Tensor:
-    """max / RMS of ReLU(a) per sample; ``preact`` is ``[B, ...]``. A silent sample
-    gives 0."""
+def peak_to_rms(preact: torch.Tensor, peak: str = "batch") -> tuple[torch.Tensor, torch.Tensor]:
+    """peak / RMS of ReLU(a) per sample, ``[B]``, and whether the sample has any
+    positive activation, ``[B]`` bool; ``preact`` is ``[B, ...]``."""
+    if peak not in ANN_PEAKS:
+        raise ValueError(f"unknown RCS peak {peak!r}; choose one of {ANN_PEAKS}")
     r = F.relu(preact.flatten(1))
-    rms = r.pow(2).mean(dim=1).sqrt()
-    return r.amax(dim=1) / (rms + _EPS)
+    rms = (r.pow(2).mean(dim=1) + _EPS).sqrt()
+    own = r.amax(dim=1)
+    top = r.amax() if peak == "batch" else own
+    return top / rms, own > 0
 
 
 def rcs_ann(preacts: Sequence[torch.Tensor], logits: torch.Tensor, labels: torch.Tensor,
-            aggregation: str = "max") -> torch.Tensor:
-    """RCS of a batch: only correctly classified samples count; per layer their values
-    are reduced by ``aggregation`` (max in the paper), then averaged over layers. No
-    correct sample gives 0. ``logits`` are ``[B, C]``."""
+            aggregation: str = "max", peak: str = "batch") -> torch.Tensor:
+    """RCS of a batch: only correctly classified samples count, and per layer only
+    those with a positive activation; per layer their values are reduced by
+    ``aggregation`` (max in the paper), 0 where none is left, then averaged over layers.
+    No correct sample gives 0. ``logits`` are ``[B, C]``."""
     if aggregation not in AGGREGATIONS:
         raise ValueError(f"unknown RCS aggregation {aggregation!r}; choose {AGGREGATIONS}")
     if not preacts:
         raise ValueError("RCS needs at least one QCFS layer")
-    mask = logits.argmax(dim=-1) == labels
-    if not mask.any():
+    kept = logits.argmax(dim=-1) == labels
+    if not kept.any():
         return logits.new_zeros(())
     reduce = torch.amax if aggregation == "max" else torch.mean
-    return torch.stack([reduce(peak_to_rms(a)[mask], dim=0) for a in preacts]).mean()
+    per_layer = []
+    for a in preacts:
+        ratio, active = peak_to_rms(a, peak)
+        chosen = ratio[kept & active]
+        per_layer.append(reduce(chosen, dim=0) if len(chosen) else ratio.new_zeros(()))
+    return torch.stack(per_layer).mean()
 
 
 class QCFSRCS:
     """The ANN form as a training-loop regulariser: records the input of every QCFS
     layer (found by type) during the forward pass."""
 
-    def __init__(self, model: nn.Module, aggregation: str = "max"):
+    def __init__(self, model: nn.Module, aggregation: str = "max", peak: str = "batch"):
         self.layers = [m for m in model.modules() if isinstance(m, QCFS)]
         if not self.layers:
             raise ValueError("the model has no QCFS layer to regularise")
-        self.aggregation = aggregation
+        self.aggregation, self.peak = aggregation, peak
         self.preacts: list[torch.Tensor] = []
         self._handles: list = []
 
@@ -70,4 +92,4 @@ class QCFSRCS:
 
     def value(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         preacts, self.preacts = self.preacts, []
-        return rcs_ann(preacts, logits[-1], labels, self.aggregation)
+        return rcs_ann(preacts, logits[-1], labels, self.aggregation, self.peak)

@@ -64,7 +64,7 @@ def training_setup(method: str, data: PreparedData, params: dict) -> TrainingSet
                          rcs["aggregation"])
     else:
         encode = partial(to_ann_input, kind=data.kind, norm=data.norm)
-        reg = QCFSRCS(model, rcs["aggregation"])
+        reg = QCFSRCS(model, rcs["aggregation"], rcs.get("ann_peak", "batch"))
     augment = make_augment(params.get("augment"), data.input_shape[1:])
     if augment is not None and data.kind != "static":
         raise ValueError("augmentation is for frame data; remove 'augment' from the "
