@@ -2,6 +2,7 @@ import pandas as pd
 import pytest
 
 from spikecut.analysis import operating_points, summarise, summary_markdown
+from spikecut.cutoff import fixed_steps_needed
 
 
 def curve_rows(alpha, seed, fixed, topk):
@@ -15,6 +16,8 @@ def curve_rows(alpha, seed, fixed, topk):
     rows.append(dict(policy="oct", parameter="oracle", value=float("nan"),
                      accuracy=fixed[-1], mean_timesteps=1.5))
     frame = pd.DataFrame(rows)
+    frame["fixed_T_equal_accuracy"] = fixed_steps_needed(fixed, frame["accuracy"])
+    frame["speedup_equal_accuracy"] = frame["fixed_T_equal_accuracy"] / frame["mean_timesteps"]
     return frame.assign(dataset="d", method="bptt", alpha=alpha, seed=seed, n_steps=n_steps)
 
 
@@ -39,7 +42,12 @@ def test_operating_points_by_hand(curves):
     assert per_run.loc[("0.05", 0, "topk"), "mean_timesteps"] == 1.6
     assert per_run.loc[("0.05", 0, "timestep"), "mean_timesteps"] == 2
     assert per_run.loc[("0.05", 0, "topk"), "reduction"] == pytest.approx(4 / 1.6)
-    assert per_run.loc[("0.05", 0, "topk"), "factor_vs_baseline"] == pytest.approx(3 / 1.6)
+    # at tolerance: the alpha = 0 model needs a fixed T = 3 within 0.5 pp
+    assert per_run.loc[("0.05", 0, "topk"), "fixed_T_at_tolerance"] == 3
+    assert per_run.loc[("0.05", 0, "topk"), "speedup_at_tolerance"] == pytest.approx(3 / 1.6)
+    # at equal accuracy: the same run's fixed T = 2 already reaches 0.896
+    assert per_run.loc[("0.05", 0, "topk"), "fixed_T_equal_accuracy"] == 2
+    assert per_run.loc[("0.05", 0, "topk"), "speedup_equal_accuracy"] == pytest.approx(2 / 1.6)
     assert per_run.loc[("0.05", 1, "oct"), "mean_timesteps"] == 1.5
 
 
@@ -53,7 +61,8 @@ def test_summary_table_and_markdown(curves):
     text = summary_markdown(table, 0.5, {"seeds": [0, 1]})
     assert "## d (bptt)" in text
     assert "RCS (α = 0.05) + Top-K needs 1.80 mean timesteps" in text
-    assert "fixed T needs 3.00" in text
+    assert "fixed T needs 3.00" in text and "(speed-up at tolerance)" in text
+    assert "| speed-up at tolerance | speed-up at equal accuracy |" in text
     assert "seeds:" in text
 
 
