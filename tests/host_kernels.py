@@ -85,6 +85,9 @@ def use_host_kernels(monkeypatch, workdir: Path) -> None:
     def launch(kernel, device, n, *args):
         kernel(*[int(a) or None if isinstance(a, np.uint64) else a.item() for a in args])
 
+    # a fresh self-check for these builds, and fresh warnings
+    cupy_backend.kernel_problem.cache_clear()
+    cupy_backend._warn_fallback.cache_clear()
     monkeypatch.setattr(cupy_backend, "_kernels", kernels)
     monkeypatch.setattr(cupy_backend, "_launch", launch)
     monkeypatch.setattr(cupy_backend, "_runs_here",

@@ -4,6 +4,7 @@ and CuPy), and on the CPU through host builds of the same kernel source, which r
 nodes' Python side (autograd, optional arrays, state) on any machine with g++."""
 
 import itertools
+import warnings
 
 import pytest
 import torch
@@ -11,7 +12,7 @@ from spikingjelly.activation_based import functional, neuron, surrogate
 
 from spikecut.conversion import ConvertedIFNode
 from spikecut.models import build_model
-from spikecut.neurons import NeuronConfig, make_neuron
+from spikecut.neurons import NeuronConfig, cupy_backend, make_neuron
 from spikecut.neurons.cupy_backend import CupyIFNode, CupyLIFNode, cupy_available
 from spikecut.neurons.fused import reference_backward, reference_forward
 from spikecut.regularisers.probe import SpikingLayerProbe
@@ -176,3 +177,65 @@ def test_unknown_surrogate_falls_back_to_spikingjelly(device):
     ref = neuron.LIFNode(tau=2.0, decay_input=False, v_reset=0.0, step_mode="m",
                          surrogate_function=surrogate.PiecewiseQuadratic()).to(device)
     assert torch.equal(node(x), ref(x))
+
+
+def clear_kernel_caches(device):
+    if device.type == "cuda":  # host builds are per test already
+        cupy_backend._kernels.cache_clear()
+    cupy_backend.kernel_problem.cache_clear()
+    cupy_backend._warn_fallback.cache_clear()
+
+
+@pytest.mark.parametrize("fault, symptom", [
+    (lambda src: src.replace("spikes[k] = save(s);", "spikes[k] = save(1.0f - s);"),
+     "spikes different from the reference"),
+    (lambda src: src.replace("v_last[i] = save(v);", "v_last[i] = save(v + 0.5f);"),
+     "final membrane up to 0.5 away"),
+    (lambda src: src.replace("grad_x[k] = save(grad_h * ", "grad_x[k] = save(2.0f * grad_h * "),
+     "input gradient"),
+    (lambda src: src + "\nthis is not C++\n", "failed to compile or run"),
+], ids=["spikes", "membrane", "gradient", "compile"])
+def test_a_faulty_kernel_falls_back_under_auto_and_raises_under_cupy(
+        device, monkeypatch, fault, symptom):
+    """The self-check on first use, with a fault injected into the kernel source (on
+    the CPU, into the host build): ``auto`` warns once and runs SpikingJelly's path,
+    ``cupy`` raises; both name the configuration."""
+    import tests.host_kernels as host
+
+    builder = host if device.type == "cpu" else cupy_backend
+    source = builder.kernel_source
+    monkeypatch.setattr(builder, "kernel_source",
+                        lambda spec, dtype: fault(source(spec, dtype)))
+    clear_kernel_caches(device)
+    x = (torch.randn(6, 40) + 0.6).to(device)
+    auto = make_neuron(NeuronConfig(backend="auto"), device)
+    assert isinstance(auto, CupyLIFNode) and not auto.strict
+    with pytest.warns(RuntimeWarning, match=rf"kernel for FusedSpec\(kind='lif'.*float32.*"
+                                             rf"{symptom}.*SpikingJelly"):
+        got = auto(x)
+    reference = neuron.LIFNode(tau=2.0, decay_input=False, v_reset=0.0, step_mode="m",
+                               surrogate_function=auto.surrogate_function).to(device)
+    assert torch.equal(got, reference(x))
+    functional.reset_net(auto)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # one warning per configuration, not per call
+        auto(x)
+    strict = make_neuron(NeuronConfig(backend="cupy"), device)
+    with pytest.raises(RuntimeError, match=rf"FusedSpec\(kind='lif'.*{symptom}.*"
+                                           "neuron.backend: auto"):
+        strict(x)
+    clear_kernel_caches(device)  # no faulty build outlives the test
+
+
+@pytest.mark.skipif(not HAVE_GXX, reason="needs g++")
+def test_a_sound_kernel_checks_once_and_stays_silent(monkeypatch, tmp_path):
+    use_host_kernels(monkeypatch, tmp_path)
+    x = torch.randn(6, 40) + 0.6
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        node = make_neuron(NeuronConfig(backend="cupy"))
+        node(x)
+        functional.reset_net(node)
+        node(x.to(torch.bfloat16))
+    info = cupy_backend.kernel_problem.cache_info()
+    assert info.currsize == 2 and info.misses == 2  # one check per configuration and dtype

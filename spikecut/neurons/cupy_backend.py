@@ -1,6 +1,11 @@
 """CuPy execution of the fused LIF/IF kernels, as SpikingJelly-compatible neurons.
 
-Each configuration and dtype compiles once (``cupy.RawModule``) and is cached. The nodes
+Each configuration and dtype compiles once (``cupy.RawModule``) and is cached. Before
+its first use in a process, on each device, it also checks itself: it runs forward and
+backward on a small input and compares the results with the PyTorch reference of the
+same algorithm (milliseconds). A kernel that fails to compile or disagrees is not used:
+a node built for ``neuron.backend: cupy`` raises, any other warns once, naming the
+configuration, and takes SpikingJelly's path instead. The nodes
 subclass SpikingJelly's ``LIFNode``/``IFNode``, so ``functional.reset_net``, step modes
 and containers work unchanged. On CUDA tensors both step modes run the kernel: a
 multi-step call runs all T steps in one launch, a single-step call (early-exit
@@ -12,16 +17,26 @@ know, take SpikingJelly's own path.
 from __future__ import annotations
 
 import functools
+import warnings
 
 import numpy as np
 import torch
 from spikingjelly.activation_based import neuron
 
-from spikecut.neurons.fused import COMPILE_OPTIONS, FusedSpec, kernel_source
+from spikecut.neurons.fused import (
+    COMPILE_OPTIONS,
+    FusedSpec,
+    kernel_source,
+    reference_backward,
+    reference_forward,
+)
 
 _THREADS = 256
 _STORAGE = {torch.float32: "float32", torch.float16: "float16", torch.bfloat16: "bfloat16"}
+_TORCH_DTYPES = {v: k for k, v in _STORAGE.items()}
 _NULL = np.uint64(0)
+# the self-check's input: more neurons than one block, so the bounds guard is exercised
+_CHECK_SHAPE = (5, _THREADS + 44)
 
 
 @functools.lru_cache(maxsize=1)
@@ -114,8 +129,64 @@ def fused_multi_step(x: torch.Tensor, spec: FusedSpec, v0: torch.Tensor | float,
     return spikes, v_last, (v_seq if want_v_seq else None)
 
 
+def _disagreement(spec: FusedSpec, dtype: str, device: torch.device) -> str | None:
+    """How the kernels of ``spec`` with ``dtype`` storage differ from the PyTorch
+    reference on a small random input, through the same autograd function the nodes
+    use; None where they agree: spikes exactly, membranes and gradients to the storage
+    precision."""
+    torch_dtype = _TORCH_DTYPES[dtype]
+    gen = torch.Generator().manual_seed(0)
+
+    def rand(shape, scale=1.0, shift=0.0):
+        return (torch.randn(shape, generator=gen) * scale + shift).to(device, torch_dtype)
+
+    x = rand(_CHECK_SHAPE, 1.5, 0.5).requires_grad_()
+    v0 = rand(_CHECK_SHAPE[1:], 0.5 * spec.v_threshold).requires_grad_()
+    spikes, v_last, v_seq = fused_multi_step(x, spec, v0, want_v_seq=True)
+    grads = [rand(t.shape) for t in (spikes, v_seq, v_last)]
+    torch.autograd.backward([spikes, v_seq, v_last], grads)
+    ref_s, ref_z, ref_v = reference_forward(x.detach().float(), spec, v0.detach().float())
+    want_x, want_v0 = reference_backward(grads[0].float(), grads[1].float(),
+                                         ref_z.to(torch_dtype).float(), spec, grads[2].float())
+    wrong = int((spikes.float() != ref_s).sum())
+    if wrong:
+        return f"gives {wrong} of {spikes.numel()} spikes different from the reference"
+    tol = 1e-5 if dtype == "float32" else 2 * torch.finfo(torch_dtype).eps
+    for name, got, want in (("membrane", v_seq, ref_v), ("final membrane", v_last, ref_v[-1]),
+                            ("input gradient", x.grad, want_x),
+                            ("state gradient", v0.grad, want_v0)):
+        want = want.to(torch_dtype).float()
+        got = got.detach().float()
+        if not torch.allclose(got, want, rtol=tol, atol=tol):
+            error = float((got - want).abs().max())
+            return f"gives a {name} up to {error:.3g} away from the reference"
+    return None
+
+
+@functools.lru_cache(maxsize=None)
+def kernel_problem(spec: FusedSpec, dtype: str, device: torch.device) -> str | None:
+    """Why the kernels of ``spec`` with ``dtype`` storage cannot be used on ``device``,
+    or None; compiled and checked once per process."""
+    try:
+        return _disagreement(spec, dtype, device)
+    except Exception as err:  # noqa: BLE001 - any failure to build or run means "don't"
+        detail = " ".join(str(err).split())  # compilers' messages span lines
+        return f"failed to compile or run ({type(err).__name__}: {detail[:400]})"
+
+
+@functools.lru_cache(maxsize=None)
+def _warn_fallback(message: str) -> None:
+    warnings.warn(message, RuntimeWarning, stacklevel=2)
+
+
 class _FusedMixin:
-    """Both step modes through the fused kernel where it applies."""
+    """Both step modes through the fused kernel where it applies. ``strict`` nodes (the
+    ``cupy`` backend) raise where a kernel fails its self-check; others fall back to
+    SpikingJelly's implementation with one warning per configuration."""
+
+    def __init__(self, *args, strict: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.strict = strict
 
     def _fused_spec(self) -> FusedSpec | None:
         raise NotImplementedError
@@ -123,7 +194,19 @@ class _FusedMixin:
     def _fused_applies(self, x: torch.Tensor) -> FusedSpec | None:
         if not _runs_here(x):
             return None
-        return self._fused_spec()
+        spec = self._fused_spec()
+        if spec is None:
+            return None
+        dtype = _STORAGE[x.dtype]
+        problem = kernel_problem(spec, dtype, x.device)
+        if problem is None:
+            return spec
+        message = f"the fused CuPy neuron kernel for {spec} with {dtype} on {x.device} {problem}"
+        if self.strict:
+            raise RuntimeError(f"{message}; set neuron.backend: auto to fall back to "
+                               "SpikingJelly's implementation")
+        _warn_fallback(f"{message}; using SpikingJelly's implementation instead")
+        return None
 
     def multi_step_forward(self, x_seq: torch.Tensor, *args, **kwargs):
         spec = self._fused_applies(x_seq)

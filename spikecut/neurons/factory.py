@@ -6,7 +6,8 @@ process, from the tensor's device and its ``SJ_LIF_CUDA_IMPLEMENTATION`` environ
 variable (``torch`` forces its PyTorch path on CUDA too), so the two names differ only in
 intent. ``cupy`` uses spikecut's fused CuPy kernels on CUDA (falling back to SpikingJelly
 for CPU tensors). ``auto`` is ``cupy`` where CuPy and CUDA are present, else
-SpikingJelly's nodes.
+SpikingJelly's nodes; under ``auto`` a kernel that fails its self-check on first use
+falls back to SpikingJelly with a warning, while ``cupy`` raises.
 """
 
 from __future__ import annotations
@@ -70,8 +71,12 @@ def make_neuron(cfg: NeuronConfig, device: torch.device | str = "cpu") -> neuron
         detach_reset=cfg.detach_reset,
         step_mode="m",
     )
-    lif, if_ = (CupyLIFNode, CupyIFNode) if backend == "cupy" else (neuron.LIFNode,
-                                                                     neuron.IFNode)
+    if backend == "cupy":
+        # an explicit choice of the kernels fails loudly where they fail their self-check
+        common["strict"] = cfg.backend == "cupy"
+        lif, if_ = CupyLIFNode, CupyIFNode
+    else:
+        lif, if_ = neuron.LIFNode, neuron.IFNode
     if cfg.kind == "lif":
         return lif(tau=float(cfg.tau), decay_input=cfg.decay_input, **common)
     if cfg.kind == "if":
