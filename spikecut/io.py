@@ -17,7 +17,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import torch
 
 
 @contextmanager
@@ -82,12 +81,20 @@ def read_npz(path: str | os.PathLike, required: tuple[str, ...]) -> tuple[dict, 
     return arrays, json.loads(str(arrays.pop("meta")))
 
 
+# torch is imported by the two functions that need it: the jobs that only analyse
+# recorded outputs use this module and would otherwise pay seconds to import it
+
+
 def save_torch(path: str | os.PathLike, obj: Any) -> None:
+    import torch
+
     with atomic_path(path) as tmp:
         torch.save(obj, tmp)
 
 
 def load_torch(path: str | os.PathLike) -> Any:
+    import torch
+
     try:
         return torch.load(path, map_location="cpu", weights_only=False)
     except FileNotFoundError:

@@ -111,3 +111,14 @@ def test_record_runs_the_policies_for_real(chain, tmp_path):
     sets, meta = stages.load_step_outputs(tmp_path / "l.npz")
     assert meta["compute"]["sops"].shape == (len(sets["test"].labels), 3)
     assert (table["config_id"] == meta["config_id"]).all()
+
+
+def test_analysis_jobs_do_not_import_torch():
+    """Sweeps, tables and figures start in a fraction of a second: no torch."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from spikecut.stages import sweep_cutoff, concat_csv, "
+            "summarise_curves; import spikecut.plots; assert 'torch' not in sys.modules")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
