@@ -1,8 +1,6 @@
 """Event loaders on small fake data sets written in the real on-disk formats:
 DVS128 Gesture's per-user .npy recordings and N-Caltech101's 40-bit ATIS .bin files."""
 
-import zipfile
-
 import numpy as np
 import pytest
 import tonic.io
@@ -21,21 +19,13 @@ from spikecut.data.events import (
     read_gesture,
     read_ncaltech,
 )
-
-
-def write_gesture(root, users=((1, "fluorescent"), (2, "lab")), test_users=((24, "led"),),
-                  classes=11, n_events=300, seed=0):
-    rng = np.random.default_rng(seed)
-    for part, members in (("ibmGestureTrain", users), ("ibmGestureTest", test_users)):
-        for user, light in members:
-            folder = root / f"{part}.tar.gz.d" / part / f"user{user:02d}_{light}"
-            folder.mkdir(parents=True)
-            for label in range(classes):
-                t = np.sort(rng.uniform(0, 6000, n_events))  # ms, as the files store
-                xy = rng.integers(0, 128, (n_events, 2))
-                p = rng.integers(0, 2, n_events)
-                np.save(folder / f"{label}.npy",
-                        np.column_stack([xy[:, 0], xy[:, 1], p, t]))
+from tests.fakes import (
+    write_aedat4,
+    write_atis_bin,
+    write_cifar10dvs,
+    write_gesture,
+    write_ncaltech,
+)
 
 
 def test_gesture_official_split_and_reading(tmp_path):
@@ -59,33 +49,6 @@ def test_gesture_prepared_with_resize(tmp_path):
     assert data.kind == "events" and data.num_classes == 11 and data.norm is None
     total = sum(int(v.reshape(len(v), -1).sum()) for v in data.x.values())
     assert total == 33 * 300  # every event lands in one bin of one frame
-
-
-def write_atis_bin(path, x, y, p, t):
-    """N-MNIST/N-Caltech101 40-bit events: x, y, then polarity bit and 23-bit time."""
-    raw = np.zeros((len(x), 5), dtype=np.uint8)
-    raw[:, 0], raw[:, 1] = x, y
-    raw[:, 2] = (p << 7) | ((t >> 16) & 127)
-    raw[:, 3], raw[:, 4] = (t >> 8) & 255, t & 255
-    path.write_bytes(raw.tobytes())
-
-
-def write_ncaltech(root, classes=("accordion", "airplanes", "anchor"), per_class=10,
-                   n_events=200, seed=0):
-    rng = np.random.default_rng(seed)
-    inner = root / "build" / "Caltech101"
-    for name in classes + ("BACKGROUND_Google",):
-        (inner / name).mkdir(parents=True)
-        for k in range(per_class):
-            t = np.sort(rng.integers(0, 300_000, n_events))
-            write_atis_bin(inner / name / f"image_{k + 1:04d}.bin",
-                           rng.integers(5, 200, n_events), rng.integers(3, 150, n_events),
-                           rng.integers(0, 2, n_events), t)
-    outer = root / "N-Caltech101-archive.zip.d" / "N-Caltech101"
-    outer.mkdir(parents=True)
-    with zipfile.ZipFile(outer / "Caltech101.zip", "w") as zf:
-        for path in sorted(inner.rglob("*.bin")):
-            zf.write(path, path.relative_to(inner.parent))
 
 
 def test_atis_files_read_back_through_tonic(tmp_path):
@@ -145,73 +108,6 @@ def test_missing_archives_are_reported(tmp_path):
         list_gesture(tmp_path)
     with pytest.raises(FileNotFoundError, match="fetch the data set first"):
         ncaltech_folder(tmp_path)
-
-
-AEDAT4_INFO = """<dv version="2.0">
-    <node name="outInfo">
-        <node name="0">
-            <attr key="typeIdentifier" type="string">EVTS</attr>
-            <node name="info">
-                <attr key="sizeX" type="int">128</attr>
-                <attr key="sizeY" type="int">128</attr>
-            </node>
-        </node>
-    </node>
-</dv>
-"""
-
-
-def write_aedat4(path, t, x, y, on, chunk=64):
-    """An uncompressed AEDAT 4 file: magic line, size-prefixed IOHeader flatbuffer, then
-    packets (stream id, byte count, size-prefixed EventPacket flatbuffer)."""
-    import flatbuffers
-
-    builder = flatbuffers.Builder(1024)
-    info = builder.CreateString(AEDAT4_INFO)
-    builder.StartObject(3)
-    builder.PrependUOffsetTRelativeSlot(2, info, 0)
-    builder.FinishSizePrefixed(builder.EndObject(), b"IOHE")
-    parts = [b"#!AER-DAT4.0\r\n", bytes(builder.Output())]
-    for start in range(0, len(t), chunk):
-        sl = slice(start, start + chunk)
-        builder = flatbuffers.Builder(1024)
-        n = len(t[sl])
-        builder.StartVector(16, n, 8)
-        for ti, xi, yi, oi in reversed(list(zip(t[sl], x[sl], y[sl], on[sl]))):
-            # struct Event {t: int64; x: int16; y: int16; on: bool}: 16 bytes, 3 padding
-            builder.Prep(8, 16)
-            builder.Pad(3)
-            builder.PrependBool(bool(oi))
-            builder.PrependInt16(int(yi))
-            builder.PrependInt16(int(xi))
-            builder.PrependInt64(int(ti))
-        elements = builder.EndVector()
-        builder.StartObject(1)
-        builder.PrependUOffsetTRelativeSlot(0, elements, 0)
-        builder.FinishSizePrefixed(builder.EndObject(), b"EVTS")
-        payload = bytes(builder.Output())
-        parts.append((0).to_bytes(4, "little") + len(payload).to_bytes(4, "little") + payload)
-    path.write_bytes(b"".join(parts))
-
-
-CIFAR_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse",
-                 "ship", "truck")
-
-
-def write_cifar10dvs(root, per_class=10, n_events=150, seed=0):
-    """CIFAR10DVS.zip as published: one zip per class of AEDAT4 recordings."""
-    rng = np.random.default_rng(seed)
-    outer = root / "CIFAR10DVS.zip.d"
-    outer.mkdir(parents=True)
-    for name in CIFAR_CLASSES:
-        with zipfile.ZipFile(outer / f"{name}.zip", "w") as zf:
-            for k in range(per_class):
-                path = root / f"cifar10_{name}_{k}.aedat4"
-                t = np.sort(rng.integers(0, 1_000_000, n_events))
-                write_aedat4(path, t, rng.integers(0, 128, n_events),
-                             rng.integers(0, 128, n_events), rng.integers(0, 2, n_events))
-                zf.write(path, f"{name}/{path.name}")
-                path.unlink()
 
 
 def test_aedat4_reads_back_through_tonic(tmp_path):

@@ -1,48 +1,18 @@
 """The frame loaders on small fake data sets written in the real on-disk formats."""
 
-import hashlib
 import pickle
 
 import numpy as np
 import pytest
-import torchvision.datasets
-from PIL import Image
 
 from spikecut.data.frames import load_cifar, load_tiny_imagenet
-
-
-def md5(path):
-    return hashlib.md5(path.read_bytes()).hexdigest()
-
-
-def write_cifar(root, num_classes, per_batch=20, seed=0):
-    """The python-pickle layout of cifar-10-batches-py / cifar-100-python, and a
-    torchvision class whose md5 table lists these files instead of the real ones."""
-    rng = np.random.default_rng(seed)
-    real = torchvision.datasets.CIFAR10 if num_classes == 10 else torchvision.datasets.CIFAR100
-    folder = root / real.base_folder
-    folder.mkdir(parents=True)
-    label_key = "labels" if num_classes == 10 else "fine_labels"
-    lists = {}
-    for part in ("train_list", "test_list"):
-        entries = []
-        for name, _ in getattr(real, part):
-            data = rng.integers(0, 256, (per_batch, 3072), dtype=np.uint8)
-            labels = [int(v) for v in rng.integers(0, num_classes, per_batch)]
-            with open(folder / name, "wb") as fh:
-                pickle.dump({"data": data, label_key: labels}, fh)
-            entries.append([name, md5(folder / name)])
-        lists[part] = entries
-    with open(folder / real.meta["filename"], "wb") as fh:
-        pickle.dump({real.meta["key"]: [f"c{i}" for i in range(num_classes)]}, fh)
-    meta = dict(real.meta, md5=md5(folder / real.meta["filename"]))
-    return type("FakeCIFAR", (real,), {**lists, "meta": meta})
+from tests.fakes import write_cifar, write_tiny_imagenet
 
 
 @pytest.mark.parametrize("num_classes", [10, 100])
-def test_cifar_through_torchvision(tmp_path, num_classes):
+def test_cifar_in_torchvision_layout(tmp_path, num_classes):
     cls = write_cifar(tmp_path, num_classes)
-    x, y, is_test = load_cifar(tmp_path, num_classes, dataset_cls=cls)
+    x, y, is_test = load_cifar(tmp_path, num_classes)
     n_train = 20 * len(cls.train_list)
     assert x.shape == (n_train + 20, 3, 32, 32) and x.dtype == np.uint8
     assert is_test.sum() == 20 and not is_test[:n_train].any()
@@ -56,30 +26,8 @@ def test_cifar_through_torchvision(tmp_path, num_classes):
 def test_cifar_integrity_failure_is_clear(tmp_path):
     cls = write_cifar(tmp_path, 10)
     (tmp_path / cls.base_folder / "data_batch_3").write_bytes(b"broken")
-    with pytest.raises(FileNotFoundError, match="no valid cifar-10-batches-py"):
-        load_cifar(tmp_path, 10, dataset_cls=cls)
-
-
-def write_tiny_imagenet(root, n_classes=3, per_class=4, n_val=5, seed=0):
-    rng = np.random.default_rng(seed)
-    wnids = [f"n0{i:07d}" for i in range(n_classes)]
-    (root / "wnids.txt").write_text("\n".join(wnids) + "\n")
-    for wnid in wnids:
-        images = root / "train" / wnid / "images"
-        images.mkdir(parents=True)
-        for k in range(per_class):
-            Image.fromarray(rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)).save(
-                images / f"{wnid}_{k}.JPEG")
-        (root / "train" / wnid / f"{wnid}_boxes.txt").write_text("")
-    (root / "val" / "images").mkdir(parents=True)
-    lines = []
-    for k in range(n_val):
-        name = f"val_{k}.JPEG"
-        Image.fromarray(rng.integers(0, 256, (64, 64), dtype=np.uint8)).save(
-            root / "val" / "images" / name)  # grey, as some real ones are
-        lines.append(f"{name}\t{wnids[k % n_classes]}\t0\t0\t63\t63")
-    (root / "val" / "val_annotations.txt").write_text("\n".join(lines) + "\n")
-    return wnids
+    with pytest.raises(FileNotFoundError, match="no valid cifar-10-batches-py.*data_batch_3"):
+        load_cifar(tmp_path, 10)
 
 
 def test_tiny_imagenet_folder_layout(tmp_path):

@@ -1,13 +1,14 @@
 """Loaders of the paper's frame data sets from their extracted archives.
 
 Both return every sample as uint8 ``[N, 3, H, W]`` with int64 labels and a mask of the
-official test split. CIFAR goes through torchvision's own parser (which also checks
-each batch file's md5); Tiny-ImageNet, which torchvision lacks, is read from its
-published folder layout with PIL.
+official test split. CIFAR's batch files are read in the layout torchvision's data set
+classes define (their names, folder and pickled rows); Tiny-ImageNet, which torchvision
+lacks, is read from its published folder layout with PIL.
 """
 
 from __future__ import annotations
 
+import pickle
 from pathlib import Path
 
 import numpy as np
@@ -17,19 +18,36 @@ from PIL import Image
 CIFAR = {10: torchvision.datasets.CIFAR10, 100: torchvision.datasets.CIFAR100}
 
 
-def load_cifar(root: str | Path, num_classes: int, dataset_cls=None
+def _read_cifar_batch(path: Path) -> tuple[np.ndarray, list[int]]:
+    with open(path, "rb") as fh:
+        entry = pickle.load(fh, encoding="latin1")
+    labels = entry["labels"] if "labels" in entry else entry["fine_labels"]
+    return np.asarray(entry["data"], dtype=np.uint8).reshape(-1, 3, 32, 32), labels
+
+
+def load_cifar(root: str | Path, num_classes: int
                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """CIFAR-10 or CIFAR-100 from ``root`` (the folder holding ``cifar-10-batches-py``
-    or ``cifar-100-python``)."""
-    cls = dataset_cls or CIFAR[num_classes]
-    try:
-        train, test = cls(root, train=True), cls(root, train=False)
-    except RuntimeError as err:
-        raise FileNotFoundError(f"no valid {cls.base_folder} under {root}: {err}") from err
-    x = np.concatenate([train.data, test.data]).transpose(0, 3, 1, 2)
-    y = np.asarray(train.targets + test.targets, dtype=np.int64)
-    is_test = np.arange(len(y)) >= len(train.targets)
-    return np.ascontiguousarray(x), y, is_test
+    or ``cifar-100-python``). The archive's md5 is checked once, when it is fetched, so
+    the batch files are not hashed again on every preparation (torchvision does)."""
+    cls = CIFAR[num_classes]
+    folder = Path(root) / cls.base_folder
+    images, labels, is_test = [], [], []
+    for names, test in ((cls.train_list, False), (cls.test_list, True)):
+        for name, _ in names:
+            try:
+                x, y = _read_cifar_batch(folder / name)
+            except (OSError, EOFError, KeyError, ValueError, pickle.UnpicklingError) as err:
+                marker = Path(root).parent / "fetched.json"
+                raise FileNotFoundError(
+                    f"no valid {cls.base_folder} under {root}: {folder / name} is missing "
+                    f"or corrupt ({type(err).__name__}: {err}). Delete {root} and {marker}, "
+                    "then rerun: the archive is unpacked again") from err
+            images.append(x)
+            labels += y
+            is_test += [test] * len(y)
+    return (np.ascontiguousarray(np.concatenate(images)), np.asarray(labels, dtype=np.int64),
+            np.asarray(is_test))
 
 
 def _read_rgb(path: Path) -> np.ndarray:
