@@ -47,25 +47,24 @@ def prepare(
     A data set with an official test split keeps it (``test_fraction`` is then unused);
     the others hold out ``test_fraction``. ``val_fraction`` of what remains becomes the
     validation split. ``limit`` keeps a stratified subset of that many samples first
-    (for quick tests). ``root`` is the folder of downloaded raw data.
+    (for quick tests). ``root`` is the folder of downloaded raw data. Where several
+    samples share a source (recordings of one image), every split and the ``limit``
+    subset take whole sources, so no source is in two splits.
     """
-    from sklearn.model_selection import train_test_split  # slow to import; only needed here
-
     spec = get_dataset(name)
     samples = spec.build(n_steps, seed, options or {}, Path(root) / name)
     x, y = samples.x, samples.y
+    groups = np.arange(len(y)) if samples.groups is None else samples.groups
     index = np.arange(len(y))
     if limit is not None and limit < len(y):
-        index, _ = train_test_split(index, train_size=limit, stratify=y, random_state=seed)
+        n_groups = len(np.unique(groups))
+        kept = max(1, round(limit * n_groups / len(y)))
+        index, _ = _split(name, index, groups, y, n_groups - kept, seed)
     if samples.is_test is None:
-        rest, test = train_test_split(
-            index, test_size=test_fraction, stratify=y[index], random_state=seed
-        )
+        rest, test = _split(name, index, groups, y, test_fraction, seed)
     else:
         rest, test = index[~samples.is_test[index]], index[samples.is_test[index]]
-    train, val = train_test_split(
-        rest, test_size=val_fraction, stratify=y[rest], random_state=seed
-    )
+    train, val = _split(name, rest, groups, y, val_fraction, seed)
     parts = {"train": np.sort(train), "val": np.sort(val), "test": np.sort(test)}
     return PreparedData(
         kind=spec.kind,
@@ -76,6 +75,25 @@ def prepare(
         index=parts,
         norm=(spec.mean, spec.std) if spec.mean is not None else None,
     )
+
+
+def _split(name: str, index: np.ndarray, groups: np.ndarray, y: np.ndarray,
+           second: float | int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """``index`` split into two parts by whole groups, stratified by class; the second
+    part gets ``second`` of the groups (a fraction, or a count)."""
+    from sklearn.model_selection import train_test_split  # slow to import; only needed here
+
+    members, first_member = np.unique(groups[index], return_index=True)
+    try:
+        _, chosen = train_test_split(members, test_size=second, random_state=seed,
+                                     stratify=y[index][first_member])
+    except ValueError as err:
+        raise ValueError(
+            f"cannot split the {len(members)} sources of data set {name!r} so that each of "
+            f"its {len(np.unique(y[index]))} classes is on both sides ({err}); raise "
+            f"datasets.{name}.limit, data.test_fraction or data.val_fraction") from err
+    in_second = np.isin(groups[index], chosen)
+    return index[~in_second], index[in_second]
 
 
 def save_prepared(data: PreparedData, frames_path: os.PathLike, params_path: os.PathLike,

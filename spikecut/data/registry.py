@@ -23,6 +23,9 @@ class Samples:
     x: np.ndarray
     y: np.ndarray
     is_test: np.ndarray | None = None  # the official test split, where there is one
+    # the source each sample was recorded from, where several share one: splits keep
+    # each source's samples together
+    groups: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -39,20 +42,41 @@ class DatasetSpec:
     remote: bool = False
 
 
+def _options(name: str, options: dict, allowed: dict) -> dict:
+    """``allowed`` (name: default) updated by ``options``; an unknown option fails."""
+    unknown = sorted(set(options) - set(allowed))
+    if unknown:
+        raise ValueError(f"data set {name!r} has no options {unknown}; it takes "
+                         f"{sorted(allowed)}")
+    return allowed | options
+
+
 def _build_digits(n_steps: int, seed: int, options: dict, root: Path) -> Samples:
     from spikecut.data.digits import digits_frames, load_digit_images
 
+    opts = _options("digits", options, {"upsample": 1})
     images, labels = load_digit_images()
-    return Samples(digits_frames(images, upsample=options.get("upsample", 1)), labels)
+    return Samples(digits_frames(images, upsample=opts["upsample"]), labels)
 
 
 def _build_digits_dvs(n_steps: int, seed: int, options: dict, root: Path) -> Samples:
     from spikecut.data.digits import load_digit_images
     from spikecut.data.digits_dvs import DVSParams, events_to_frames, synthesize_events
 
+    opts = _options("digits-dvs", options, {"recordings": 1})
     images, labels = load_digit_images()
     params = DVSParams()
-    events = synthesize_events(images, seed=seed, params=params)
+    events, source = synthesize_events(images, seed, params, opts["recordings"])
+    return Samples(events_to_frames(events, n_bins=n_steps, params=params), labels[source],
+                   groups=source)
+
+
+def _build_gestures_dvs(n_steps: int, seed: int, options: dict, root: Path) -> Samples:
+    from spikecut.data.gestures_dvs import GestureParams, events_to_frames, synthesize_events
+
+    opts = _options("gestures-dvs", options, {"samples": 2000})
+    params = GestureParams()
+    events, labels = synthesize_events(opts["samples"], seed, params)
     return Samples(events_to_frames(events, n_bins=n_steps, params=params), labels)
 
 
@@ -94,6 +118,7 @@ DATASETS: dict[str, DatasetSpec] = {
     for spec in (
         DatasetSpec("digits", "static", 10, _build_digits),
         DatasetSpec("digits-dvs", "events", 10, _build_digits_dvs),
+        DatasetSpec("gestures-dvs", "events", 10, _build_gestures_dvs),
         DatasetSpec("cifar10", "static", 10, _build_cifar(10), *_CIFAR10_NORM, remote=True),
         DatasetSpec("cifar100", "static", 100, _build_cifar(100), *_CIFAR100_NORM,
                     remote=True),
