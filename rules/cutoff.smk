@@ -4,8 +4,10 @@ rule sweep_cutoff:
     output:
         curve=f"{RUN_DIR}/cutoff.csv",
         exits=f"{RUN_DIR}/exits.csv",
+        points=f"{RUN_DIR}/operating_points.npz",
     params:
         cfg=config["cutoff"],
+        max_loss_pp=config["summary"]["max_accuracy_loss_pp"],
     log:
         "results/logs/sweep_cutoff/{dataset}/{method}/alpha{alpha}/seed{seed}.log",
     threads: 1

@@ -1,6 +1,36 @@
+rule summarise:
+    input:
+        points=run_paths(rules.sweep_cutoff.output.points),
+        curves=rules.collect_sweeps.output.curves,
+        early_exit=rules.collect_sweeps.output.early_exit,
+    output:
+        points=report(
+            "results/summary/summary.csv",
+            caption="../report/summary.rst",
+            category="Summary",
+        ),
+        effects="results/summary/rcs_effect.csv",
+        fixed="results/summary/fixed_T.csv",
+        per_run="results/summary/operating_points.csv",
+        markdown="results/summary/summary.md",
+        headline="results/summary/headline.md",
+    params:
+        max_loss_pp=config["summary"]["max_accuracy_loss_pp"],
+        n_boot=config["summary"]["bootstrap"]["replicates"],
+        bootstrap_seed=config["summary"]["bootstrap"]["seed"],
+        config=config,
+    log:
+        "results/logs/summarise.log",
+    localrule: True
+    conda:
+        "../envs/spikecut.yaml"
+    script:
+        "../workflow_scripts/summarise.py"
+
+
 rule plot_accuracy_vs_timestep:
     input:
-        curves=rules.collect_sweeps.output.curves,
+        fixed=rules.summarise.output.fixed,
     output:
         report(
             "results/figures/accuracy_vs_timestep.png",
@@ -19,6 +49,7 @@ rule plot_accuracy_vs_timestep:
 rule plot_pareto:
     input:
         curves=rules.collect_sweeps.output.curves,
+        points=rules.summarise.output.points,
     output:
         report(
             "results/figures/pareto.png",
@@ -37,6 +68,7 @@ rule plot_pareto:
 rule plot_policy_comparison:
     input:
         curves=rules.collect_sweeps.output.curves,
+        points=rules.summarise.output.points,
     output:
         report(
             "results/figures/policy_comparison.png",
@@ -57,6 +89,7 @@ rule plot_policy_comparison:
 rule plot_accuracy_vs_energy:
     input:
         curves=rules.collect_sweeps.output.curves,
+        points=rules.summarise.output.points,
     output:
         report(
             "results/figures/accuracy_vs_energy.png",
@@ -92,27 +125,3 @@ rule plot_exit_histograms:
         "../envs/spikecut.yaml"
     script:
         "../workflow_scripts/plot_exit_histograms.py"
-
-
-rule summarise:
-    input:
-        curves=rules.collect_sweeps.output.curves,
-        early_exit=rules.collect_sweeps.output.early_exit,
-    output:
-        table=report(
-            "results/summary/summary.csv",
-            caption="../report/summary.rst",
-            category="Summary",
-        ),
-        per_run="results/summary/operating_points.csv",
-        markdown="results/summary/summary.md",
-    params:
-        max_loss_pp=config["summary"]["max_accuracy_loss_pp"],
-        config=config,
-    log:
-        "results/logs/summarise.log",
-    localrule: True
-    conda:
-        "../envs/spikecut.yaml"
-    script:
-        "../workflow_scripts/summarise.py"

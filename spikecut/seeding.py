@@ -54,3 +54,8 @@ def pick_device(device: str) -> torch.device:
             "set device: auto or cpu in the config"
         )
     return torch.device(device)
+
+
+def device_name(device: torch.device) -> str:
+    """``cpu``, or the GPU's name: what a recorded result says it ran on."""
+    return torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"

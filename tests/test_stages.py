@@ -1,10 +1,13 @@
 """The workflow's stage functions chained by hand, without Snakemake."""
 
+import os
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from spikecut import stages
+from spikecut.io import read_npz, write_npz
 
 RUN = {"dataset": "digits", "method": "bptt", "alpha": "0.05", "seed": 0}
 TRAIN = {
@@ -30,10 +33,12 @@ def chain(tmp_path_factory):
                  progress=False)
     stages.record(d / "model.pt", d / "frames.npz", d / "logits.npz",
                   {"calibration_dropout": 0.3, "dropout_seed": 0, "batch_size": 64})
-    stages.sweep_cutoff(d / "logits.npz", d / "cutoff.csv", d / "exits.csv",
-                        {"policies": ["timestep", "topk", "oct"], "epsilons": ["0.0", "0.1"],
-                         "grid": None})
+    stages.sweep_cutoff(d / "logits.npz", d / "cutoff.csv", d / "exits.csv", d / "points.npz",
+                        SWEEP, max_loss_pp=0.5)
     return d
+
+
+SWEEP = {"policies": ["timestep", "topk", "oct"], "epsilons": ["0.0", "0.1"], "grid": None}
 
 
 def test_every_stage_writes_its_outputs(chain):
@@ -46,8 +51,14 @@ def test_every_stage_writes_its_outputs(chain):
     assert n["test"] + n["val"] + n["cal"] == 150
     assert sets["test"].logits.shape[1:] == (3, 10)
     curve = pd.read_csv(chain / "cutoff.csv")
-    assert curve["policy"].tolist() == ["timestep"] * 3 + ["topk"] * 2 + ["oct"]
+    one_split = ["timestep"] * 3 + ["topk"] * 2 + ["oct"]
+    assert curve["policy"].tolist() == one_split * 2
+    assert curve["split"].tolist() == ["test"] * 6 + ["val"] * 6
     assert (curve["n_steps"] == 3).all() and curve["config_id"].nunique() == 1
+    points, meta = stages.load_run_points(chain / "points.npz")
+    assert points.exits.shape == (6, n["test"]) and points.correct.shape == (n["test"], 3)
+    assert sorted(set(points.points["protocol"])) == ["held-out", "paper"]
+    assert meta["run"] == RUN and meta["machine"].startswith(f"{os.cpu_count()}-core")
     exits = pd.read_csv(chain / "exits.csv")
     assert exits.groupby(["policy", "value"], dropna=False)["count"].sum().eq(n["test"]).all()
     assert sorted(p.name for p in chain.iterdir() if p.name.startswith(".")) == []
@@ -61,15 +72,54 @@ def test_recording_is_reproducible(chain, tmp_path):
     assert all(np.array_equal(first[k].logits, second[k].logits) for k in first)
 
 
+SUMMARY_OUTPUTS = ("points", "effects", "fixed", "per_run", "markdown", "headline")
+
+
+def summary_outputs(folder):
+    return {name: folder / f"{name}.{'md' if name in ('markdown', 'headline') else 'csv'}"
+            for name in SUMMARY_OUTPUTS}
+
+
+def two_alphas(chain, folder):
+    """The chain's run as alpha 0.05 and, relabelled, as its own alpha = 0 baseline."""
+    points = [chain / "points.npz", folder / "base.npz"]
+    arrays, meta = read_npz(chain / "points.npz", ("exits", "correct", "energy_uj"))
+    write_npz(points[1], meta | {"run": meta["run"] | {"alpha": "0"}}, **arrays)
+    curve = pd.read_csv(chain / "cutoff.csv", dtype={"alpha": str})
+    pd.concat([curve.assign(alpha="0"), curve]).to_csv(folder / "curves.csv", index=False)
+    return points
+
+
 def test_summary_stage(chain, tmp_path):
-    curve = pd.read_csv(chain / "cutoff.csv")
-    base = curve.assign(alpha="0")
-    both = pd.concat([base, curve])
-    both.to_csv(tmp_path / "curves.csv", index=False)
-    stages.summarise_curves(tmp_path / "curves.csv", tmp_path / "s.csv", tmp_path / "p.csv",
-                            tmp_path / "s.md", 0.5, {"seeds": [0]})
-    assert "## digits (bptt)" in (tmp_path / "s.md").read_text()
-    assert len(pd.read_csv(tmp_path / "p.csv")) == 6
+    outputs = summary_outputs(tmp_path)
+    stages.summarise_runs(two_alphas(chain, tmp_path), tmp_path / "curves.csv", outputs, 0.5,
+                          {"seeds": [0]}, n_boot=200)
+    assert "## digits (bptt)" in outputs["markdown"].read_text()
+    assert "| digits, bptt | 3 |" in outputs["headline"].read_text()
+    per_run = pd.read_csv(outputs["per_run"])
+    assert len(per_run) == 2 * 2 * 3  # alphas x protocols x policies
+    assert per_run["mean_energy_uj"].notna().all()  # the curve's compute, joined
+    effects = pd.read_csv(outputs["effects"])
+    assert (effects["estimate"] == 0).all()  # the same run against itself
+
+
+def test_held_out_protocol_never_reads_the_test_labels(chain, tmp_path):
+    """Poisoned test labels change the test curve, hence the paper protocol's points,
+    but not the knobs the held-out protocol chose on validation."""
+    arrays, meta = read_npz(chain / "logits.npz", ())
+    poisoned = dict(arrays)
+    rng = np.random.default_rng(0)
+    poisoned["labels_test"] = rng.permutation(arrays["labels_test"] + 1) % 10
+    write_npz(tmp_path / "poisoned.npz", meta, **poisoned)
+    stages.sweep_cutoff(tmp_path / "poisoned.npz", tmp_path / "c.csv", tmp_path / "e.csv",
+                        tmp_path / "p.npz", SWEEP, max_loss_pp=0.5)
+    clean, _ = stages.load_run_points(chain / "points.npz")
+    dirty, _ = stages.load_run_points(tmp_path / "p.npz")
+    knobs = ["policy", "parameter", "value"]
+    held = [p.points[p.points["protocol"] == "held-out"][knobs].reset_index(drop=True)
+            for p in (clean, dirty)]
+    pd.testing.assert_frame_equal(*held)
+    assert not np.array_equal(clean.correct, dirty.correct)
 
 
 def test_corrupt_inputs_fail_clearly(chain, tmp_path):
@@ -77,7 +127,7 @@ def test_corrupt_inputs_fail_clearly(chain, tmp_path):
     broken.write_bytes((chain / "logits.npz").read_bytes()[:500])
     with pytest.raises(ValueError, match="corrupt or truncated"):
         stages.sweep_cutoff(broken, tmp_path / "c.csv", tmp_path / "e.csv",
-                            {"policies": ["topk"], "epsilons": ["0.0"]})
+                            tmp_path / "p.npz", SWEEP, max_loss_pp=0.5)
     assert not (tmp_path / "c.csv").exists()
     model = tmp_path / "model.pt"
     model.write_bytes((chain / "model.pt").read_bytes()[:300])
@@ -119,6 +169,6 @@ def test_analysis_jobs_do_not_import_torch():
     import sys
 
     code = ("import sys; from spikecut.stages import sweep_cutoff, concat_csv, "
-            "summarise_curves; import spikecut.plots; assert 'torch' not in sys.modules")
+            "summarise_runs; import spikecut.plots; assert 'torch' not in sys.modules")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr

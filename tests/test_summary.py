@@ -1,74 +1,114 @@
+"""The summary's quantities by hand on a tiny example, its tables and the headline."""
+
+import numpy as np
 import pandas as pd
 import pytest
 
-from spikecut.analysis import operating_points, summarise, summary_markdown
-from spikecut.cutoff import fixed_steps_needed
+from spikecut.analysis import RunPoints, evaluate, headline_markdown, summarise, summary_markdown
+from spikecut.analysis.summary import early_exit_markdown
+
+POINTS = pd.DataFrame({"protocol": ["held-out", "held-out"], "policy": ["timestep", "topk"],
+                       "parameter": ["T_fixed", "epsilon"], "value": [2.0, 0.0],
+                       "within_tolerance": [True, True]})
 
 
-def curve_rows(alpha, seed, fixed, topk):
-    """Rows as sweep_cutoff writes them: fixed-T accuracies for t = 1..T, and Top-K
-    (epsilon, accuracy, mean timesteps) points."""
-    n_steps = len(fixed)
-    rows = [dict(policy="timestep", parameter="T_fixed", value=t + 1, accuracy=a,
-                 mean_timesteps=t + 1) for t, a in enumerate(fixed)]
-    rows += [dict(policy="topk", parameter="epsilon", value=e, accuracy=a, mean_timesteps=m)
-             for e, a, m in topk]
-    rows.append(dict(policy="oct", parameter="oracle", value=float("nan"),
-                     accuracy=fixed[-1], mean_timesteps=1.5))
-    frame = pd.DataFrame(rows)
-    frame["fixed_T_equal_accuracy"] = fixed_steps_needed(fixed, frame["accuracy"])
-    frame["speedup_equal_accuracy"] = frame["fixed_T_equal_accuracy"] / frame["mean_timesteps"]
-    return frame.assign(dataset="d", method="bptt", alpha=alpha, seed=seed, n_steps=n_steps)
+def run(correct, timestep_exits, topk_exits, energy=None):
+    exits = np.array([timestep_exits, topk_exits])
+    return RunPoints(np.array(correct, bool), exits, POINTS,
+                     None if energy is None else np.array(energy, float))
 
 
 @pytest.fixture
-def curves():
-    return pd.concat([
-        # baseline: full-T accuracy 0.900; within 0.5 pp needs T = 3 (0.897)
-        curve_rows("0", 0, [0.80, 0.88, 0.897, 0.90], [(0.0, 0.90, 3.5), (0.05, 0.894, 2.0)]),
-        curve_rows("0", 1, [0.82, 0.89, 0.90, 0.90], [(0.0, 0.90, 3.0), (0.05, 0.896, 2.2)]),
-        # RCS: Top-K at eps 0.05 stays within 0.5 pp with 1.6 steps
-        curve_rows("0.05", 0, [0.86, 0.90, 0.90, 0.90], [(0.0, 0.90, 2.0), (0.05, 0.896, 1.6)]),
-        curve_rows("0.05", 1, [0.85, 0.89, 0.90, 0.90], [(0.0, 0.90, 2.5), (0.05, 0.899, 2.0)]),
-    ], ignore_index=True)
+def runs():
+    # N = 4, T = 2. alpha 0: fixed-step accuracy 0.5 then 0.75; Top-K stops three
+    # samples at t = 1 and is right on three. alpha 0.5: 0.75 at both steps.
+    return {
+        ("0", 0): run([[0, 1], [1, 1], [0, 0], [1, 1]], [2, 2, 2, 2], [2, 1, 1, 1],
+                      energy=[[2.0] * 4, [2.0, 1.0, 1.0, 1.0]]),
+        ("0.5", 0): run([[1, 1], [1, 1], [0, 0], [1, 1]], [1, 1, 1, 1], [1, 1, 2, 1],
+                        energy=[[1.0] * 4, [1.0, 1.0, 2.0, 1.0]]),
+    }
 
 
-def test_operating_points_by_hand(curves):
-    per_run = operating_points(curves, max_loss_pp=0.5).set_index(["alpha", "seed", "policy"])
-    assert per_run.loc[("0", 0, "timestep"), "mean_timesteps"] == 3
-    assert per_run.loc[("0", 1, "timestep"), "mean_timesteps"] == 3
-    assert per_run.loc[("0", 0, "topk"), "mean_timesteps"] == 3.5  # 0.894 is 0.6 pp off
-    assert per_run.loc[("0", 1, "topk"), "mean_timesteps"] == 2.2
-    assert per_run.loc[("0.05", 0, "topk"), "mean_timesteps"] == 1.6
-    assert per_run.loc[("0.05", 0, "timestep"), "mean_timesteps"] == 2
-    assert per_run.loc[("0.05", 0, "topk"), "reduction"] == pytest.approx(4 / 1.6)
-    # at tolerance: the alpha = 0 model needs a fixed T = 3 within 0.5 pp
-    assert per_run.loc[("0.05", 0, "topk"), "fixed_T_at_tolerance"] == 3
-    assert per_run.loc[("0.05", 0, "topk"), "speedup_at_tolerance"] == pytest.approx(3 / 1.6)
-    # at equal accuracy: the same run's fixed T = 2 already reaches 0.896
-    assert per_run.loc[("0.05", 0, "topk"), "fixed_T_equal_accuracy"] == 2
-    assert per_run.loc[("0.05", 0, "topk"), "speedup_equal_accuracy"] == pytest.approx(2 / 1.6)
-    assert per_run.loc[("0.05", 1, "oct"), "mean_timesteps"] == 1.5
+def estimate(table, **keys):
+    rows = table
+    for k, v in keys.items():
+        rows = rows[rows[k] == v]
+    (value,) = rows["estimate"]
+    return value
 
 
-def test_summary_table_and_markdown(curves):
-    per_run, table = summarise(curves, 0.5)
-    assert len(per_run) == 4 * 3  # runs x policies
-    row = table[(table["alpha"] == "0.05") & (table["policy"] == "topk")].iloc[0]
-    assert row["mean_timesteps_mean"] == pytest.approx(1.8)
-    assert row["mean_timesteps_std"] == pytest.approx(pd.Series([1.6, 2.0]).std())
-    assert row["n_seeds"] == 2 and row["n_steps"] == 4
-    text = summary_markdown(table, 0.5, {"seeds": [0, 1]})
-    assert "## d (bptt)" in text
-    assert "RCS (α = 0.05) + Top-K needs 1.80 mean timesteps" in text
-    assert "fixed T needs 3.00" in text and "(speed-up at tolerance)" in text
-    assert "| speed-up at tolerance | speed-up at equal accuracy |" in text
-    assert "seeds:" in text
+def test_quantities_by_hand(runs):
+    fixed, points, effects = evaluate(runs, max_loss_pp=0.5, n_boot=200)
+    assert estimate(fixed, alpha="0", T=1) == 0.5
+    assert estimate(fixed, alpha="0", T=2) == 0.75
+    topk = dict(protocol="held-out", policy="topk")
+    assert estimate(points, alpha="0", quantity="accuracy", **topk) == 0.75
+    assert estimate(points, alpha="0", quantity="mean_timesteps", **topk) == 1.25
+    assert estimate(points, alpha="0", quantity="accuracy_T", **topk) == 0.75
+    assert estimate(points, alpha="0", quantity="mean_energy_uj", **topk) == 1.25
+    # equal accuracy: the same run needs T = 2 for 0.75; at tolerance the alpha = 0
+    # model needs T = 2 to come within 0.5 pp of its 0.75
+    assert estimate(points, alpha="0", quantity="speedup_equal_accuracy", **topk) == 2 / 1.25
+    assert estimate(points, alpha="0", quantity="speedup_at_tolerance", **topk) == 2 / 1.25
+    # alpha 0.5 is already at 0.75 at t = 1; the tolerance still refers to alpha = 0
+    assert estimate(points, alpha="0.5", quantity="speedup_equal_accuracy", **topk) == 1 / 1.25
+    assert estimate(points, alpha="0.5", quantity="speedup_at_tolerance", **topk) == 2 / 1.25
+    # the RCS effect: paired differences against alpha = 0
+    assert estimate(effects, alpha="0.5", quantity="mean_timesteps", **topk) == 0.0
+    timestep = dict(protocol="held-out", policy="timestep")
+    assert estimate(effects, alpha="0.5", quantity="mean_timesteps", **timestep) == -1.0
+    assert estimate(effects, alpha="0.5", quantity="accuracy", **timestep) == 0.0
+    assert set(effects["alpha"]) == {"0.5"}  # no effect of the baseline on itself
+    assert (points["low"] <= points["estimate"] + 1e-12).all()
+    assert (points["estimate"] <= points["high"] + 1e-12).all()
+
+
+def test_every_alpha_needs_every_seed(runs):
+    runs[("0", 1)] = runs[("0", 0)]
+    with pytest.raises(ValueError, match=r"\('0.5', 1\)"):
+        evaluate(runs, 0.5)
+
+
+def test_bad_points():
+    with pytest.raises(ValueError, match="exits must be"):
+        RunPoints(np.ones((4, 2), bool), np.ones((2, 3), int), POINTS)
+
+
+@pytest.fixture
+def summary(runs):
+    keyed = {("d", "bptt", a, s): p for (a, s), p in runs.items()}
+    return summarise(keyed, 0.5, n_boot=200)
+
+
+def test_summary_tables_and_markdown(summary):
+    assert set(summary.points["protocol"]) == {"held-out"}
+    assert summary.sizes.to_dict("records") == [
+        {"dataset": "d", "method": "bptt", "T": 2, "n_test": 4, "n_seeds": 1}]
+    per_run = summary.per_run.set_index(["alpha", "policy"])
+    assert per_run.loc[("0", "topk"), "mean_timesteps"] == 1.25
+    assert per_run.loc[("0.5", "topk"), "accuracy"] == 0.75
+    text = summary_markdown(summary, 0.5, {"seeds": [0]}, ["a test machine"])
+    assert "## d (bptt)" in text and "### held-out protocol" in text
+    assert "| 0 | topk | 75.00 [" in text and "| speed-up at tolerance |" in text
+    assert "RCS effect (α > 0 minus α = 0" in text and "Produced on a test machine." in text
+    assert "4 test samples, 1 seeds" in text and "seeds:" in text
+
+
+def test_headline_names_protocol_machine_and_effect(summary):
+    text = headline_markdown(summary, 0.5, ["machine A", "machine B"])
+    assert text.startswith("<!-- generated by spikecut")
+    assert "Produced on machine A; machine B." in text
+    (row,) = [line for line in text.splitlines() if line.startswith("| d, bptt |")]
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    assert cells[1] == "2"  # T
+    assert cells[2].startswith("50.00 [") and cells[3].startswith("75.00 [")
+    assert cells[5].startswith("1.25 [") and cells[6].startswith("0.5: 1.25 [")
+    assert cells[7].startswith("1.60 [") and cells[8].startswith("0.00 [")
+    assert "(includes 0)" in cells[8]
 
 
 def test_early_exit_table_means_over_seeds():
-    from spikecut.analysis.summary import early_exit_markdown
-
     timings = pd.DataFrame({
         "dataset": "digits", "method": "bptt", "alpha": "0.05", "policy": "topk",
         "epsilon": 0.02, "seed": [0, 1], "mean_timesteps": [1.5, 2.5], "n_steps": 4,

@@ -33,12 +33,12 @@ def test_default_dag(tmp_path):
     result = snakemake("-n", "--configfile", str(default), "--directory", str(tmp_path))
     assert result.returncode == 0, result.stderr
     counts = job_counts(result.stdout)
-    # (digits: bptt + qcfs, digits-dvs: bptt) x 2 alphas x 2 seeds = 12 runs
-    assert counts == {"prepare_dataset": 2, "train": 12, "record_outputs": 12,
-                      "sweep_cutoff": 12, "collect_sweeps": 1, "plot_accuracy_vs_timestep": 1,
+    # (digits-dvs, gestures-dvs: bptt; digits: qcfs) x 2 alphas x 3 seeds = 18 runs
+    assert counts == {"prepare_dataset": 3, "train": 18, "record_outputs": 18,
+                      "sweep_cutoff": 18, "collect_sweeps": 1, "plot_accuracy_vs_timestep": 1,
                       "plot_pareto": 1, "plot_policy_comparison": 1,
                       "plot_accuracy_vs_energy": 1, "plot_exit_histograms": 1, "summarise": 1,
-                      "all": 1, "total": 46}
+                      "all": 1, "total": 65}
 
 
 def test_bad_config_fails_naming_the_key(tmp_path):
@@ -62,11 +62,11 @@ def tiny_run(tmp_path_factory):
 def test_tiny_workflow_outputs(tiny_run):
     results = tiny_run / "results"
     runs = [f"{d}/{m}/alpha{a}/seed{s}"
-            for d, m in (("digits", "bptt"), ("digits", "qcfs-l2"), ("digits-dvs", "bptt"))
+            for d, m in (("digits", "qcfs-l2"), ("digits-dvs", "bptt"), ("gestures-dvs", "bptt"))
             for a in ("0", "0.005") for s in (0, 1)]
     for run in runs:
         for name in ("model.pt", "metrics.csv", "logits.npz", "early_exit.csv", "cutoff.csv",
-                     "exits.csv"):
+                     "exits.csv", "operating_points.npz"):
             assert (results / "runs" / run / name).stat().st_size > 0, (run, name)
     for name in ("accuracy_vs_timestep", "pareto", "policy_comparison", "accuracy_vs_energy",
                  "exit_histograms"):
@@ -75,6 +75,8 @@ def test_tiny_workflow_outputs(tiny_run):
 
     curves = pd.read_csv(results / "cutoff" / "curves.csv", dtype={"alpha": str})
     assert len(curves.groupby(["dataset", "method", "alpha", "seed"])) == 12
+    assert set(curves["split"]) == {"test", "val"}
+    curves = curves[curves["split"] == "test"]
     per_run = curves.groupby(["dataset", "method", "alpha", "seed", "policy"]).size().unstack()
     assert (per_run["oct"] == 1).all() and (per_run["topk"] == 2).all()
     for policy in ("confidence", "entropy", "spikecp"):
@@ -95,16 +97,26 @@ def test_tiny_workflow_outputs(tiny_run):
 
     calibrated = ["timestep", "topk", "confidence", "entropy", "spikecp", "oct"]
     summary = pd.read_csv(results / "summary" / "summary.csv", dtype={"alpha": str})
-    # a raw sweep may have no point within 0.5 pp in some run; a calibrated one always
-    # does (epsilon = 0 keeps full accuracy)
+    assert set(summary["protocol"]) == {"held-out", "paper"}
     assert set(calibrated) <= set(summary["policy"])
-    assert (summary.loc[summary["policy"].isin(calibrated), "n_seeds"] == 2).all()
-    assert summary["mean_energy_uj_mean"].gt(0).all()
+    per_quantity = summary.groupby(["dataset", "method", "alpha", "protocol", "quantity"])
+    assert per_quantity.size().eq(per_quantity.size().max()).all()  # every policy
+    assert set(summary["quantity"]) == {"accuracy_T", "accuracy", "mean_timesteps",
+                                        "speedup_at_tolerance", "speedup_equal_accuracy",
+                                        "mean_energy_uj"}
+    assert ((summary["low"] <= summary["estimate"] + 1e-9)
+            & (summary["estimate"] <= summary["high"] + 1e-9)).all()
+    effects = pd.read_csv(results / "summary" / "rcs_effect.csv", dtype={"alpha": str})
+    assert set(effects["alpha"]) == {"0.005"} and effects["excludes_zero"].dtype == bool
+    fixed = pd.read_csv(results / "summary" / "fixed_T.csv", dtype={"alpha": str})
+    assert len(fixed) == 2 * (8 + 4 + 4)  # alphas x T of each data set and method
     points = pd.read_csv(results / "summary" / "operating_points.csv")
-    assert len(points[points["policy"].isin(calibrated)]) == 12 * 6
+    assert len(points[points["policy"].isin(calibrated)]) == 12 * 2 * 6  # runs x protocols
     text = (results / "summary" / "summary.md").read_text()
     assert "## digits-dvs (bptt)" in text and "## digits (qcfs-l2)" in text
-    assert text.count("Headline") == 3
+    assert text.count("### held-out protocol") == 3
+    headline = (results / "summary" / "headline.md").read_text()
+    assert "| gestures-dvs, bptt | 4 |" in headline and "Produced on" in headline
     timings = pd.read_csv(results / "cutoff" / "early_exit.csv")
     assert len(timings) == 12 * 4  # topk, confidence, entropy, spikecp per run
     assert timings["matches_simulation"].all() and "## Real early exit" in text
@@ -146,7 +158,7 @@ def test_remote_data_sets_are_fetched_first(tmp_path):
     result = snakemake("-n", "--configfile", str(cfg), "--directory", str(tmp_path))
     assert result.returncode == 0, result.stdout + result.stderr
     counts = job_counts(result.stdout)
-    assert counts["fetch_dataset"] == 1 and counts["prepare_dataset"] == 2
+    assert counts["fetch_dataset"] == 1 and counts["prepare_dataset"] == 3
     assert "raw/cifar10/fetched.json" in result.stdout
 
 

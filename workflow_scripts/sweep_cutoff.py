@@ -3,4 +3,4 @@ from spikecut.stages import sweep_cutoff
 
 log_to_file(snakemake.log[0])
 sweep_cutoff(snakemake.input.logits, snakemake.output.curve, snakemake.output.exits,
-             snakemake.params.cfg)
+             snakemake.output.points, snakemake.params.cfg, snakemake.params.max_loss_pp)

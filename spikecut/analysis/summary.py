@@ -1,72 +1,127 @@
-"""The paper's headline numbers from the cutoff curves: the timesteps each policy needs
-at no more than a given accuracy loss, and its speed-ups (SPEC §6).
+"""The summary tables, with intervals, and the headline the README shows.
 
-- *Speed-up at tolerance* (``speedup_at_tolerance``): ``fixed_T_at_tolerance``, the
-  fewest fixed timesteps with which the alpha = 0 model of the same data set, method and
-  seed comes within the tolerance of its own full-T accuracy, divided by the policy's
-  mean timesteps at its operating point. The headline.
-- *Speed-up at equal accuracy* (``speedup_equal_accuracy``, from the sweep): the
-  smallest fixed T of the same run whose accuracy is at least the point's, divided by
-  its mean timesteps.
-- ``reduction``: T over the mean timesteps.
+Every number comes from :func:`spikecut.analysis.evidence.evaluate` on the runs'
+operating points; the Markdown names both protocols and the machines the runs came
+from. Definitions (SPEC §6):
+
+- *speed-up at tolerance* (``speedup_at_tolerance``): the fewest fixed timesteps with
+  which the alpha = 0 model of the same data set, method and seed comes within the
+  tolerance of its own full-T accuracy, divided by the policy's mean timesteps at its
+  operating point;
+- *speed-up at equal accuracy* (``speedup_equal_accuracy``): the smallest fixed T of
+  the same run whose accuracy is at least the policy's, divided by its mean timesteps.
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 
-import numpy as np
 import pandas as pd
 import yaml
 
+from spikecut.analysis.evidence import RunPoints, evaluate
+from spikecut.analysis.protocols import PROTOCOLS
+
+GROUP = ["dataset", "method"]
 RUN = ["dataset", "method", "alpha", "seed"]
-GROUP = ["dataset", "method", "alpha", "policy"]
-# per-sample compute up to the exit step, where the recording counted it
-COSTS = ["mean_sops", "mean_energy_uj"]
+PROTOCOL_NOTES = {
+    "held-out": "each policy's knob chosen on the validation split, the test split read "
+                "once at it",
+    "paper": "the operating point read off the test curve, as the paper does (optimistic: "
+             "the test split chooses what it is judged on)",
+}
 
 
-def operating_points(curves: pd.DataFrame, max_loss_pp: float) -> pd.DataFrame:
-    """Per run and policy, the point with the fewest mean timesteps whose accuracy is
-    within ``max_loss_pp`` percentage points of the run's own accuracy at full T."""
-    curves = curves.copy()
-    fixed = curves[curves["policy"] == "timestep"]
-    full = fixed.loc[fixed.groupby(RUN)["value"].idxmax(), RUN + ["accuracy"]]
-    curves = curves.merge(full.rename(columns={"accuracy": "accuracy_T"}), on=RUN)
-    ok = curves["accuracy"] >= curves["accuracy_T"] - max_loss_pp / 100 - 1e-12
-    eligible = curves[ok].sort_values(
-        ["mean_timesteps", "accuracy"], ascending=[True, False], kind="stable"
-    )
-    best = eligible.groupby(RUN + ["policy"], sort=True).head(1)
-    best = best.assign(reduction=best["n_steps"] / best["mean_timesteps"])
-    baseline = best[(best["policy"] == "timestep") & (best["alpha"].astype(float) == 0)]
-    baseline = baseline[["dataset", "method", "seed", "mean_timesteps"]].rename(
-        columns={"mean_timesteps": "fixed_T_at_tolerance"}
-    )
-    best = best.merge(baseline, on=["dataset", "method", "seed"], how="left")
-    best["speedup_at_tolerance"] = best["fixed_T_at_tolerance"] / best["mean_timesteps"]
-    cols = RUN + ["policy", "parameter", "value", "n_steps", "accuracy_T", "accuracy",
-                  "mean_timesteps", "reduction", "fixed_T_at_tolerance",
-                  "speedup_at_tolerance", "fixed_T_equal_accuracy", "speedup_equal_accuracy"]
-    cols += [c for c in COSTS if c in best]
-    return best[cols].sort_values(RUN + ["policy"]).reset_index(drop=True)
+@dataclass(frozen=True)
+class Summary:
+    fixed: pd.DataFrame  # accuracy at each fixed T, with intervals
+    points: pd.DataFrame  # each policy's quantities at its operating point
+    effects: pd.DataFrame  # the RCS effect: alpha > 0 against alpha = 0, paired
+    per_run: pd.DataFrame  # each run's operating points, no intervals
+    sizes: pd.DataFrame  # per data set and method: T, test samples, seeds
 
 
-def summarise(curves: pd.DataFrame, max_loss_pp: float) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Per-run operating points, and their mean and sd over seeds."""
-    per_run = operating_points(curves, max_loss_pp)
-    stats = ["accuracy_T", "accuracy", "mean_timesteps", "reduction", "speedup_at_tolerance",
-             "speedup_equal_accuracy"]
-    stats += [c for c in COSTS if c in per_run]
-    agg = per_run.groupby(GROUP, sort=True)[stats].agg(["mean", "std"])
-    agg.columns = [f"{c}_{s}" for c, s in agg.columns]
-    agg["n_seeds"] = per_run.groupby(GROUP, sort=True)["seed"].nunique()
-    agg["n_steps"] = per_run.groupby(GROUP, sort=True)["n_steps"].max()
-    return per_run, agg.reset_index()
+def summarise(runs: dict[tuple[str, str, str, int], RunPoints], max_loss_pp: float,
+              n_boot: int = 2000, seed: int = 0) -> Summary:
+    """``runs`` maps (dataset, method, alpha, seed) to the run's operating points."""
+    groups: dict[tuple[str, str], dict] = {}
+    for (dataset, method, alpha, s), points in runs.items():
+        groups.setdefault((dataset, method), {})[alpha, s] = points
+    tables: dict[str, list[pd.DataFrame]] = {"fixed": [], "points": [], "effects": []}
+    for (dataset, method), members in sorted(groups.items()):
+        for name, table in zip(tables, evaluate(members, max_loss_pp, n_boot, seed)):
+            tables[name].append(table.assign(dataset=dataset, method=method))
+    per_run = pd.concat([
+        points.points.assign(dataset=d, method=m, alpha=a, seed=s,
+                             accuracy=points.correct_at_exit.mean(axis=1),
+                             mean_timesteps=points.exits.mean(axis=1))
+        for (d, m, a, s), points in sorted(runs.items())], ignore_index=True)
+    sizes = pd.DataFrame([
+        {"dataset": d, "method": m, "T": next(iter(members.values())).correct.shape[1],
+         "n_test": next(iter(members.values())).correct.shape[0],
+         "n_seeds": len({s for _, s in members})}
+        for (d, m), members in sorted(groups.items())])
+
+    def tidy(frames: list[pd.DataFrame]) -> pd.DataFrame:
+        frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+        keys = [c for c in GROUP + ["alpha", "T", "protocol", "policy", "quantity"]
+                if c in frame]
+        return frame[keys + [c for c in frame if c not in keys]]
+
+    first = RUN + ["protocol", "policy", "parameter", "value", "within_tolerance",
+                   "accuracy", "mean_timesteps"]
+    first = [c for c in first if c in per_run]
+    per_run = per_run[first + [c for c in per_run if c not in first and c != "row"]]
+    return Summary(tidy(tables["fixed"]), tidy(tables["points"]), tidy(tables["effects"]),
+                   per_run, sizes)
 
 
-def _pm(mean: float, sd: float, digits: int = 2, scale: float = 1.0) -> str:
-    sd = 0.0 if np.isnan(sd) else sd
-    return f"{mean * scale:.{digits}f} ± {sd * scale:.{digits}f}"
+def _ci(row, scale: float = 1.0, digits: int = 2) -> str:
+    if row is None or pd.isna(row["estimate"]):
+        return "–"
+    return (f"{row['estimate'] * scale:.{digits}f} "
+            f"[{row['low'] * scale:.{digits}f}, {row['high'] * scale:.{digits}f}]")
+
+
+def _lookup(table: pd.DataFrame, **keys):
+    rows = table
+    for key, value in keys.items():
+        rows = rows[rows[key] == value]
+    return None if rows.empty else rows.iloc[0]
+
+
+def _points_table(summary: Summary, dataset: str, method: str, protocol: str) -> list[str]:
+    points = summary.points[(summary.points["dataset"] == dataset)
+                            & (summary.points["method"] == method)
+                            & (summary.points["protocol"] == protocol)]
+    lines = ["| α | policy | acc @T (%) | acc (%) | timesteps | speed-up at tolerance "
+             "| speed-up at equal accuracy |", "|---|---|---|---|---|---|---|"]
+    for (alpha, policy), rows in points.groupby(["alpha", "policy"], sort=False):
+        def q(name, scale=1.0, rows=rows):
+            return _ci(_lookup(rows, quantity=name), scale)
+        lines.append(f"| {alpha} | {policy} | {q('accuracy_T', 100)} | {q('accuracy', 100)} "
+                     f"| {q('mean_timesteps')} | {q('speedup_at_tolerance')}× "
+                     f"| {q('speedup_equal_accuracy')}× |")
+    return lines
+
+
+def _effects_table(summary: Summary, dataset: str, method: str, protocol: str
+                   ) -> list[str]:
+    effects = summary.effects
+    if effects.empty:
+        return []
+    effects = effects[(effects["dataset"] == dataset) & (effects["method"] == method)
+                      & (effects["protocol"] == protocol)]
+    lines = ["", "RCS effect (α > 0 minus α = 0, same seed and test samples):", "",
+             "| α | policy | Δ timesteps | excludes 0 | Δ accuracy (pp) | excludes 0 |",
+             "|---|---|---|---|---|---|"]
+    for (alpha, policy), rows in effects.groupby(["alpha", "policy"], sort=False):
+        steps, acc = (_lookup(rows, quantity=q) for q in ("mean_timesteps", "accuracy"))
+        lines.append(f"| {alpha} | {policy} | {_ci(steps)} | "
+                     f"{'yes' if steps['excludes_zero'] else 'no'} | {_ci(acc, 100)} | "
+                     f"{'yes' if acc['excludes_zero'] else 'no'} |")
+    return lines
 
 
 def early_exit_markdown(timings: pd.DataFrame) -> list[str]:
@@ -89,56 +144,33 @@ def early_exit_markdown(timings: pd.DataFrame) -> list[str]:
     return lines + [""]
 
 
-def summary_markdown(table: pd.DataFrame, max_loss_pp: float, config: dict,
-                     timings: pd.DataFrame | None = None) -> str:
-    lines = [
-        "# spikecut summary",
-        "",
-        f"Operating point of each policy: the fewest mean timesteps at no more than "
-        f"{max_loss_pp} pp accuracy loss against the same run's accuracy at full T, read "
-        "off the test-set curve. Mean ± sd over seeds. *Reduction* is T / timesteps. "
-        "*Speed-up at tolerance* divides the fewest fixed timesteps with which the α = 0 "
-        f"model comes within {max_loss_pp} pp of its own full-T accuracy (same seed) by "
-        "the policy's timesteps. *Speed-up at equal accuracy* divides the smallest fixed "
-        "T of the same run whose accuracy is at least the policy's by the policy's "
-        "timesteps.",
+def _preamble(summary: Summary, max_loss_pp: float, machines: list[str]) -> list[str]:
+    sizes = ", ".join(f"{r.dataset} ({r.method}): {r.n_test} test samples, {r.n_seeds} seeds"
+                      for r in summary.sizes.itertuples())
+    return [
+        f"Operating point of each policy: the fewest mean timesteps within {max_loss_pp} pp "
+        "of the full-T accuracy. Estimates with 95 % bootstrap intervals [low, high] over "
+        f"test samples (paired across policies, α and seeds) and over seeds; {sizes}. "
+        "Produced on " + "; ".join(machines) + ".",
         "",
     ]
-    for (dataset, method), group in table.groupby(["dataset", "method"], sort=True):
+
+
+def summary_markdown(summary: Summary, max_loss_pp: float, config: dict,
+                     machines: list[str], timings: pd.DataFrame | None = None) -> str:
+    lines = ["# spikecut summary", "", *_preamble(summary, max_loss_pp, machines),
+             "*Speed-up at tolerance*: the fewest fixed timesteps with which the α = 0 model "
+             f"comes within {max_loss_pp} pp of its own full-T accuracy (same seed), over "
+             "the policy's timesteps. *Speed-up at equal accuracy*: the smallest fixed T of "
+             "the same run whose accuracy is at least the policy's, over the policy's "
+             "timesteps.", ""]
+    for dataset, method in summary.points[GROUP].drop_duplicates().itertuples(index=False):
         lines += [f"## {dataset} ({method})", ""]
-        energy = "mean_energy_uj_mean" in group
-        lines += [
-            "| α | policy | acc @T (%) | acc (%) | timesteps | reduction "
-            "| speed-up at tolerance | speed-up at equal accuracy |"
-            + (" energy (µJ) |" if energy else ""),
-            "|---|---|---|---|---|---|---|---|" + ("---|" if energy else ""),
-        ]
-        for row in group.itertuples():
-            lines.append(
-                f"| {row.alpha} | {row.policy}"
-                f" | {_pm(row.accuracy_T_mean, row.accuracy_T_std, 2, 100)}"
-                f" | {_pm(row.accuracy_mean, row.accuracy_std, 2, 100)}"
-                f" | {_pm(row.mean_timesteps_mean, row.mean_timesteps_std)} of {row.n_steps}"
-                f" | {_pm(row.reduction_mean, row.reduction_std)}×"
-                f" | {_pm(row.speedup_at_tolerance_mean, row.speedup_at_tolerance_std)}×"
-                f" | {_pm(row.speedup_equal_accuracy_mean, row.speedup_equal_accuracy_std)}× |"
-                + (f" {_pm(row.mean_energy_uj_mean, row.mean_energy_uj_std, 3)} |"
-                   if energy else "")
-            )
-        base = group[(group["policy"] == "timestep") & (group["alpha"].astype(float) == 0)]
-        best = group[(group["policy"] == "topk") & (group["alpha"].astype(float) > 0)]
-        if len(base) and len(best):
-            top = best.loc[best["speedup_at_tolerance_mean"].idxmax()]
-            lines += [
-                "",
-                f"**Headline:** RCS (α = {top['alpha']}) + Top-K needs "
-                f"{top['mean_timesteps_mean']:.2f} mean timesteps where the baseline with a "
-                f"fixed T needs {base['mean_timesteps_mean'].iloc[0]:.2f}: "
-                f"{top['speedup_at_tolerance_mean']:.2f}× fewer (speed-up at tolerance), at "
-                f"{100 * top['accuracy_mean']:.2f}% accuracy (baseline at full T: "
-                f"{100 * base['accuracy_T_mean'].iloc[0]:.2f}%).",
-            ]
-        lines.append("")
+        for protocol in [p for p in PROTOCOLS if p in set(summary.points["protocol"])]:
+            lines += [f"### {protocol} protocol: {PROTOCOL_NOTES[protocol]}", ""]
+            lines += _points_table(summary, dataset, method, protocol)
+            lines += _effects_table(summary, dataset, method, protocol)
+            lines.append("")
     if timings is not None and len(timings):
         lines += early_exit_markdown(timings)
     lines += ["## Configuration", "", "```yaml",
@@ -146,3 +178,50 @@ def summary_markdown(table: pd.DataFrame, max_loss_pp: float, config: dict,
               yaml.safe_dump(json.loads(json.dumps(config)), sort_keys=False).rstrip(),
               "```", ""]
     return "\n".join(lines)
+
+
+def headline_markdown(summary: Summary, max_loss_pp: float, machines: list[str],
+                      policy: str = "topk") -> str:
+    """The README's results table: per data set and method, the room a cutoff has, the
+    fixed-T baseline, ``policy`` without and with RCS, and the RCS effect, under both
+    protocols."""
+    lines = ["<!-- generated by spikecut (results/summary/headline.md); do not edit -->", "",
+             *_preamble(summary, max_loss_pp, machines)]
+    fixed, points, effects = summary.fixed, summary.points, summary.effects
+    for protocol in [p for p in PROTOCOLS if p in set(points["protocol"])]:
+        lines += [f"**{protocol.capitalize()} protocol** ({PROTOCOL_NOTES[protocol]}).", "",
+                  "| data set, method | T | acc at t = 1 (%) | acc at T (%) | fixed T within "
+                  f"{max_loss_pp} pp | {policy} alone: timesteps | RCS + {policy}: α, "
+                  "timesteps | speed-up at tolerance | RCS effect on timesteps |",
+                  "|---|---|---|---|---|---|---|---|---|"]
+        for dataset, method in points[GROUP].drop_duplicates().itertuples(index=False):
+            mine = dict(dataset=dataset, method=method)
+            alphas = sorted(points[(points["dataset"] == dataset)
+                                   & (points["method"] == method)]["alpha"].unique(),
+                            key=float)
+            base, rcs = alphas[0], alphas[-1]
+            n_steps = int(fixed[(fixed["dataset"] == dataset)
+                                & (fixed["method"] == method)]["T"].max())
+            first = _lookup(fixed, **mine, alpha=base, T=1)
+            full = _lookup(fixed, **mine, alpha=base, T=n_steps)
+            at = dict(**mine, protocol=protocol)
+            baseline = _lookup(points, **at, alpha=base, policy="timestep",
+                               quantity="mean_timesteps")
+            alone = _lookup(points, **at, alpha=base, policy=policy,
+                            quantity="mean_timesteps")
+            with_rcs = _lookup(points, **at, alpha=rcs, policy=policy,
+                               quantity="mean_timesteps")
+            speedup = _lookup(points, **at, alpha=rcs, policy=policy,
+                              quantity="speedup_at_tolerance")
+            effect = (None if effects.empty else
+                      _lookup(effects, **at, alpha=rcs, policy=policy,
+                              quantity="mean_timesteps"))
+            verdict = ("–" if effect is None else
+                       f"{_ci(effect)} ({'excludes' if effect['excludes_zero'] else 'includes'}"
+                       " 0)")
+            lines.append(f"| {dataset}, {method} | {n_steps} | {_ci(first, 100)} "
+                         f"| {_ci(full, 100)} | {_ci(baseline)} | {_ci(alone)} "
+                         f"| {rcs}: {_ci(with_rcs)} | {_ci(speedup)}× | {verdict} |")
+        lines.append("")
+    return "\n".join(lines)
+

@@ -20,6 +20,16 @@ def fixed_steps_needed(fixed_accuracy: np.ndarray, accuracy: np.ndarray) -> np.n
     return np.where(reaches.any(1), reaches.argmax(1) + 1, len(fixed_accuracy))
 
 
+def cumulative_costs(compute: dict[str, np.ndarray], energy: EnergyModel | None = None
+                     ) -> dict[str, np.ndarray]:
+    """MACs, SOPs and energy (µJ) per sample spent up to and including each step,
+    ``[N, T]`` each, from the recorded per-step ``macs`` and ``sops``."""
+    energy = energy or EnergyModel()
+    macs, sops = (np.cumsum(compute[k], axis=1) for k in ("macs", "sops"))
+    return {"mean_macs": macs, "mean_sops": sops,
+            "mean_energy_uj": energy.joules(macs, sops) * 1e6}
+
+
 def sweep(
     test: StepOutputs,
     calibration: StepOutputs | None,
@@ -30,7 +40,8 @@ def sweep(
     max_set_size: int = 1,
     compute: dict[str, np.ndarray] | None = None,
     energy: EnergyModel | None = None,
-) -> tuple[pd.DataFrame, pd.DataFrame]:
+    per_sample: bool = False,
+) -> tuple[pd.DataFrame, pd.DataFrame] | tuple[pd.DataFrame, pd.DataFrame, np.ndarray]:
     """Evaluate every policy's operating points on ``test``: each calibrated policy at
     every epsilon, and at ``raw`` uncalibrated thresholds as ``<policy>-raw``.
 
@@ -40,16 +51,12 @@ def sweep(
     ``speedup_equal_accuracy``, that T over mean_timesteps) and the exit-step histogram
     of each point (policy, parameter, value, timestep, count). With the test set's ``compute``
     (``macs`` and ``sops`` ``[N, T]``, as recorded), each point also gets the mean MACs,
-    SOPs and energy (µJ, by ``energy``) per sample up to its exit step.
+    SOPs and energy (µJ, by ``energy``) per sample up to its exit step. With
+    ``per_sample``, also every point's exit steps ``[points, N]``, in the curve's order.
     """
-    points, counts = [], []
+    points, counts, all_exits = [], [], []
     n_steps = test.n_steps
-    spent = None
-    if compute is not None:
-        energy = energy or EnergyModel()
-        macs, sops = (np.cumsum(compute[k], axis=1) for k in ("macs", "sops"))
-        spent = {"mean_macs": macs, "mean_sops": sops,
-                 "mean_energy_uj": energy.joules(macs, sops) * 1e6}
+    spent = None if compute is None else cumulative_costs(compute, energy)
     for name in policies:
         policy = make_policy(name, grid, max_set_size)
         for op in policy.operating_points(test, calibration, epsilons, raw):
@@ -62,6 +69,8 @@ def sweep(
                           for k, v in spent.items()}
             points.append(point)
             counts.append(np.bincount(op.exit_steps, minlength=n_steps + 1)[1:])
+            if per_sample:
+                all_exits.append(op.exit_steps.astype(np.int16))
     curve = pd.DataFrame(points)
     hists = curve[["policy", "parameter", "value"]].loc[np.repeat(curve.index, n_steps)]
     hists = hists.reset_index(drop=True).assign(
@@ -70,4 +79,6 @@ def sweep(
     needed = fixed_steps_needed(test.fixed_step_accuracy(), curve["accuracy"].to_numpy())
     curve["fixed_T_equal_accuracy"] = needed
     curve["speedup_equal_accuracy"] = needed / curve["mean_timesteps"]
+    if per_sample:
+        return curve, hists, np.stack(all_exits)
     return curve, hists

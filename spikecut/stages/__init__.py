@@ -23,7 +23,8 @@ _HOMES = {
     "load_step_outputs": "analysis",
     "sweep_cutoff": "analysis",
     "concat_csv": "analysis",
-    "summarise_curves": "analysis",
+    "load_run_points": "analysis",
+    "summarise_runs": "analysis",
 }
 
 __all__ = sorted(_HOMES)

@@ -11,8 +11,9 @@ from spikecut.cutoff import StepOutputs
 from spikecut.data import load_prepared
 from spikecut.early_exit import measure_early_exit
 from spikecut.io import config_id, load_torch, save_torch, write_csv, write_npz
+from spikecut.machine import describe
 from spikecut.recording import record_outputs
-from spikecut.seeding import pick_device, seed_everything
+from spikecut.seeding import device_name, pick_device, seed_everything
 from spikecut.stages.common import LOGIT_SETS, with_run
 from spikecut.training import TrainConfig, train_model
 from spikecut.training.checkpoint import Checkpointer
@@ -63,7 +64,7 @@ def record(model_path: str, frames: str, logits_out: str, params: dict,
                                      params["dropout_seed"], params["batch_size"], device)
     labels = {"test": data.y["test"], "val": data.y["val"], "cal": data.y["train"]}
     meta = {"run": ckpt["run"], "model_config_id": ckpt["config_id"], "params": params,
-            "snn": info,
+            "snn": info, "machine": describe(device_name(device)),
             "config_id": config_id({"model": ckpt["config_id"], "params": params})}
     write_npz(logits_out, meta,
               **{f"logits_{k}": logits[k].numpy() for k in LOGIT_SETS},

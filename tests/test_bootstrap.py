@@ -1,0 +1,100 @@
+"""The two-level bootstrap against a resampling loop written out, against answers known
+in closed form, and against scipy's one-level bootstrap."""
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from spikecut.analysis.bootstrap import Resamples, first_reaching, interval
+
+
+def loop_replicates(resamples, per_seed_statistic, data):
+    """Replicate by replicate: index the drawn samples, compute per drawn seed, mean."""
+    out = []
+    for seeds, samples in zip(resamples.seeds, resamples.samples):
+        out.append(np.mean([per_seed_statistic(data[s][..., samples]) for s in seeds]))
+    return np.array(out)
+
+
+def test_vectorised_replicates_equal_a_loop():
+    rng = np.random.default_rng(0)
+    exits = rng.integers(1, 6, (3, 80)).astype(float)  # [S, N]
+    correct = rng.random((3, 5, 80)) < np.linspace(0.5, 0.9, 5)[None, :, None]  # [S, T, N]
+    resamples = Resamples.draw(3, 80, n_boot=300, seed=1)
+
+    def mean_steps(r):
+        return r.over_seeds(r.sample_means(exits))
+
+    np.testing.assert_allclose(mean_steps(resamples),
+                               loop_replicates(resamples, np.mean, exits), rtol=1e-12)
+
+    def speedup(r):  # nonlinear: the first T within 5 pp of full T, over mean steps
+        acc = r.sample_means(correct)  # [B, S, T]
+        return r.over_seeds(first_reaching(acc, acc[..., -1] - 0.05) / r.sample_means(exits))
+
+    def one_seed(both):
+        acc, steps = both[:5].mean(axis=-1), both[5].mean()
+        reach = np.flatnonzero(acc >= acc[-1] - 0.05 - 1e-12)
+        return (reach[0] + 1) / steps
+
+    joined = np.concatenate([correct, exits[:, None, :]], axis=1)  # [S, T + 1, N]
+    np.testing.assert_allclose(speedup(resamples),
+                               loop_replicates(resamples, one_seed, joined), rtol=1e-12)
+
+
+def test_estimate_is_the_statistic_on_the_data():
+    x = np.array([[1.0, 2.0, 3.0, 6.0], [2.0, 2.0, 2.0, 2.0]])
+    got = interval(lambda r: r.over_seeds(r.sample_means(x)), Resamples.identity(2, 4),
+                   Resamples.draw(2, 4, 500, 0))
+    assert got.estimate == pytest.approx((3.0 + 2.0) / 2)
+    assert got.low <= got.estimate <= got.high
+
+
+def test_bernoulli_interval_has_the_binomial_width():
+    p, n = 0.3, 20_000
+    correct = (np.random.default_rng(2).random((1, n)) < p).astype(float)
+    got = interval(lambda r: r.over_seeds(r.sample_means(correct)),
+                   Resamples.identity(1, n), Resamples.draw(1, n, 2000, 3))
+    half = 1.96 * np.sqrt(correct.mean() * (1 - correct.mean()) / n)
+    assert got.high - got.low == pytest.approx(2 * half, rel=0.1)
+    assert got.estimate == correct.mean()
+
+
+def test_constant_data_give_a_point_and_seeds_are_resampled():
+    flat = np.full((1, 50), 0.8)
+    got = interval(lambda r: r.over_seeds(r.sample_means(flat)),
+                   Resamples.identity(1, 50), Resamples.draw(1, 50, 200, 0))
+    assert got.low == pytest.approx(0.8) and got.high == pytest.approx(0.8)
+    # three seeds that differ but whose samples do not: only seed resampling moves it
+    per_seed = np.repeat(np.array([[0.0], [1.0], [2.0]]), 50, axis=1)
+    got = interval(lambda r: r.over_seeds(r.sample_means(per_seed)),
+                   Resamples.identity(3, 50), Resamples.draw(3, 50, 2000, 0))
+    assert got.estimate == pytest.approx(1.0)
+    # a replicate's mean of three drawn seeds is 0 (or 2) with probability 1/27, more
+    # than 2.5 %: with three seeds the interval spans everything they show
+    assert got.low == 0.0 and got.high == pytest.approx(2.0)
+    assert not got.excludes(0.0) and got.excludes(2.5)
+
+
+def test_one_seed_agrees_with_scipy():
+    x = np.random.default_rng(4).exponential(size=400)
+    ours = interval(lambda r: r.over_seeds(r.sample_means(x[None])),
+                    Resamples.identity(1, 400), Resamples.draw(1, 400, 4000, 5))
+    theirs = stats.bootstrap((x,), np.mean, n_resamples=4000, method="percentile",
+                             random_state=np.random.default_rng(6)).confidence_interval
+    # independent Monte Carlo draws: the ends agree to within their own noise
+    width = theirs.high - theirs.low
+    assert ours.low == pytest.approx(theirs.low, abs=0.05 * width)
+    assert ours.high == pytest.approx(theirs.high, abs=0.05 * width)
+
+
+def test_first_reaching():
+    curves = np.array([[0.1, 0.5, 0.9], [0.2, 0.2, 0.2], [0.9, 0.1, 0.95]])
+    assert first_reaching(curves, np.array([0.5, 0.3, 0.85])).tolist() == [2, 3, 1]
+
+
+def test_bad_inputs():
+    with pytest.raises(ValueError, match="at least one"):
+        Resamples.draw(0, 10)
+    with pytest.raises(ValueError, match="end in N = 10"):
+        Resamples.draw(2, 10, 5).sample_means(np.ones((2, 9)))
