@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import torch
-from spikingjelly.activation_based import base, functional
+from spikingjelly.activation_based import base, functional, layer
 from torch import nn
 
 from spikecut.cutoff import StepOutputs, make_policy
@@ -42,12 +42,14 @@ def _drop_finished(model: nn.Module, keep: torch.Tensor, batch: int) -> None:
 def run_early_exit(model: nn.Module, x: torch.Tensor, rule: StoppingRule) -> EarlyExitResult:
     """Run ``model`` (eval mode) on ``x`` ``[T, B, ...]`` step by step, each sample
     until ``rule`` stops it or T is reached. The model is left in multi-step mode."""
-    multi_only = [name or type(model).__name__ for name, m in model.named_modules()
-                  if isinstance(m, base.StepModule) and "s" not in m.supported_step_mode()]
+    multi_only = {name or type(model).__name__: m for name, m in model.named_modules()
+                  if isinstance(m, base.StepModule) and "s" not in m.supported_step_mode()}
     if multi_only:
-        raise ValueError(
-            f"modules {multi_only} run multi-step only, so the model cannot run step by "
-            "step; for SpikingJelly's TEBN use spikecut.models.SteppedTEBN2d, which can")
+        hint = ("; SpikingJelly's TEBN has a stepwise form, spikecut.models.SteppedTEBN2d"
+                if any(isinstance(m, layer.TemporalEffectiveBatchNorm2d)
+                       for m in multi_only.values()) else "")
+        raise ValueError(f"modules {sorted(multi_only)} run multi-step only, so the model "
+                         f"cannot run step by step{hint}")
     n_steps, n = x.shape[:2]
     exits = np.full(n, n_steps)
     predictions = np.zeros(n, dtype=np.int64)

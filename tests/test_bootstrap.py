@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from spikecut.analysis.bootstrap import Resamples, first_reaching, interval
+from spikecut.analysis.bootstrap import Resamples, interval
+from spikecut.cutoff.steps import first_reaching
 
 
 def loop_replicates(resamples, per_seed_statistic, data):

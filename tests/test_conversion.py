@@ -205,6 +205,10 @@ def test_silent_samples_are_left_out():
     a1 = a1.clone().requires_grad_()
     rcs_ann([a1, a2], logits, labels).backward()
     assert a1.grad.abs().max() < 10
+    # a nearly silent sample, whose RMS the epsilon would set, is left out too
+    barely = torch.tensor([[2.0, 0.0], [1e-4, -3.0]])
+    assert authors_rcs_ann([barely, a2], logits, labels) > 300
+    assert rcs_ann([barely, a2], logits, labels).item() == pytest.approx(want, rel=1e-6)
 
 
 def test_ann_rcs_regulariser_records_qcfs_inputs():

@@ -9,7 +9,6 @@ import pytest
 from conftest import random_logits
 
 from spikecut.cutoff import StepOutputs, make_policy, sweep
-from spikecut.cutoff.calibration import ExactCalibration
 from spikecut.cutoff.policies import SpikeCP, exits_at_constant_thresholds, raw_grid
 
 Dec = decimal.Decimal
@@ -117,34 +116,40 @@ def test_confident_samples_do_not_saturate_calibration(rng):
 
 
 def test_comparisons_at_the_boundary():
-    """Top-K fires at gap > beta, confidence at p1 >= theta, entropy at H <= h (SPEC §2):
-    a test sample identical to the calibration sample that set the threshold stops for
-    confidence and entropy, and does not for Top-K."""
-    # calibration: one sample, right at every step, so the least demanding candidate
-    # qualifies: beta = 0 for Top-K, and the sample's own score for the others
-    cal = StepOutputs(np.array([[[2.0, 0.0, 0.0], [1.0, 0.0, 0.0]]]), np.array([0]))
-    same = StepOutputs(cal.logits.copy(), cal.labels)
-    tied = StepOutputs(np.array([[[0.0, 0.0, 0.0], [1.0, 0.0, 0.0]]]), np.array([0]))
+    """Top-K fires at gap > beta, confidence at p1 >= theta, entropy at H <= h (SPEC §2).
+    Calibrated on two samples, only the more confident of which is final at t = 1, the
+    threshold is that sample's own score: an identical test sample stops at t = 1 under
+    confidence and entropy. Under Top-K the threshold is the other sample's gap, and a
+    test sample with exactly that gap does not stop."""
+    cal = StepOutputs(np.array([[[4.0, 0.0, 0.0], [1.0, 0.0, 0.0]],  # right at once
+                                [[0.0, 1.0, 0.0], [5.0, 0.0, 0.0]]]),  # wrong, then right
+                      np.array([0, 0]))
+    assert cal.oct.tolist() == [1, 2]
+    confident = StepOutputs(cal.logits[:1].copy(), cal.labels[:1])
+    doubtful = StepOutputs(cal.logits[1:].copy(), cal.labels[1:])
     for name in ("confidence", "entropy"):
         policy = make_policy(name)
-        thr = ExactCalibration(policy.scores(cal), np.ones((1, 2), bool),
-                               floor=policy.scores(cal).min(), inclusive=True).thresholds(0.0)
-        assert thr[0] == policy.scores(same)[0, 0]
-        assert policy.exit_steps(same, thr).tolist() == [1]  # score == threshold fires
+        thr = policy.thresholds(cal, 0.0)
+        assert thr[0] == policy.scores(confident)[0, 0]  # no lower candidate qualifies
+        assert policy.exit_steps(confident, thr).tolist() == [1]  # score == threshold
+        assert policy.exit_steps(doubtful, thr).tolist() == [2]
     topk = make_policy("topk")
     beta = topk.thresholds(cal, 0.0)
-    assert beta.tolist() == [0.0, 0.0]
-    assert topk.exit_steps(tied, beta).tolist() == [2]  # gap 0 is not > 0
-    half = np.array([1.0, 1.0])  # a gap of exactly beta does not fire
-    assert topk.exit_steps(StepOutputs(np.array([[[1.0, 0.0], [1.0, 0.0]]]), np.array([0])),
-                           half).tolist() == [2]
+    assert beta[0] == 1.0  # the doubtful sample's gap: above it only the final one
+    assert topk.exit_steps(confident, beta).tolist() == [1]
+    assert topk.exit_steps(doubtful, beta).tolist() == [2]  # gap 1 is not > 1
     # raw thresholds compare the same way
     conf = make_policy("confidence")
-    at = conf.scores(same)[0, 0]
-    assert exits_at_constant_thresholds(conf.scores(same), np.array([at]), True).tolist() \
-        == [[1]]
-    assert exits_at_constant_thresholds(topk.scores(same), np.array([2.0]), False).tolist() \
-        == [[2]]
+    at = conf.scores(confident)
+    assert exits_at_constant_thresholds(at, at[:, 0], True).tolist() == [[1]]
+    gap = topk.scores(doubtful)  # 1, then 5
+    assert exits_at_constant_thresholds(gap, gap[:, 0], False).tolist() == [[2]]
+
+
+def test_spikecp_with_sets_as_large_as_the_classes_stops_at_once():
+    cal = StepOutputs(np.array([[[0.0, 2.0], [3.0, 0.0]]]), np.array([0]))
+    (point,) = SpikeCP(max_set_size=2).operating_points(cal, cal, [0.0])  # q = +inf
+    assert point.exit_steps.tolist() == [1]
 
 
 @pytest.mark.parametrize("inclusive", [False, True])

@@ -7,6 +7,10 @@ between them are paired; a statistic is computed per seed on the drawn samples a
 averaged over the drawn seeds. The interval is the percentile interval of the
 replicates; the estimate is the statistic on the data as they are.
 
+scipy's ``stats.bootstrap`` resamples one level (with ``paired`` across samples); it
+has no resampling of seeds and samples together, hence this module, on numpy's RNG and
+percentiles.
+
 A statistic is a function of a :class:`Resamples`: it reads per-sample arrays through
 :meth:`Resamples.sample_means` and reduces per-seed values with
 :meth:`Resamples.over_seeds`, so the same function gives the estimate (on
@@ -92,10 +96,3 @@ def interval(statistic: Statistic, data: Resamples, resamples: Resamples,
     tail = 100 * (1 - level) / 2
     low, high = np.percentile(replicates, [tail, 100 - tail])
     return Interval(estimate, float(low), float(high))
-
-
-def first_reaching(curves: np.ndarray, targets: np.ndarray) -> np.ndarray:
-    """1-based index of the first entry of each curve ``[..., T]`` that reaches its
-    target ``[...]``; T where none does."""
-    reaches = curves >= targets[..., None] - 1e-12
-    return np.where(reaches.any(-1), reaches.argmax(-1) + 1, curves.shape[-1])

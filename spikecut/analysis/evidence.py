@@ -21,7 +21,8 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
-from spikecut.analysis.bootstrap import Interval, Resamples, first_reaching, interval
+from spikecut.analysis.bootstrap import Interval, Resamples, interval
+from spikecut.cutoff.steps import first_reaching
 
 POINT_KEYS = ["protocol", "policy"]
 

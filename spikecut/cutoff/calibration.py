@@ -95,17 +95,28 @@ def grid_candidates(scores: np.ndarray, n_candidates: int = 100) -> np.ndarray:
     return np.arange(n_candidates) * (float(scores.max()) / n_candidates)
 
 
+class GridCalibration:
+    """The authors' variant of the strict (Top-K) rule on :func:`grid_candidates`, every
+    candidate's confidence per step computed once. As in their code, the last
+    candidate's confidence is forced to 1, so a step where no other candidate qualifies
+    falls back to it."""
+
+    def __init__(self, scores: np.ndarray, reached: np.ndarray, n_candidates: int = 100):
+        self.candidates = grid_candidates(scores, n_candidates)
+        self.steps = [_SortedStep.of(scores[:, t], reached[:, t]).selected(
+            self.candidates, inclusive=False) for t in range(scores.shape[1])]
+
+    def thresholds(self, epsilon: float) -> np.ndarray:
+        _check_epsilon(epsilon)
+        out = np.empty(len(self.steps))
+        for t, (correct, count) in enumerate(self.steps):
+            ok = _qualifies(correct, count, epsilon)
+            ok[-1] = True
+            out[t] = self.candidates[ok.argmax()]
+        return out
+
+
 def calibrate_grid(scores: np.ndarray, reached: np.ndarray, epsilon: float,
                    n_candidates: int = 100) -> np.ndarray:
-    """The authors' variant of the strict (Top-K) rule on :func:`grid_candidates`. As in
-    their code, the last candidate's confidence is forced to 1, so a step where no
-    other candidate qualifies falls back to it."""
-    _check_epsilon(epsilon)
-    candidates = grid_candidates(scores, n_candidates)
-    out = np.empty(scores.shape[1])
-    for t in range(scores.shape[1]):
-        ok = _qualifies(*_SortedStep.of(scores[:, t], reached[:, t]).selected(
-            candidates, inclusive=False), epsilon)
-        ok[-1] = True
-        out[t] = candidates[ok.argmax()]
-    return out
+    """Grid thresholds ``[T]`` for one epsilon (see :class:`GridCalibration`)."""
+    return GridCalibration(scores, reached, n_candidates).thresholds(epsilon)

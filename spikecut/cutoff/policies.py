@@ -5,8 +5,9 @@ of the calibration set) into operating points: one exit step per test sample for
 setting of its knob. Accuracy and mean timesteps follow from the exit steps alone, so
 every policy is judged the same way.
 
-Label-free policies that stop "at the first t where score(t) > threshold(t)" share
-:class:`ScorePolicy`; a new rule of that kind only defines its score.
+Label-free policies that stop "at the first t where score(t) passes threshold(t)" share
+:class:`ScorePolicy`; a new rule of that kind defines its score and whether passing is
+strict (score > threshold, Top-K) or inclusive (score >= threshold).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from spikecut.cutoff.calibration import ExactCalibration, calibrate_grid
+from spikecut.cutoff.calibration import ExactCalibration, GridCalibration
 from spikecut.cutoff.steps import StepOutputs, first_firing_step
 
 
@@ -203,8 +204,7 @@ class TopK(ScorePolicy):
         if self.grid is None:
             return super().calibrated(calibration, scores)
         scores = self.scores(calibration) if scores is None else scores
-        reached = _reached(calibration)
-        return lambda epsilon: calibrate_grid(scores, reached, epsilon, self.grid)
+        return GridCalibration(scores, _reached(calibration), self.grid).thresholds
 
 
 class Confidence(ScorePolicy):
@@ -296,8 +296,12 @@ class SpikeCP(Policy):
     @staticmethod
     def exit_steps(top: np.ndarray, nxt: np.ndarray, q: np.ndarray) -> np.ndarray:
         """Stop where 1 <= |set| <= k: the top class is in (its nonconformity <= q) and
-        the (k + 1)-th is not."""
-        return first_firing_step((top <= q[None, :]) & (nxt > q[None, :]))
+        the (k + 1)-th is not, or there is no (k + 1)-th class (+inf)."""
+        return first_firing_step(SpikeCP.fires(top, nxt, q[None, :]))
+
+    @staticmethod
+    def fires(top: np.ndarray, nxt: np.ndarray, q: np.ndarray | float) -> np.ndarray:
+        return (top <= q) & ((nxt > q) | np.isposinf(nxt))
 
     def stopping_rule(self, calibration, knob):
         calibration = _require(calibration, self.name)
@@ -306,7 +310,7 @@ class SpikeCP(Policy):
 
         def rule(accumulated, t):
             top, nxt = (a[:, 0] for a in self.bounds(_at_step(accumulated)))
-            return (top <= q[t - 1]) & (nxt > q[t - 1])
+            return self.fires(top, nxt, q[t - 1])
         return rule
 
     def operating_points(self, test, calibration, epsilons, raw=0):

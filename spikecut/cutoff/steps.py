@@ -111,11 +111,6 @@ class StepOutputs:
             ratio = np.where(rest > 1e-8, np.log1p(rest) / rest, 1.0 - rest / 2)
         return log_rest + np.log(ratio + spread * np.exp(-self.log_partition))
 
-    @property
-    def entropy(self) -> np.ndarray:
-        """Entropy of softmax(Y(t)) in nats, ``[N, T]``."""
-        return np.exp(self.log_entropy)
-
     def surprisal(self, values: np.ndarray) -> np.ndarray:
         """-log p_c of softmax(Y(t)) for the class c whose entry of Y(t) is
         ``values`` ``[N, T]``: log Z + (Y1 - Y_c). One expression for every class, the
@@ -179,6 +174,13 @@ def top2_gap(accumulated: np.ndarray) -> np.ndarray:
     copy; ``StepOutputs.top2`` does the same on its own Y(t) without one)."""
     _, first, second = top_two(np.array(accumulated, dtype=np.float64))
     return first - second
+
+
+def first_reaching(curves: np.ndarray, targets: np.ndarray) -> np.ndarray:
+    """1-based index of the first entry of each curve ``[..., T]`` that reaches its
+    target ``[...]``; T where none does."""
+    reaches = curves >= np.asarray(targets)[..., None] - 1e-12
+    return np.where(reaches.any(-1), reaches.argmax(-1) + 1, curves.shape[-1])
 
 
 def first_firing_step(fires: np.ndarray) -> np.ndarray:

@@ -9,15 +9,15 @@ import pandas as pd
 
 from spikecut.cutoff.costs import EnergyModel
 from spikecut.cutoff.policies import make_policy
-from spikecut.cutoff.steps import StepOutputs
+from spikecut.cutoff.steps import StepOutputs, first_reaching
 
 
 def fixed_steps_needed(fixed_accuracy: np.ndarray, accuracy: np.ndarray) -> np.ndarray:
     """Smallest fixed T whose accuracy reaches each of ``accuracy``; T where none does
     (the policy then beats every fixed T, and T is the honest comparison)."""
-    fixed_accuracy = np.asarray(fixed_accuracy)
-    reaches = fixed_accuracy[None, :] >= np.asarray(accuracy)[:, None] - 1e-12
-    return np.where(reaches.any(1), reaches.argmax(1) + 1, len(fixed_accuracy))
+    accuracy = np.asarray(accuracy)
+    curves = np.broadcast_to(np.asarray(fixed_accuracy), (*accuracy.shape, len(fixed_accuracy)))
+    return first_reaching(curves, accuracy)
 
 
 def cumulative_costs(compute: dict[str, np.ndarray], energy: EnergyModel | None = None

@@ -140,11 +140,14 @@ def _disagreement(spec: FusedSpec, dtype: str, device: torch.device) -> str | No
     def rand(shape, scale=1.0, shift=0.0):
         return (torch.randn(shape, generator=gen) * scale + shift).to(device, torch_dtype)
 
-    x = rand(_CHECK_SHAPE, 1.5, 0.5).requires_grad_()
-    v0 = rand(_CHECK_SHAPE[1:], 0.5 * spec.v_threshold).requires_grad_()
-    spikes, v_last, v_seq = fused_multi_step(x, spec, v0, want_v_seq=True)
-    grads = [rand(t.shape) for t in (spikes, v_seq, v_last)]
-    torch.autograd.backward([spikes, v_seq, v_last], grads)
+    # the first use is often inference (recording, early exit) under no_grad, and the
+    # check needs the backward pass
+    with torch.inference_mode(False), torch.enable_grad():
+        x = rand(_CHECK_SHAPE, 1.5, 0.5).requires_grad_()
+        v0 = rand(_CHECK_SHAPE[1:], 0.5 * spec.v_threshold).requires_grad_()
+        spikes, v_last, v_seq = fused_multi_step(x, spec, v0, want_v_seq=True)
+        grads = [rand(t.shape) for t in (spikes, v_seq, v_last)]
+        torch.autograd.backward([spikes, v_seq, v_last], grads)
     ref_s, ref_z, ref_v = reference_forward(x.detach().float(), spec, v0.detach().float())
     want_x, want_v0 = reference_backward(grads[0].float(), grads[1].float(),
                                          ref_z.to(torch_dtype).float(), spec, grads[2].float())

@@ -9,11 +9,12 @@ The peak is, by default (``batch``), the largest ReLU(a) of the whole batch tens
 the layer, one per layer and batch, as in the authors' code, from which the paper's
 numbers come; ``sample`` takes each sample's own peak.
 
-A sample with no positive activation in a layer has no spread to measure. The authors'
-formula gives it peak / sqrt(1e-5), about 316 times the batch peak, which then dominates
-the maximum over samples, and whose only gradient shrinks another sample's peak. spikecut
-leaves such a sample out of that layer's maximum (with a per-sample peak its value would
-be 0 anyway); a layer in which every kept sample is silent contributes 0.
+A sample with (almost) no positive activation in a layer has no spread to measure. The
+authors' formula gives it about peak / sqrt(1e-5), some 316 times the batch peak, which
+then dominates the maximum over samples, and whose only gradient shrinks another
+sample's peak. spikecut leaves out of a layer's maximum every sample whose mean squared
+activation is no larger than that 1e-5, so that its RMS is not set by the epsilon; a
+layer in which every kept sample is that quiet contributes 0.
 """
 
 from __future__ import annotations
@@ -32,21 +33,21 @@ _EPS = 1e-5  # under the square root, as the authors put it
 
 
 def peak_to_rms(preact: torch.Tensor, peak: str = "batch") -> tuple[torch.Tensor, torch.Tensor]:
-    """peak / RMS of ReLU(a) per sample, ``[B]``, and whether the sample has any
-    positive activation, ``[B]`` bool; ``preact`` is ``[B, ...]``."""
+    """peak / RMS of ReLU(a) per sample, ``[B]``, and whether the sample is active
+    enough to count (mean squared activation above the epsilon), ``[B]`` bool;
+    ``preact`` is ``[B, ...]``."""
     if peak not in ANN_PEAKS:
         raise ValueError(f"unknown RCS peak {peak!r}; choose one of {ANN_PEAKS}")
     r = F.relu(preact.flatten(1))
-    rms = (r.pow(2).mean(dim=1) + _EPS).sqrt()
-    own = r.amax(dim=1)
-    top = r.amax() if peak == "batch" else own
-    return top / rms, own > 0
+    mean_square = r.pow(2).mean(dim=1)
+    top = r.amax() if peak == "batch" else r.amax(dim=1)
+    return top / (mean_square + _EPS).sqrt(), mean_square > _EPS
 
 
 def rcs_ann(preacts: Sequence[torch.Tensor], logits: torch.Tensor, labels: torch.Tensor,
             aggregation: str = "max", peak: str = "batch") -> torch.Tensor:
     """RCS of a batch: only correctly classified samples count, and per layer only
-    those with a positive activation; per layer their values are reduced by
+    those active enough (see the module's note); per layer their values are reduced by
     ``aggregation`` (max in the paper), 0 where none is left, then averaged over layers.
     No correct sample gives 0. ``logits`` are ``[B, C]``."""
     if aggregation not in AGGREGATIONS:
