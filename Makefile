@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.spikecut-installed
 CORES  ?= all
 SNAKEMAKE_ARGS ?=
 
-.PHONY: run report test lint clean-venv gpu-wheels
+.PHONY: run report test test-fast lint format clean-venv gpu-wheels slurm-plugin
 
 $(STAMP): pyproject.toml tools/install_deps.py
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,6 +20,19 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# the unit tests alone, for the inner loop: no Snakemake workflow runs
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
+
+format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/snakefmt Snakefile rules
+
+# the SLURM executor plugin, kept out of .venv (see pyproject.toml's slurm extra);
+# tests/test_slurm.py puts it on PYTHONPATH
+slurm-plugin: $(STAMP)
+	$(BIN)/python tools/install_deps.py --target .slurm-plugin slurm
 
 lint: $(STAMP)
 	$(BIN)/snakemake --lint

@@ -1,9 +1,12 @@
 # spikecut: anytime SNNs with the RCS regulariser and the Top-K cutoff.
 # data -> train (dataset x method x alpha x seed) -> record per-step logits
-#      -> cutoff sweeps -> figures, summary and report
-from snakemake.utils import min_version, validate
+#      -> cutoff sweeps and real early exits -> figures, summary and report
+import os
 
-from spikecut.config import check_config
+from snakemake.utils import min_version
+
+from spikecut.recovery import ENV, snakemake_options
+from spikecut.settings import Settings
 
 min_version("9.0")
 
@@ -15,9 +18,15 @@ if not workflow.overwrite_configfiles:
     configfile: "config/config.yaml"
 
 
-
-check_config(config, f"{workflow.basedir}/config/schema.yaml")
-validate(config, "config/schema.yaml")
+# Every key is checked here, before any job: an error names its key path.
+settings = Settings.load(config)
+# how this run was started, so that a job's advice for a broken file names a command
+# that makes it again (spikecut.recovery)
+os.environ[ENV] = snakemake_options(
+    workflow.main_snakefile,
+    os.getcwd(),
+    workflow.configfiles if workflow.overwrite_configfiles else [],
+)
 
 
 # Run keys are path segments; keep neighbouring wildcards from matching each other.

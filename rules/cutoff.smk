@@ -4,12 +4,11 @@ rule sweep_cutoff:
     output:
         curve=f"{RUN_DIR}/cutoff.csv",
         exits=f"{RUN_DIR}/exits.csv",
-        points=f"{RUN_DIR}/operating_points.npz",
+        sweep=f"{RUN_DIR}/sweep.npz",
     params:
-        cfg=config["cutoff"],
-        max_loss_pp=config["summary"]["max_accuracy_loss_pp"],
+        cutoff=settings.cutoff.model_dump(mode="json"),
     log:
-        "results/logs/sweep_cutoff/{dataset}/{method}/alpha{alpha}/seed{seed}.log",
+        f"{RESULTS}/logs/sweep_cutoff/{{dataset}}/{{method}}/alpha{{alpha}}/seed{{seed}}.log",
     threads: 1
     resources:
         mem_mb=2000,
@@ -25,14 +24,14 @@ rule collect_sweeps:
         curves=run_paths(rules.sweep_cutoff.output.curve),
         exits=run_paths(rules.sweep_cutoff.output.exits),
         metrics=run_paths(rules.train.output.metrics),
-        early_exit=run_paths(rules.record_outputs.output.early_exit),
+        early_exit=run_paths(rules.early_exit.output.table),
     output:
-        curves="results/cutoff/curves.csv",
-        exits="results/cutoff/exits.csv",
-        metrics="results/cutoff/training_metrics.csv",
-        early_exit="results/cutoff/early_exit.csv",
+        curves=f"{RESULTS}/cutoff/curves.csv",
+        exits=f"{RESULTS}/cutoff/exits.csv",
+        metrics=f"{RESULTS}/cutoff/training_metrics.csv",
+        early_exit=f"{RESULTS}/cutoff/early_exit.csv",
     log:
-        "results/logs/collect_sweeps.log",
+        f"{RESULTS}/logs/collect_sweeps.log",
     localrule: True
     conda:
         "../envs/spikecut.yaml"

@@ -4,7 +4,7 @@ rule fetch_dataset:
     params:
         root=lambda w: f"{RAW_ROOT}/{w.dataset}",
     log:
-        "results/logs/fetch_dataset/{dataset}.log",
+        f"{RESULTS}/logs/fetch_dataset/{{dataset}}.log",
     localrule: True
     retries: 2
     conda:
@@ -17,16 +17,16 @@ rule prepare_dataset:
     input:
         raw=raw_data_marker,
     output:
-        frames="results/data/{dataset}/{key}/frames.npz",
-        params="results/data/{dataset}/{key}/params.json",
+        frames=f"{RESULTS}/data/{{dataset}}/{{key}}/frames.npz",
+        params=f"{RESULTS}/data/{{dataset}}/{{key}}/params.json",
     params:
-        cfg=lambda wildcards: dataset_params(wildcards.dataset),
+        cfg=lambda wildcards: settings.data_params(wildcards.dataset),
     log:
-        "results/logs/prepare_dataset/{dataset}/{key}.log",
+        f"{RESULTS}/logs/prepare_dataset/{{dataset}}/{{key}}.log",
     threads: 1
     resources:
-        mem_mb=job_resources("prepare")["mem_mb"],
-        runtime=job_resources("prepare")["runtime"],
+        mem_mb=job_resources("prepare").mem_mb,
+        runtime=job_resources("prepare").runtime,
     conda:
         "../envs/spikecut.yaml"
     script:

@@ -1,23 +1,47 @@
 rule record_outputs:
     input:
         model=rules.train.output.model,
-        frames=frames_path,
+        frames=lambda wildcards: ancient(frames_path(wildcards)),
     output:
         logits=f"{RUN_DIR}/logits.npz",
-        early_exit=f"{RUN_DIR}/early_exit.csv",
     params:
-        cfg=config["record"],
-        early_exit=early_exit_params(),
+        plan=lambda wildcards: settings.record_params(wildcards.dataset, wildcards.method),
+        resume=resume_path,
     log:
-        "results/logs/record_outputs/{dataset}/{method}/alpha{alpha}/seed{seed}.log",
+        f"{RESULTS}/logs/record_outputs/{{dataset}}/{{method}}/alpha{{alpha}}/seed{{seed}}.log",
     benchmark:
-        "results/benchmarks/record_outputs/{dataset}/{method}/alpha{alpha}/seed{seed}.tsv"
+        f"{RESULTS}/benchmarks/record_outputs/{{dataset}}/{{method}}/alpha{{alpha}}/seed{{seed}}.tsv"
     threads: 1
     resources:
-        mem_mb=job_resources("record")["mem_mb"],
-        runtime=job_resources("record")["runtime"],
-        gpu=job_resources("record")["gpu"],
+        mem_mb=job_resources("record").mem_mb,
+        runtime=job_resources("record").runtime,
+        gpu=job_resources("record").gpu,
     conda:
         "../envs/spikecut.yaml"
     script:
         "../workflow_scripts/record_outputs.py"
+
+
+rule early_exit:
+    input:
+        model=rules.train.output.model,
+        frames=lambda wildcards: ancient(frames_path(wildcards)),
+        logits=rules.record_outputs.output.logits,
+    output:
+        table=f"{RUN_DIR}/early_exit.csv",
+    params:
+        plan=lambda wildcards: settings.early_exit_params(wildcards.dataset, wildcards.method),
+        grid=settings.cutoff.grid,
+    log:
+        f"{RESULTS}/logs/early_exit/{{dataset}}/{{method}}/alpha{{alpha}}/seed{{seed}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/early_exit/{{dataset}}/{{method}}/alpha{{alpha}}/seed{{seed}}.tsv"
+    threads: 1
+    resources:
+        mem_mb=job_resources("record").mem_mb,
+        runtime=job_resources("record").runtime,
+        gpu=job_resources("record").gpu,
+    conda:
+        "../envs/spikecut.yaml"
+    script:
+        "../workflow_scripts/early_exit.py"

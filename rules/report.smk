@@ -1,26 +1,23 @@
 rule summarise:
     input:
-        points=run_paths(rules.sweep_cutoff.output.points),
-        curves=rules.collect_sweeps.output.curves,
+        sweeps=run_paths(rules.sweep_cutoff.output.sweep),
+        settings=run_paths(rules.train.output.settings),
         early_exit=rules.collect_sweeps.output.early_exit,
     output:
         points=report(
-            "results/summary/summary.csv",
+            f"{RESULTS}/summary/summary.csv",
             caption="../report/summary.rst",
             category="Summary",
         ),
-        effects="results/summary/rcs_effect.csv",
-        fixed="results/summary/fixed_T.csv",
-        per_run="results/summary/operating_points.csv",
-        markdown="results/summary/summary.md",
-        headline="results/summary/headline.md",
+        effects=f"{RESULTS}/summary/rcs_effect.csv",
+        fixed=f"{RESULTS}/summary/fixed_T.csv",
+        per_run=f"{RESULTS}/summary/operating_points.csv",
+        markdown=f"{RESULTS}/summary/summary.md",
+        headline=f"{RESULTS}/summary/headline.md",
     params:
-        max_loss_pp=config["summary"]["max_accuracy_loss_pp"],
-        n_boot=config["summary"]["bootstrap"]["replicates"],
-        bootstrap_seed=config["summary"]["bootstrap"]["seed"],
-        config=config,
+        summary=settings.summary.model_dump(mode="json"),
     log:
-        "results/logs/summarise.log",
+        f"{RESULTS}/logs/summarise.log",
     localrule: True
     conda:
         "../envs/spikecut.yaml"
@@ -33,12 +30,12 @@ rule plot_accuracy_vs_timestep:
         fixed=rules.summarise.output.fixed,
     output:
         report(
-            "results/figures/accuracy_vs_timestep.png",
+            f"{RESULTS}/figures/accuracy_vs_timestep.png",
             caption="../report/accuracy_vs_timestep.rst",
             category="Figures",
         ),
     log:
-        "results/logs/plot_accuracy_vs_timestep.log",
+        f"{RESULTS}/logs/plot_accuracy_vs_timestep.log",
     localrule: True
     conda:
         "../envs/spikecut.yaml"
@@ -52,12 +49,12 @@ rule plot_pareto:
         points=rules.summarise.output.points,
     output:
         report(
-            "results/figures/pareto.png",
+            f"{RESULTS}/figures/pareto.png",
             caption="../report/pareto.rst",
             category="Figures",
         ),
     log:
-        "results/logs/plot_pareto.log",
+        f"{RESULTS}/logs/plot_pareto.log",
     localrule: True
     conda:
         "../envs/spikecut.yaml"
@@ -71,14 +68,14 @@ rule plot_policy_comparison:
         points=rules.summarise.output.points,
     output:
         report(
-            "results/figures/policy_comparison.png",
+            f"{RESULTS}/figures/policy_comparison.png",
             caption="../report/policy_comparison.rst",
             category="Figures",
         ),
     params:
         cost="mean_timesteps",
     log:
-        "results/logs/plot_policy_comparison.log",
+        f"{RESULTS}/logs/plot_policy_comparison.log",
     localrule: True
     conda:
         "../envs/spikecut.yaml"
@@ -92,14 +89,14 @@ rule plot_accuracy_vs_energy:
         points=rules.summarise.output.points,
     output:
         report(
-            "results/figures/accuracy_vs_energy.png",
+            f"{RESULTS}/figures/accuracy_vs_energy.png",
             caption="../report/accuracy_vs_energy.rst",
             category="Figures",
         ),
     params:
         cost="mean_energy_uj",
     log:
-        "results/logs/plot_accuracy_vs_energy.log",
+        f"{RESULTS}/logs/plot_accuracy_vs_energy.log",
     localrule: True
     conda:
         "../envs/spikecut.yaml"
@@ -112,14 +109,14 @@ rule plot_exit_histograms:
         exits=rules.collect_sweeps.output.exits,
     output:
         report(
-            "results/figures/exit_histograms.png",
+            f"{RESULTS}/figures/exit_histograms.png",
             caption="../report/exit_histograms.rst",
             category="Figures",
         ),
     params:
-        epsilon=float(config["summary"]["histogram_epsilon"]),
+        epsilon=float(settings.summary.histogram_epsilon),
     log:
-        "results/logs/plot_exit_histograms.log",
+        f"{RESULTS}/logs/plot_exit_histograms.log",
     localrule: True
     conda:
         "../envs/spikecut.yaml"

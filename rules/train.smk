@@ -1,22 +1,24 @@
 rule train:
     input:
-        frames=frames_path,
+        # a frame cache made again (same parameters, same frames) keeps the model
+        frames=lambda wildcards: ancient(frames_path(wildcards)),
     output:
         model=f"{RUN_DIR}/model.pt",
         metrics=f"{RUN_DIR}/metrics.csv",
+        settings=f"{RUN_DIR}/settings.json",
     params:
         run=run_key,
-        cfg=train_params,
-        resume=lambda wildcards: RESUME.format(**dict(wildcards.items())),
+        plan=lambda wildcards: settings.train_params(wildcards.dataset, wildcards.method),
+        resume=resume_path,
     log:
-        "results/logs/train/{dataset}/{method}/alpha{alpha}/seed{seed}.log",
+        f"{RESULTS}/logs/train/{{dataset}}/{{method}}/alpha{{alpha}}/seed{{seed}}.log",
     benchmark:
-        "results/benchmarks/train/{dataset}/{method}/alpha{alpha}/seed{seed}.tsv"
+        f"{RESULTS}/benchmarks/train/{{dataset}}/{{method}}/alpha{{alpha}}/seed{{seed}}.tsv"
     threads: 1
     resources:
-        mem_mb=job_resources("train")["mem_mb"],
-        runtime=lambda wildcards, attempt: job_resources("train")["runtime"] * attempt,
-        gpu=job_resources("train")["gpu"],
+        mem_mb=job_resources("train").mem_mb,
+        runtime=lambda wildcards, attempt: job_resources("train").runtime * attempt,
+        gpu=job_resources("train").gpu,
     conda:
         "../envs/spikecut.yaml"
     script:

@@ -18,6 +18,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from spikecut.recovery import remake
+
 
 @contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
@@ -62,22 +64,18 @@ def write_npz(path: str | os.PathLike, meta: dict, **arrays: np.ndarray) -> None
 def read_npz(path: str | os.PathLike, required: tuple[str, ...]) -> tuple[dict, dict]:
     """Arrays and meta from :func:`write_npz`, with a clear error for a bad file."""
     path = Path(path)
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            arrays = {k: data[k] for k in data.files}
-    except FileNotFoundError:
-        raise
-    except Exception as err:  # zipfile, zlib and numpy each raise their own kinds
-        raise ValueError(
-            f"{path} is corrupt or truncated ({type(err).__name__}: {err}); "
-            "delete it and rerun the workflow to regenerate it"
-        ) from err
+    # our own handle: np.load leaks its file when the archive is not a zip
+    with open(path, "rb") as fh:
+        try:
+            with np.load(fh, allow_pickle=False) as data:
+                arrays = {k: data[k] for k in data.files}
+        except Exception as err:  # zipfile, zlib and numpy each raise their own kinds
+            raise ValueError(f"{path} is corrupt or truncated ({type(err).__name__}: {err}); "
+                             f"{remake(path)}") from err
     missing = [k for k in required + ("meta",) if k not in arrays]
     if missing:
-        raise ValueError(
-            f"{path} lacks the arrays {missing}; it was written by another version. "
-            "Delete it and rerun the workflow to regenerate it"
-        )
+        raise ValueError(f"{path} lacks the arrays {missing}; it was written by another "
+                         f"version. {remake(path).capitalize()}")
     return arrays, json.loads(str(arrays.pop("meta")))
 
 
@@ -92,7 +90,9 @@ def save_torch(path: str | os.PathLike, obj: Any) -> None:
         torch.save(obj, tmp)
 
 
-def load_torch(path: str | os.PathLike) -> Any:
+def load_torch(path: str | os.PathLike, advice: str | None = None) -> Any:
+    """A torch file; for a bad one, an error with ``advice`` (default: how to make it
+    again)."""
     import torch
 
     try:
@@ -100,7 +100,5 @@ def load_torch(path: str | os.PathLike) -> Any:
     except FileNotFoundError:
         raise
     except Exception as err:
-        raise ValueError(
-            f"checkpoint {path} is corrupt or truncated ({type(err).__name__}); "
-            "delete it and rerun training"
-        ) from err
+        raise ValueError(f"checkpoint {path} is corrupt or truncated ({type(err).__name__}); "
+                         f"{advice or remake(path)}") from err

@@ -1,6 +1,20 @@
+"""Fixtures and helpers the test modules share: a small digits run chained through the
+stages by hand, the training plan it uses, and Snakemake in a subprocess."""
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
+
+from spikecut import stages
+from spikecut.settings import CutoffConfig, DataPlan, RecordPlan, TrainPlan
+
+ROOT = Path(__file__).resolve().parent.parent
+TINY = ROOT / "config" / "test" / "tiny.yaml"
 
 
 def pytest_collection_modifyitems(config, items):
@@ -23,3 +37,50 @@ def random_logits(rng, n=200, n_steps=6, n_classes=5, signal=1.0):
     logits = rng.normal(size=(n, n_steps, n_classes))
     logits[np.arange(n), :, labels] += signal * rng.random((n, 1)) * 2
     return logits, labels
+
+
+def snakemake(*args, cwd=ROOT, timeout=1200, env=None):
+    cmd = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), *args]
+    return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout,
+                          env=env)
+
+
+def job_counts(dry_run_output):
+    if "Job stats:" not in dry_run_output:
+        return {}
+    table = dry_run_output.split("Job stats:")[1]
+    return {m[1]: int(m[2]) for m in re.finditer(r"^(\w+)\s+(\d+)$", table, re.M)}
+
+
+RUN = {"dataset": "digits", "method": "bptt", "alpha": "0.05", "seed": 0}
+TRAIN = TrainPlan.model_validate({
+    "method": "bptt",
+    "model": {"name": "convsnn", "channels": [4]},
+    "neuron": {},
+    "training": {"epochs": 2, "batch_size": 32, "optimizer": "sgd", "lr": 0.05,
+                 "loss": "mean", "device": "cpu"},
+    "rcs": {},
+    "augment": {},
+})
+RECORD = RecordPlan(method="bptt", calibration_dropout=0.3, dropout_seed=0, device="cpu")
+SWEEP = CutoffConfig(policies=("timestep", "topk", "oct"), epsilons=("0", "0.1"),
+                     raw_thresholds=0)
+DATA = DataPlan(T=3, seed=0, test_fraction=0.25, val_fraction=0.2, limit=150, options={},
+                raw_root="data/raw")
+
+
+def with_training(plan: TrainPlan, **training) -> TrainPlan:
+    return plan.model_copy(update={"training": plan.training.model_copy(update=training)})
+
+
+@pytest.fixture(scope="session")
+def chain(tmp_path_factory):
+    """A digits run through every stage: frames, model, logits, sweep."""
+    d = tmp_path_factory.mktemp("stages")
+    stages.prepare_dataset(d / "frames.npz", d / "params.json", "digits", DATA)
+    stages.train(d / "frames.npz", d / "model.pt", d / "metrics.csv", d / "settings.json",
+                 RUN, TRAIN, progress=False)
+    stages.record(d / "model.pt", d / "frames.npz", d / "logits.npz", RECORD, batch_size=64)
+    stages.sweep_cutoff(d / "logits.npz", d / "cutoff.csv", d / "exits.csv", d / "sweep.npz",
+                        SWEEP)
+    return d

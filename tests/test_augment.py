@@ -2,6 +2,7 @@ import pytest
 import torch
 
 from spikecut.data.augment import cutout, make_augment
+from spikecut.settings import AugmentConfig
 
 
 def batch(n=8):
@@ -10,13 +11,13 @@ def batch(n=8):
 
 
 def test_nothing_asked_gives_none():
-    assert make_augment({}, (32, 32)) is None
-    assert make_augment({"crop_padding": 0, "flip": False, "cutout": 0}, (32, 32)) is None
+    assert make_augment(AugmentConfig(), (32, 32)) is None
+    assert make_augment(AugmentConfig(crop_padding=0, flip=False, cutout=0), (32, 32)) is None
 
 
 def test_crop_and_flip_keep_shape_and_content():
     x = batch()
-    aug = make_augment({"crop_padding": 4, "flip": True}, (32, 32))
+    aug = make_augment(AugmentConfig(crop_padding=4, flip=True), (32, 32))
     torch.manual_seed(1)
     out = aug(x)
     assert out.shape == x.shape and out.dtype == torch.uint8
@@ -31,7 +32,7 @@ def test_crop_and_flip_keep_shape_and_content():
 def test_flip_alone_mirrors_some_images():
     x = batch(32)
     torch.manual_seed(0)
-    out = make_augment({"flip": True}, (32, 32))(x)
+    out = make_augment(AugmentConfig(flip=True), (32, 32))(x)
     flipped = [torch.equal(o, i.flip(-1)) for o, i in zip(out, x)]
     kept = [torch.equal(o, i) for o, i in zip(out, x)]
     assert all(f or k for f, k in zip(flipped, kept)) and 0 < sum(flipped) < 32
@@ -48,11 +49,11 @@ def test_cutout_zeroes_a_square():
 
 
 def test_autoaugment_runs_on_uint8():
-    out = make_augment({"autoaugment": True, "cutout": 16}, (32, 32))(batch())
+    out = make_augment(AugmentConfig(autoaugment=True, cutout=16), (32, 32))(batch())
     assert out.shape == (8, 3, 32, 32) and out.dtype == torch.uint8
 
 
 def test_refuses_float_or_event_batches():
-    aug = make_augment({"flip": True}, (32, 32))
+    aug = make_augment(AugmentConfig(flip=True), (32, 32))
     with pytest.raises(ValueError, match="uint8 frame batches"):
         aug(torch.rand(2, 3, 32, 32))

@@ -1,32 +1,40 @@
+"""The typed settings: shipped configs load, every bad input fails before any job with
+its key path, defaults live in one place, and the registries and the settings agree."""
+
 import copy
+import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
-from spikecut.config import ConfigError, check_config
 from spikecut.cutoff import POLICIES
 from spikecut.data import DATASETS
+from spikecut.methods import METHODS
 from spikecut.models import MODELS
 from spikecut.neurons import BACKENDS
 from spikecut.neurons.surrogates import SURROGATES
 from spikecut.regularisers import AGGREGATIONS
+from spikecut.settings import ARCHITECTURES, ConfigError, NeuronConfig, RCSConfig, Settings
+from spikecut.settings.parts import POLICY_NAMES, TrainConfig
+from spikecut.settings.reference import markdown
+from spikecut.settings.workflow import BASE_METHODS, UNUSED_RCS
 from spikecut.training import LOSSES
-from spikecut.training.methods import METHODS
 
 ROOT = Path(__file__).resolve().parent.parent
-SCHEMA = ROOT / "config" / "schema.yaml"
 SHIPPED = sorted((ROOT / "config").rglob("*.yaml"))
+DEFAULT = ROOT / "config" / "config.yaml"
+PAPER = ROOT / "config" / "paper.yaml"
 
 
 def load(path):
     return yaml.safe_load(Path(path).read_text())
 
 
-@pytest.mark.parametrize("path", [p for p in SHIPPED if p.name != "schema.yaml"],
-                         ids=lambda p: p.name)
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.name)
 def test_shipped_configs_are_valid(path):
-    check_config(load(path), SCHEMA)
+    settings = Settings.load(load(path))
+    assert settings.runs()
 
 
 def set_key(cfg, dotted, value):
@@ -38,41 +46,123 @@ def set_key(cfg, dotted, value):
     return cfg
 
 
-@pytest.mark.parametrize(
-    "key, value, expect",
-    [
-        ("alphas", [0.1], "alphas.0: 0.1 is not of type 'string'"),
-        ("training.optimizer", "adamw",
-         "training.optimizer: 'adamw' is not allowed; choose one of ['adam', 'sgd']"),
-        ("datasets.mnist", {"T": 4}, "datasets: 'mnist' is not allowed"),
-        ("datasets.digits.T", 0, "datasets.digits.T: 0 is less than the minimum of 1"),
-        ("neuron.backend", "loihi", "neuron.backend: 'loihi' is not allowed"),
-        ("cutoff.policies", ["magic"], "cutoff.policies.0: 'magic' is not allowed"),
-        ("trainig", {}, "(top level): Additional properties are not allowed ('trainig'"),
-        ("record.calibration_dropout", 1.5,
-         "record.calibration_dropout: 1.5 is greater than or equal to the maximum of 1"),
-        ("seeds", [], "seeds: [] should be non-empty"),
-        ("training.lr", -1, "training.lr: -1 is less than or equal to the minimum of 0"),
-        ("cutoff.epsilons", ["1e-2"], "cutoff.epsilons.0: '1e-2' does not match"),
-        ("model.channels", [16, 0], "model.channels.1: 0 is less than the minimum of 1"),
-    ],
-)
-def test_bad_value_names_the_key(key, value, expect):
-    cfg = set_key(copy.deepcopy(load(ROOT / "config" / "config.yaml")), key, value)
+def problems(cfg) -> list[str]:
     with pytest.raises(ConfigError) as err:
-        check_config(cfg, SCHEMA)
-    assert f"config key {expect}" in str(err.value)
+        Settings.load(cfg)
+    return err.value.lines
 
 
-def test_schema_enums_match_the_registries():
-    schema = load(SCHEMA)
-    props = schema["properties"]
-    assert set(props["datasets"]["propertyNames"]["enum"]) == set(DATASETS)
-    assert set(schema["$defs"]["model"]["properties"]["name"]["enum"]) == set(MODELS)
-    assert set(props["cutoff"]["properties"]["policies"]["items"]["enum"]) == set(POLICIES)
-    assert set(props["neuron"]["properties"]["backend"]["enum"]) == set(BACKENDS)
-    assert set(props["neuron"]["properties"]["surrogate"]["enum"]) == set(SURROGATES)
-    assert set(props["training"]["properties"]["loss"]["enum"]) == set(LOSSES)
-    assert set(props["rcs"]["properties"]["aggregation"]["enum"]) == set(AGGREGATIONS)
-    variant = props["variants"]["additionalProperties"]["properties"]
-    assert set(variant["method"]["enum"]) == set(METHODS)
+@pytest.mark.parametrize("base, key, value, expect", [
+    # values the types and ranges refuse
+    (DEFAULT, "training.optimizer", "adamw", "training.optimizer: Input should be 'adam' or"),
+    (DEFAULT, "datasets.digits.T", 0, "datasets.digits.T: Input should be greater than"),
+    (DEFAULT, "neuron.backend", "loihi", "neuron.backend: Input should be 'auto'"),
+    (DEFAULT, "cutoff.policies", ["magic"], "cutoff.policies.0: Input should be 'timestep'"),
+    (DEFAULT, "trainig", {}, "trainig: unknown key (a typo?)"),
+    (DEFAULT, "record.calibration_dropout", 1.5, "record.calibration_dropout: Input should be"),
+    (DEFAULT, "seeds", [], "seeds: Tuple should have at least 1 item"),
+    (DEFAULT, "training.lr", -1, "training.lr: Input should be greater than 0"),
+    (DEFAULT, "model.channels", [16, 0], "model.channels.1: Input should be greater than 0"),
+    # what used to pass silently (issue 13)
+    (PAPER, "variants.qcfs-l4.qcfs.levelz", 3, "variants.qcfs-l4.qcfs.levelz: unknown key"),
+    (DEFAULT, "datasets.digits.options", {"sise": 2},
+     "datasets.digits.options.sise: unknown key (a typo?); allowed keys: ['upsample']"),
+    (DEFAULT, "datasets.digits-dvs.options", {"size": [16, 16]},
+     "datasets.digits-dvs.options.size: unknown key"),
+    (DEFAULT, "alphas", ["0.05", "0.050"], "alphas: alphas ['0.05'] appear more than once"),
+    (DEFAULT, "cutoff.epsilons", ["0.01", "1e-2"],
+     "cutoff.epsilons: epsilons ['0.01'] appear more than once"),
+    (DEFAULT, "cutoff.policies", ["topk", "oct", "topk"],
+     "cutoff.policies: policies ['topk'] appear more than once"),
+    (DEFAULT, "summary.histogram_epsilon", "0.5",
+     "summary.histogram_epsilon: 0.5 is not among cutoff.epsilons"),
+    (DEFAULT, "model", {"name": "vgg16", "channels": [16]}, "model.channels: unknown key"),
+    (DEFAULT, "datasets.digits-dvs.model.input_pool", 64,
+     "datasets.digits-dvs.model: convsnn halves its input 0 times after pooling it by "
+     "64; a 34x34 input leaves nothing"),
+    (DEFAULT, "datasets.digits.limit", 25, "datasets.digits.limit: 25 sources of 10 classes"),
+    (DEFAULT, "data.val_fraction", 0.001, "data.val_fraction: 1797 sources of 10 classes"),
+    (DEFAULT, "cutoff.epsilons", ["0", "1.0"], "cutoff.epsilons: epsilon 1 is not below 1"),
+    (DEFAULT, "early_exit.epsilon", "1", "early_exit.epsilon: epsilon 1 is not below 1"),
+    (DEFAULT, "datasets.digits.methods", ["bpt"],
+     "datasets.digits.methods: 'bpt' is neither bptt nor qcfs nor a key of variants"),
+    (DEFAULT, "datasets.mnist", {"T": 4}, "datasets.mnist: unknown data set"),
+    (PAPER, "variants.tet.training.lrr", 1, "variants.tet.training.lrr: unknown key"),
+    (PAPER, "variants.tet.model.channels", [4], "variants.tet.model.channels: unknown key"),
+    (DEFAULT, "datasets.gestures-dvs.augment", {"flip": True},
+     "datasets.gestures-dvs.augment: augmentation is for frame data"),
+])
+def test_bad_input_fails_naming_the_key(base, key, value, expect):
+    cfg = set_key(copy.deepcopy(load(base)), key, value)
+    found = problems(cfg)
+    assert any(line.startswith(f"config key {expect}") for line in found), found
+
+
+def test_every_problem_is_reported_at_once():
+    cfg = copy.deepcopy(load(DEFAULT))
+    cfg["datasets"]["digits"]["options"] = {"sise": 2}
+    cfg["summary"] = {"histogram_epsilon": "0.5"}
+    found = problems(cfg)
+    assert len(found) == 2
+    assert str(ConfigError(found)).startswith("invalid configuration:\n  config key")
+
+
+def test_numbers_are_read_as_numbers():
+    cfg = copy.deepcopy(load(DEFAULT))
+    cfg["seeds"] = ["0", "2"]  # as `--config seeds=[0,2]` delivers them
+    cfg["alphas"] = [0, "5e-2", "0.050"]
+    with pytest.raises(ConfigError, match="alphas"):
+        Settings.load(cfg)
+    cfg["alphas"] = [0, "5e-2"]
+    settings = Settings.load(cfg)
+    assert settings.seeds == (0, 2) and settings.alphas == ("0", "0.05")
+
+
+def test_defaults_have_one_home():
+    """The default config states only its choices; every default is the settings'."""
+    settings = Settings.load({"datasets": {"digits": {"T": 4}}, "alphas": ["0"],
+                              "seeds": [0]})
+    assert settings.neuron == NeuronConfig() and settings.rcs == RCSConfig()
+    plan = settings.train_plan("digits", "bptt")
+    assert plan.training == TrainConfig() and plan.model.channels == (16, 32)
+    shipped = load(DEFAULT)
+    assert set(shipped) == {"datasets", "alphas", "seeds"}
+
+
+def test_each_stage_reads_only_its_settings():
+    settings = Settings.load(load(DEFAULT))
+    bptt = settings.train_params("digits-dvs", "bptt")
+    qcfs = settings.train_params("digits", "qcfs")
+    assert "backend" not in bptt["neuron"]  # speed only
+    assert "qcfs" not in bptt and "neuron" not in qcfs
+    assert set(bptt["rcs"]) == set(RCSConfig.model_fields) - set(UNUSED_RCS["bptt"])
+    assert "T" not in qcfs["qcfs"]  # the recording's, not training's
+    assert settings.record_params("digits", "qcfs")["qcfs_steps"] == 16
+    assert settings.record_params("digits-dvs", "bptt")["qcfs_steps"] is None
+    assert "batch_size" not in settings.record_params("digits", "qcfs")
+
+
+def test_registries_and_settings_agree():
+    assert set(ARCHITECTURES) == set(MODELS)
+    assert set(POLICY_NAMES) == set(POLICIES)
+    assert set(BASE_METHODS) == set(METHODS) == set(UNUSED_RCS)
+    literal = NeuronConfig.model_fields
+    assert set(literal["backend"].annotation.__args__) == set(BACKENDS)
+    assert set(literal["surrogate"].annotation.__args__) == set(SURROGATES)
+    assert set(TrainConfig.model_fields["loss"].annotation.__args__) == set(LOSSES)
+    assert set(RCSConfig.model_fields["aggregation"].annotation.__args__) == set(AGGREGATIONS)
+    assert all(spec.options is not None for spec in DATASETS.values())
+
+
+def test_configuration_reference_is_current():
+    assert (ROOT / "docs" / "config.md").read_text() == markdown(), (
+        "docs/config.md is stale: python -m spikecut.settings.reference > docs/config.md")
+
+
+def test_settings_import_no_torch():
+    import subprocess
+
+    code = ("import sys, spikecut.settings, spikecut.data; "
+            "assert 'torch' not in sys.modules")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from conftest import random_logits
 
-from spikecut.cutoff import StepOutputs, first_firing_step, top2_gap
+from spikecut.cutoff import StepOutputs, first_firing_step, make_policy, sweep, top2_gap
 
 
 def brute_oct(logits, labels):
@@ -62,3 +62,32 @@ def test_gap_and_first_firing():
 def test_bad_step_outputs(logits, labels, match):
     with pytest.raises(ValueError, match=match):
         StepOutputs(logits, labels)
+
+
+def test_the_api_checks_its_inputs(rng):
+    logits, labels = random_logits(rng, n=20, n_steps=4, n_classes=5)
+    with pytest.raises(ValueError, match=r"labels must lie in \[0, 5\).*2 do not, e.g. 5"):
+        StepOutputs(logits, np.where(np.arange(20) < 2, 5, labels))
+    with pytest.raises(ValueError, match="labels must lie"):
+        StepOutputs(logits, np.where(np.arange(20) < 1, -1, labels))
+    with pytest.raises(ValueError, match="no samples"):
+        StepOutputs(np.zeros((0, 4, 5)), np.zeros(0, int))
+    with pytest.raises(ValueError, match="class indices"):
+        StepOutputs(logits, labels + 0.5)
+    test = StepOutputs(logits, labels)
+    for shape in ((20, 3, 5), (20, 4, 6)):  # another T, another C
+        other = StepOutputs(rng.normal(size=shape), labels)
+        with pytest.raises(ValueError, match="record both with the same model and T"):
+            sweep(test, other, ["topk"], [0.0])
+        with pytest.raises(ValueError, match="same model and T"):
+            list(make_policy("spikecp").operating_points(test, other, [0.1]))
+
+
+def test_torch_tensors_are_accepted(rng):
+    import torch
+
+    logits, labels = random_logits(rng, n=30, n_steps=3)
+    from_torch = StepOutputs(torch.from_numpy(logits).float(), torch.from_numpy(labels))
+    plain = StepOutputs(logits.astype(np.float32), labels)
+    np.testing.assert_array_equal(from_torch.oct, plain.oct)
+    assert isinstance(from_torch.logits, np.ndarray)

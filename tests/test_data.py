@@ -2,14 +2,8 @@ import numpy as np
 import pytest
 import torch
 
-from spikecut.data import (
-    DATASETS,
-    get_dataset,
-    load_prepared,
-    prepare,
-    save_prepared,
-    to_time_major,
-)
+from spikecut.data import DATASETS, get_dataset, load_prepared, prepare, save_prepared
+from spikecut.data.encoding import to_time_major
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +49,7 @@ def test_corrupt_cache_gives_clear_error(tmp_path, digits):
     path = tmp_path / "f.npz"
     save_prepared(digits, path, tmp_path / "p.json", {})
     path.write_bytes(path.read_bytes()[:1000])
-    with pytest.raises(ValueError, match="corrupt or truncated.*rerun"):
+    with pytest.raises(ValueError, match="corrupt or truncated.*delete .*f.npz"):
         load_prepared(path)
 
 

@@ -114,7 +114,7 @@ def test_bad_inputs():
         synthesize_events(np.zeros((1, 8, 8)), 0, DVSParams(vertices=((0, 0), (9, 9))))
     with pytest.raises(ValueError, match="recordings"):
         synthesize_events(np.zeros((1, 8, 8)), 0, recordings=0)
-    with pytest.raises(ValueError, match=r"'digits-dvs' has no options \['size'\]"):
+    with pytest.raises(ValueError, match=r"datasets.digits-dvs.options.size: unknown key"):
         prepare("digits-dvs", 2, 0, 0.3, 0.3, options={"size": 16})
 
 

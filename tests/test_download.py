@@ -58,7 +58,7 @@ def test_offline_message_names_url_and_path(tmp_path):
     message = str(err.value)
     assert "could not download http://127.0.0.1:9/cifar-10-python.tar.gz" in message
     assert str((tmp_path / "raw" / "cifar-10-python.tar.gz").resolve()) in message
-    assert "copy it to" in message and "then rerun" in message
+    assert "copy it to" in message and "then fetch the data set again" in message
     assert not (tmp_path / "raw" / "cifar-10-python.tar.gz").exists()
 
 

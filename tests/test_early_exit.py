@@ -4,17 +4,18 @@ the simulated cutoff's exit steps and predictions."""
 import numpy as np
 import pytest
 import torch
+from conftest import RECORD, RUN, TRAIN, with_training
 from spikingjelly.activation_based import functional, layer
 
 from spikecut import stages
 from spikecut.cutoff import StepOutputs, make_policy
 from spikecut.data import load_prepared
-from spikecut.early_exit import run_early_exit
+from spikecut.inference.early_exit import run_early_exit
+from spikecut.inference.run import per_step_logits
 from spikecut.io import load_torch
+from spikecut.methods import METHODS, rebuild
 from spikecut.models import SteppedTEBN2d
-from spikecut.training import per_step_logits
-from spikecut.training.methods import inference_snn, rebuild
-from tests.test_stages import RUN, TRAIN
+from spikecut.settings import DataPlan
 
 
 @pytest.fixture(scope="module", params=["bn", "tebn"])
@@ -23,18 +24,18 @@ def recorded(request, tmp_path_factory):
     # each step scales its eval-mode batch norm by its own learned factor
     d = tmp_path_factory.mktemp("early-exit")
     stages.prepare_dataset(d / "frames.npz", d / "params.json", "digits",
-                           {"T": 4, "seed": 0, "test_fraction": 0.25, "val_fraction": 0.1,
-                            "limit": 500, "options": {}})
-    params = TRAIN | {"model": {"name": "convsnn", "channels": [8], "norm": request.param},
-                      "training": TRAIN["training"] | {"epochs": 6, "optimizer": "adam",
-                                                       "lr": 0.01}}
-    stages.train(d / "frames.npz", d / "model.pt", d / "metrics.csv", RUN, params,
-                 progress=False)
+                           DataPlan(T=4, seed=0, test_fraction=0.25, val_fraction=0.1,
+                                    limit=500, options={}, raw_root="data/raw"))
+    plan = with_training(TRAIN, epochs=6, optimizer="adam", lr=0.01)
+    plan = plan.model_copy(update={"model": plan.model.model_copy(
+        update={"channels": (8,), "norm": request.param})})
+    stages.train(d / "frames.npz", d / "model.pt", d / "metrics.csv", d / "settings.json",
+                 RUN, plan, progress=False)
     ckpt = load_torch(d / "model.pt")
     model = rebuild(ckpt["model_spec"])
     model.load_state_dict(ckpt["state_dict"])
     data = load_prepared(d / "frames.npz")
-    snn, encode, _ = inference_snn("bptt", model, data, ckpt["params"])
+    snn, encode, _ = METHODS["bptt"].inference(model, data, RECORD)
     snn.eval()
     cpu = torch.device("cpu")
     test = StepOutputs(per_step_logits(snn, data.x["test"], encode, 64, cpu).numpy(),

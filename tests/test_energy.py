@@ -12,7 +12,7 @@ from torch import nn
 
 from spikecut.cutoff import StepOutputs, sweep
 from spikecut.cutoff.costs import EnergyModel
-from spikecut.energy import ComputeCounter, fan_out
+from spikecut.inference.compute import ComputeCounter, fan_out
 
 
 def brute_fan_out(conv, shape):

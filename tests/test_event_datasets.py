@@ -156,4 +156,4 @@ def test_truncated_event_file_is_named(tmp_path, name, write, pattern, keep):
     victim = sorted(root.glob(pattern))[0]
     victim.write_bytes(victim.read_bytes()[:keep])
     with pytest.raises(ValueError, match=f"event file {victim} is corrupt or truncated"):
-        load_event_dataset(name, root, n_bins=2, options={})
+        load_event_dataset(name, root, n_bins=2)

@@ -5,13 +5,13 @@ import os
 
 import pandas as pd
 import pytest
+from conftest import DATA, RECORD, RUN, SWEEP, TRAIN, job_counts, snakemake
 
 from spikecut import plots, stages
-from tests.test_stages import RUN, TRAIN, chain, summary_outputs  # noqa: F401 - the fixture
-from tests.test_workflow import job_counts, snakemake
+from spikecut.settings import EarlyExitPlan
+from tests.test_stages import SUMMARY, summary_outputs
 
-RECORD = {"calibration_dropout": 0.3, "dropout_seed": 0, "batch_size": 64}
-SWEEP = {"policies": ["timestep", "topk"], "epsilons": ["0.0"]}
+EARLY = EarlyExitPlan(policies=("topk",), epsilon="0", max_set_size=1, device="cpu")
 
 
 def killed_at_rename(*args, **kwargs):
@@ -25,28 +25,30 @@ def stage_calls(src, out):
     done = src / "summary"
     if not done.exists():  # the summary the figures read, made once
         done.mkdir()
-        stages.summarise_runs([src / "points.npz"], src / "cutoff.csv", summary_outputs(done),
-                              0.5, {}, n_boot=100)
+        stages.summarise_runs([src / "sweep.npz"], summary_outputs(done), SUMMARY)
     fixed, summary = (pd.read_csv(summary_outputs(done)[k], dtype={"alpha": str})
                       for k in ("fixed", "points"))
-    data_params = {"T": 3, "seed": 0, "test_fraction": 0.25, "val_fraction": 0.2,
-                   "limit": 100, "options": {}}
     return {
         "prepare": (lambda: stages.prepare_dataset(out / "f.npz", out / "p.json", "digits",
-                                                   data_params), ["f.npz", "p.json"]),
-        "train": (lambda: stages.train(src / "frames.npz", out / "m.pt", out / "m.csv", RUN,
-                                       TRAIN, progress=False, resume=out / "resume.pt"),
-                  ["m.pt", "m.csv"]),
+                                                   DATA.model_copy(update={"limit": 100})),
+                    ["f.npz", "p.json"]),
+        "train": (lambda: stages.train(src / "frames.npz", out / "m.pt", out / "m.csv",
+                                       out / "s.json", RUN, TRAIN, progress=False,
+                                       resume=out / "resume.pt"),
+                  ["m.pt", "m.csv", "s.json"]),
         "record": (lambda: stages.record(src / "model.pt", src / "frames.npz", out / "l.npz",
                                          RECORD), ["l.npz"]),
+        "early_exit": (lambda: stages.early_exit(src / "model.pt", src / "frames.npz",
+                                                 src / "logits.npz", out / "x.csv", EARLY),
+                       ["x.csv"]),
         "sweep": (lambda: stages.sweep_cutoff(src / "logits.npz", out / "c.csv",
-                                              out / "e.csv", out / "p.npz", SWEEP, 0.5),
+                                              out / "e.csv", out / "p.npz", SWEEP),
                   ["c.csv", "e.csv", "p.npz"]),
         "collect": (lambda: stages.concat_csv([src / "cutoff.csv"], out / "all.csv"),
                     ["all.csv"]),
-        "summarise": (lambda: stages.summarise_runs(
-            [src / "points.npz"], src / "cutoff.csv", summary_outputs(out), 0.5, {},
-            n_boot=100), [p.name for p in summary_outputs(out).values()]),
+        "summarise": (lambda: stages.summarise_runs([src / "sweep.npz"], summary_outputs(out),
+                                                    SUMMARY),
+                      [p.name for p in summary_outputs(out).values()]),
         "plot_accuracy": (lambda: plots.plot_accuracy_vs_timestep(fixed, out / "a.png"),
                           ["a.png"]),
         "plot_pareto": (lambda: plots.plot_pareto(curves, summary, out / "p.png"), ["p.png"]),
@@ -55,10 +57,10 @@ def stage_calls(src, out):
     }
 
 
-@pytest.mark.parametrize("stage", ["prepare", "train", "record", "sweep", "collect",
-                                   "summarise", "plot_accuracy", "plot_pareto", "plot_exits"])
-def test_a_stage_killed_while_writing_leaves_no_output(chain, tmp_path, monkeypatch,  # noqa: F811
-                                                      stage):
+@pytest.mark.parametrize("stage", ["prepare", "train", "record", "early_exit", "sweep",
+                                   "collect", "summarise", "plot_accuracy", "plot_pareto",
+                                   "plot_exits"])
+def test_a_stage_killed_while_writing_leaves_no_output(chain, tmp_path, monkeypatch, stage):
     call, names = stage_calls(chain, tmp_path)[stage]
     # every writer goes through a temporary file renamed into place: dying at the rename,
     # the last moment before an output would appear, must leave none of them
@@ -80,6 +82,7 @@ variants:
 alphas: ["0"]
 seeds: [0]
 model: {{name: convsnn, channels: [4]}}
+data: {{test_fraction: 0.25, val_fraction: 0.2}}
 cutoff: {{epsilons: ["0.0"]}}
 summary: {{histogram_epsilon: "0.0"}}
 """
@@ -106,6 +109,7 @@ def test_one_failing_run_does_not_stop_the_sweep(tmp_path):
     plan = job_counts(snakemake("-n", *args).stdout)
     assert plan.get("prepare_dataset", 0) == 0
     assert plan["train"] == plan["record_outputs"] == plan["sweep_cutoff"] == 1
+    assert plan["early_exit"] == 1
     result = snakemake(*args)
     assert result.returncode == 0, result.stderr[-4000:]
     assert {p: p.stat().st_mtime_ns for p in healthy.iterdir()} == before

@@ -91,7 +91,7 @@ def test_tiny_imagenet_from_archive_to_prepared_split(tmp_path, monkeypatch):
 
 
 def test_uint8_images_are_normalised():
-    from spikecut.data import to_time_major
+    from spikecut.data.encoding import to_time_major
 
     x = np.full((2, 3, 4, 4), 255, dtype=np.uint8)
     norm = ((0.5, 0.5, 0.5), (0.25, 0.5, 1.0))

@@ -102,7 +102,7 @@ def test_prepared_through_the_registry():
     assert sum(len(v) for v in data.y.values()) == 120
     assert data.x["train"].shape[1:] == (4, 2, 32, 32) and data.x["train"].dtype == np.uint8
     assert data.num_classes == len(CLASSES) and data.kind == "events"
-    with pytest.raises(ValueError, match=r"'gestures-dvs' has no options \['n'\]"):
+    with pytest.raises(ValueError, match=r"datasets.gestures-dvs.options.n: unknown key"):
         prepare("gestures-dvs", 4, 0, 0.5, 0.3, options={"n": 10})
     with pytest.raises(ValueError, match="at least one sample"):
         synthesize_events(0, seed=0)

@@ -38,7 +38,7 @@ def swept():
             points = choose(v, c, 0.5)
             runs["digits", "bptt", alpha, seed] = RunPoints(
                 test.correct, per_sample[points["row"].to_numpy()], points)
-    summary = summarise(runs, 0.5, n_boot=100)
+    summary = summarise(runs, n_boot=100)
     return pd.concat(curves), pd.concat(exits), summary
 
 

@@ -3,9 +3,10 @@ from functools import partial
 import pytest
 import torch
 
-from spikecut.data import prepare, to_time_major
+from spikecut.data import prepare
+from spikecut.data.encoding import to_time_major
+from spikecut.inference.recording import calibration_dropout, record_outputs
 from spikecut.models import build_model
-from spikecut.recording import CalibrationDropout, record_outputs
 
 
 @pytest.fixture(scope="module")
@@ -62,9 +63,28 @@ def test_dropout_hooks_are_removed_and_rng_restored(setup):
     torch.manual_seed(5)
     expected = torch.rand(3)
     torch.manual_seed(5)
-    with CalibrationDropout(model, 0.3, seed=0):
+    with calibration_dropout(model, 0.3, seed=0):
         assert any(m._forward_hooks for m in model.modules())
     assert not any(m._forward_hooks for m in model.modules())
     assert torch.equal(torch.rand(3), expected)
-    with pytest.raises(ValueError, match="dropout"):
-        CalibrationDropout(model, 1.0, 0)
+    with pytest.raises(ValueError, match="dropout"), calibration_dropout(model, 1.0, 0):
+        pass
+
+
+def test_calibration_dropout_drops_p_and_ignores_batching():
+    from spikingjelly.activation_based import functional, neuron
+
+    layer = neuron.IFNode(v_threshold=1e-3, step_mode="m")  # fires wherever x > 0
+    x = torch.ones(2, 600, 50)
+    with calibration_dropout(layer, 0.3, seed=1):
+        whole = layer(x)
+        functional.reset_net(layer)
+    with calibration_dropout(layer, 0.3, seed=1):
+        halves = torch.cat([layer(x[:, :250]), layer(x[:, 250:])], dim=1)
+        functional.reset_net(layer)
+    assert torch.equal(whole, halves)  # each sample's mask is its own
+    assert whole.unique().tolist() == pytest.approx([0.0, 1 / 0.7])
+    assert (whole == 0).float().mean().item() == pytest.approx(0.3, abs=0.01)
+    with calibration_dropout(layer, 0.3, seed=2):
+        other = layer(x)
+    assert not torch.equal(whole, other)

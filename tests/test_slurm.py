@@ -33,11 +33,16 @@ summary: {histogram_epsilon: "0.05"}
 """
 
 
+PLUGIN = ROOT / ".slurm-plugin"
+
+
 @pytest.fixture(scope="module")
 def cluster():
-    missing = os.geteuid() != 0 or shutil.which("slurmctld") is None
+    missing = (os.geteuid() != 0 or shutil.which("slurmctld") is None
+               or not (PLUGIN / "snakemake_executor_plugin_slurm").is_dir())
     if missing:
-        why = "needs root and SLURM (tools/slurm_local.sh install)"
+        why = ("needs root, SLURM (tools/slurm_local.sh install) and the executor plugin "
+               "(make slurm-plugin)")
         if os.environ.get("CI"):
             pytest.fail(f"CI must run the SLURM test: {why}")
         pytest.skip(why)
@@ -66,7 +71,8 @@ def test_tiny_workflow_through_slurm(cluster, tmp_path):
            # no accounting database here: poll with squeue, and soon
            "--slurm-status-command", "squeue",
            "--slurm-init-seconds-before-status-checks", "2", "--latency-wait", "5"]
-    result = subprocess.run(cmd, capture_output=True, text=True)
+    env = os.environ | {"PYTHONPATH": str(PLUGIN)}
+    result = subprocess.run(cmd, capture_output=True, text=True, env=env)
     log = result.stdout + result.stderr
     assert result.returncode == 0, log[-6000:]
 
@@ -74,8 +80,8 @@ def test_tiny_workflow_through_slurm(cluster, tmp_path):
     jobs = [job_fields(j) for j in submitted]
     rules = sorted(re.match(r"rule_(\w+?)_wildcards", j["Comment"])[1] for j in jobs)
     # the cheap aggregation rules run locally
-    assert rules == ["prepare_dataset", "record_outputs", "record_outputs", "sweep_cutoff",
-                     "sweep_cutoff", "train", "train"]
+    assert rules == ["early_exit", "early_exit", "prepare_dataset", "record_outputs",
+                     "record_outputs", "sweep_cutoff", "sweep_cutoff", "train", "train"]
     assert all(j["JobState"] == "COMPLETED" for j in jobs)
     for job in jobs:
         if job["Comment"].startswith("rule_train_"):

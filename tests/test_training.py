@@ -4,15 +4,20 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from conftest import TRAIN
 
 from spikecut.data import prepare
+from spikecut.methods import METHODS
 from spikecut.seeding import pick_device, seed_everything
-from spikecut.training import TrainConfig, task_loss, train_model
-from spikecut.training.methods import training_setup
+from spikecut.settings import AugmentConfig, QCFSNet, TrainConfig
+from spikecut.training import task_loss, train_model
 
-PARAMS = {"model": {"name": "convsnn", "channels": [8]}, "neuron": {"v_threshold": 1.0},
-          "qcfs": {"levels": 4, "theta_init": 8.0, "T": 8},
-          "rcs": {"aggregation": "max", "tail_fraction": 0.3}}
+PLANS = {"bptt": TRAIN.model_copy(update={"model": TRAIN.model.model_copy(
+             update={"channels": (8,)})}),
+         "qcfs": TRAIN.model_copy(update={"method": "qcfs", "neuron": None,
+                                          "qcfs": QCFSNet(levels=4, theta_init=8.0),
+                                          "model": TRAIN.model.model_copy(
+                                              update={"channels": (8,)})})}
 
 
 @pytest.fixture(scope="module")
@@ -20,12 +25,16 @@ def small():
     return prepare("digits", n_steps=3, seed=0, test_fraction=0.25, val_fraction=0.2, limit=300)
 
 
-def run(data, seed=0, method="bptt", **overrides):
+def setup_for(method, data, **plan):
+    return METHODS[method].setup(PLANS[method].model_copy(update=plan), data)
+
+
+def run(data, seed=0, method="bptt", alpha=0.0, **overrides):
     generator = seed_everything(seed)
-    setup = training_setup(method, data, PARAMS)
-    cfg = TrainConfig(epochs=3, batch_size=32, **overrides)
-    return train_model(setup.model, data, cfg, setup.encode, setup.regulariser, generator,
-                       torch.device("cpu"), progress=False)
+    setup = setup_for(method, data)
+    cfg = TrainConfig(epochs=3, batch_size=32, **({"lr": 0.01} | overrides))
+    return train_model(setup.model, data, cfg, alpha, setup.encode, setup.regulariser,
+                       generator, torch.device("cpu"), progress=False)
 
 
 @pytest.mark.parametrize("method", ["bptt", "qcfs"])
@@ -64,12 +73,12 @@ def test_non_finite_loss_stops_with_epoch_and_batch(small, poison, shown):
     # NaN inputs never reach the loss (a NaN membrane does not spike), so poison the
     # read-out, as a diverging run would; a logit of 1e30 overflows TET's squared term
     generator = seed_everything(0)
-    setup = training_setup("bptt", small, PARAMS)
+    setup = setup_for("bptt", small)
     with torch.no_grad():
         setup.model[-1].bias[0] = poison
     with pytest.raises(FloatingPointError, match=rf"loss became {shown} at epoch 1, batch 1/"):
-        train_model(setup.model, small, TrainConfig(epochs=1), setup.encode, setup.regulariser,
-                    generator, torch.device("cpu"), progress=False)
+        train_model(setup.model, small, TrainConfig(epochs=1, loss="tet"), 0.0, setup.encode,
+                    setup.regulariser, generator, torch.device("cpu"), progress=False)
 
 
 def test_task_losses_by_hand():
@@ -87,7 +96,7 @@ def test_task_losses_by_hand():
 
 def test_bad_optimizer_and_device(small):
     with pytest.raises(ValueError, match="optimizer"):
-        run(small, optimizer="lbfgs")
+        run(small, optimizer="lbfgs")  # refused by the settings already
     if not torch.cuda.is_available():
         with pytest.raises(RuntimeError, match="CUDA is not available"):
             pick_device("cuda")
@@ -100,22 +109,22 @@ def test_augmentation_changes_training_and_stays_reproducible():
     data = dataclasses.replace(
         data, x={k: (v * 255).astype(np.uint8) for k, v in data.x.items()},
         norm=((0.0,), (1.0,)))
-    params = PARAMS | {"augment": {"crop_padding": 2, "flip": True}}
+    flip = AugmentConfig(crop_padding=2, flip=True)
 
-    def fit(p):
+    def fit(augment):
         generator = seed_everything(0)
-        setup = training_setup("bptt", data, p)
-        assert (setup.augment is None) == ("augment" not in p)
-        return train_model(setup.model, data, TrainConfig(epochs=2, batch_size=32),
+        setup = setup_for("bptt", data, augment=augment)
+        assert (setup.augment is None) == (augment == AugmentConfig())
+        return train_model(setup.model, data, TrainConfig(epochs=2, batch_size=32), 0.0,
                            setup.encode, setup.regulariser, generator, torch.device("cpu"),
                            progress=False, augment=setup.augment)[1]
 
-    a, b, plain = fit(params), fit(params), fit(PARAMS)
+    a, b, plain = fit(flip), fit(flip), fit(AugmentConfig())
     assert a.equals(b) and not a["loss"].equals(plain["loss"])
 
 
 def test_augmentation_refused_for_events():
     data = prepare("digits-dvs", n_steps=2, seed=0, test_fraction=0.25, val_fraction=0.2,
-                   limit=100)
+                   limit=100, options={"recordings": 1})
     with pytest.raises(ValueError, match="augmentation is for frame data"):
-        training_setup("bptt", data, PARAMS | {"augment": {"flip": True}})
+        setup_for("bptt", data, augment=AugmentConfig(flip=True))

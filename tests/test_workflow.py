@@ -1,6 +1,9 @@
 """The Snakemake workflow itself: lint, DAG, bad config, and a tiny end-to-end run."""
 
+import os
 import re
+import shlex
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -8,19 +11,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import torch
-
-ROOT = Path(__file__).resolve().parent.parent
-TINY = ROOT / "config" / "test" / "tiny.yaml"
-
-
-def snakemake(*args, cwd=ROOT, timeout=1200):
-    cmd = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), *args]
-    return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout)
-
-
-def job_counts(dry_run_output):
-    table = dry_run_output.split("Job stats:")[1]
-    return {m[1]: int(m[2]) for m in re.finditer(r"^(\w+)\s+(\d+)$", table, re.M)}
+import yaml
+from conftest import ROOT, TINY, job_counts, snakemake
 
 
 def test_lint_is_clean():
@@ -35,10 +27,11 @@ def test_default_dag(tmp_path):
     counts = job_counts(result.stdout)
     # (digits-dvs, gestures-dvs: bptt; digits: qcfs) x 2 alphas x 3 seeds = 18 runs
     assert counts == {"prepare_dataset": 3, "train": 18, "record_outputs": 18,
-                      "sweep_cutoff": 18, "collect_sweeps": 1, "plot_accuracy_vs_timestep": 1,
+                      "early_exit": 18, "sweep_cutoff": 18, "collect_sweeps": 1,
+                      "plot_accuracy_vs_timestep": 1,
                       "plot_pareto": 1, "plot_policy_comparison": 1,
                       "plot_accuracy_vs_energy": 1, "plot_exit_histograms": 1, "summarise": 1,
-                      "all": 1, "total": 65}
+                      "all": 1, "total": 83}
 
 
 def test_bad_config_fails_naming_the_key(tmp_path):
@@ -47,7 +40,26 @@ def test_bad_config_fails_naming_the_key(tmp_path):
     result = snakemake("-n", "--configfile", str(bad), "--directory", str(tmp_path))
     assert result.returncode != 0
     output = result.stdout + result.stderr
-    assert "config key model: Additional properties are not allowed ('depth'" in output
+    assert "config key model.depth: unknown key (a typo?); allowed keys: [" in output
+    assert "Job stats" not in output  # nothing was planned, let alone run
+
+
+def test_overrides_on_the_command_line_are_read_as_numbers(tmp_path):
+    # the README's own example: nested values arrive from --config as strings
+    result = snakemake("-n", "--configfile", str(TINY), "--directory", str(tmp_path),
+                       "--config", "seeds=[0]", "alphas=[0]")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert job_counts(result.stdout)["train"] == 3  # three data sets, one alpha and seed
+
+
+def test_two_configs_keep_their_results_apart(tmp_path):
+    other = yaml.safe_load(TINY.read_text()) | {"results": "results-other"}
+    (tmp_path / "other.yaml").write_text(yaml.safe_dump(other))
+    result = snakemake("-n", "--configfile", str(tmp_path / "other.yaml"), "--directory",
+                       str(tmp_path))
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "results-other/runs/digits-dvs/bptt/alpha0/seed0/model.pt" in result.stdout
+    assert "results/runs" not in result.stdout.replace("results-other/runs", "")
 
 
 @pytest.fixture(scope="module")
@@ -65,8 +77,8 @@ def test_tiny_workflow_outputs(tiny_run):
             for d, m in (("digits", "qcfs-l2"), ("digits-dvs", "bptt"), ("gestures-dvs", "bptt"))
             for a in ("0", "0.005") for s in (0, 1)]
     for run in runs:
-        for name in ("model.pt", "metrics.csv", "logits.npz", "early_exit.csv", "cutoff.csv",
-                     "exits.csv", "operating_points.npz"):
+        for name in ("model.pt", "metrics.csv", "settings.json", "logits.npz",
+                     "early_exit.csv", "cutoff.csv", "exits.csv", "sweep.npz"):
             assert (results / "runs" / run / name).stat().st_size > 0, (run, name)
     for name in ("accuracy_vs_timestep", "pareto", "policy_comparison", "accuracy_vs_energy",
                  "exit_histograms"):
@@ -85,8 +97,8 @@ def test_tiny_workflow_outputs(tiny_run):
     assert set(per_run.xs(("digits", "qcfs-l2"))["timestep"]) == {8}  # qcfs.T, not data T
     ckpt = torch.load(results / "runs" / "digits" / "qcfs-l2" / "alpha0" / "seed0" / "model.pt",
                       weights_only=False)
-    assert ckpt["params"]["method"] == "qcfs" and ckpt["params"]["qcfs"]["levels"] == 2
-    assert ckpt["model_spec"]["role"]["levels"] == 2
+    assert ckpt["model_spec"]["role"] == {"kind": "qcfs", "levels": 2, "theta": 8.0}
+    assert "params" not in ckpt  # the model and its architecture, no settings to read back
     assert curves["accuracy"].between(0, 1).all() and curves["config_id"].notna().all()
     # compute up to the exit: fixed T costs grow with T, and every point has an energy
     assert (curves["mean_energy_uj"] > 0).all() and (curves["mean_sops"] >= 0).all()
@@ -124,9 +136,10 @@ def test_tiny_workflow_outputs(tiny_run):
     metrics = pd.read_csv(results / "cutoff" / "training_metrics.csv")
     keys = ["dataset", "method", "alpha", "seed"]
     assert metrics.groupby(keys)["selected"].sum().eq(1).all()
-    for rule in ("train", "record_outputs"):
+    for rule in ("train", "record_outputs", "early_exit"):
         assert len(list((results / "benchmarks" / rule).rglob("*.tsv"))) == 12
     assert not list(tiny_run.rglob(".*.partial-*"))
+    assert not list(tiny_run.rglob("resume.pt"))  # the recordings used them up
 
 
 @pytest.mark.slow
@@ -134,6 +147,132 @@ def test_rerun_does_nothing(tiny_run):
     result = snakemake("-n", "--configfile", str(TINY), "--directory", str(tiny_run))
     assert result.returncode == 0
     assert "Nothing to be done" in result.stdout + result.stderr
+
+
+DOWNSTREAM_OF_SUMMARY = {"summarise", "plot_accuracy_vs_timestep", "plot_pareto",
+                         "plot_policy_comparison", "plot_accuracy_vs_energy"}
+DOWNSTREAM_OF_SWEEP = {"sweep_cutoff", "collect_sweeps", "plot_exit_histograms"}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("key, value, reruns", [
+    # speed only: nothing
+    ("record.batch_size", 7, {}),
+    ("early_exit.batch_size", 5, {}),
+    ("neuron.backend", "torch", {}),
+    # the summary's settings: the summary and the figures that read it
+    ("summary.max_accuracy_loss_pp", 1.0, dict.fromkeys(DOWNSTREAM_OF_SUMMARY, 1)),
+    ("summary.bootstrap.replicates", 300, dict.fromkeys(DOWNSTREAM_OF_SUMMARY, 1)),
+    # the converted SNN's T: recorded again (4 conversion runs), not trained again
+    ("qcfs.T", 6, {"record_outputs": 4, "early_exit": 4, "sweep_cutoff": 4,
+                   "collect_sweeps": 1, "plot_exit_histograms": 1,
+                   **dict.fromkeys(DOWNSTREAM_OF_SUMMARY, 1)}),
+    # the ANN form of RCS: only the conversion runs train again
+    ("rcs.ann_peak", "sample", {"train": 4, "record_outputs": 4, "early_exit": 4,
+                                "sweep_cutoff": 4, "collect_sweeps": 1,
+                                "plot_exit_histograms": 1,
+                                **dict.fromkeys(DOWNSTREAM_OF_SUMMARY, 1)}),
+    # the cutoff: every sweep, nothing trained or recorded
+    ("cutoff.raw_thresholds", 4, {**dict.fromkeys(DOWNSTREAM_OF_SWEEP, 1), "sweep_cutoff": 12,
+                                  **dict.fromkeys(DOWNSTREAM_OF_SUMMARY, 1)}),
+    ("early_exit.epsilon", "0", {"early_exit": 12, "collect_sweeps": 1,
+                                 "plot_exit_histograms": 1,
+                                 **dict.fromkeys(DOWNSTREAM_OF_SUMMARY, 1)}),
+])
+def test_a_changed_setting_reruns_exactly_the_stages_that_read_it(tiny_run, tmp_path, key,
+                                                                   value, reruns):
+    cfg = yaml.safe_load(TINY.read_text())
+    *parents, last = key.split(".")
+    node = cfg
+    for part in parents:
+        node = node.setdefault(part, {})
+    node[last] = value
+    (tmp_path / "changed.yaml").write_text(yaml.safe_dump(cfg))
+    result = snakemake("-n", "--configfile", str(tmp_path / "changed.yaml"), "--directory",
+                       str(tiny_run))
+    assert result.returncode == 0, result.stderr[-2000:]
+    counts = {k: v for k, v in job_counts(result.stdout).items() if k not in ("all", "total")}
+    assert counts == reruns
+
+
+RUN0 = "results/runs/digits-dvs/bptt/alpha0/seed0"
+
+
+def follow_advice(work, failed, log):
+    """Do, exactly as written, what a failed job's log advises: delete the files it
+    names, then run the command it gives."""
+    assert failed.returncode != 0
+    found = re.search(r"delete (.+?), then make it again with: (snakemake .+?)(?: \(|$)",
+                      (work / log).read_text(), re.M)
+    assert found, (work / log).read_text()[-2000:]
+    for doomed in found[1].split(" and "):
+        (work / doomed).unlink()
+    return run_as_user(found[2])
+
+
+def run_as_user(command):
+    """Run a shell command line from elsewhere, as a user with the project's environment
+    active would: its snakemake first on PATH."""
+    path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
+    return subprocess.run(shlex.split(command), capture_output=True, text=True, cwd="/",
+                          env={**os.environ, "PATH": path})
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("victim, reader, target, log", [
+    (f"{RUN0}/logits.npz", "sweep_cutoff", f"{RUN0}/cutoff.csv",
+     "results/logs/sweep_cutoff/digits-dvs/bptt/alpha0/seed0.log"),
+    (f"{RUN0}/model.pt", "record_outputs", f"{RUN0}/logits.npz",
+     "results/logs/record_outputs/digits-dvs/bptt/alpha0/seed0.log"),
+])
+def test_advice_for_a_corrupt_file_works_as_written(tiny_run, tmp_path, victim, reader,
+                                                    target, log):
+    work = shutil.copytree(tiny_run, tmp_path / "work", symlinks=True)
+    (work / victim).write_bytes((work / victim).read_bytes()[:300])
+    failed = snakemake("--cores", "1", "--configfile", str(TINY), "--directory", str(work),
+                       "--forcerun", reader, "--", target)
+    remade = follow_advice(work, failed, log)
+    assert remade.returncode == 0, remade.stderr[-3000:]
+    # the next plain run redoes what reads it, and then all is well
+    result = snakemake("--cores", "2", "--configfile", str(TINY), "--directory", str(work))
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert snakemake("-n", "--configfile", str(TINY), "--directory",
+                     str(work)).stdout.count("Nothing to be done") == 1
+
+
+@pytest.mark.slow
+def test_a_corrupt_frame_cache_costs_no_trained_model(tiny_run, tmp_path):
+    work = shutil.copytree(tiny_run, tmp_path / "work", symlinks=True)
+    (frames,) = (work / "results" / "data" / "digits-dvs").rglob("frames.npz")
+    frames.write_bytes(frames.read_bytes()[:1000])
+    models = {p: p.stat().st_mtime_ns for p in (work / "results" / "runs").rglob("model.pt")}
+    failed = snakemake("--cores", "1", "--configfile", str(TINY), "--directory", str(work),
+                       "--forcerun", "record_outputs", "--", f"{RUN0}/logits.npz")
+    key = frames.parent.name
+    remade = follow_advice(work, failed,
+                           "results/logs/record_outputs/digits-dvs/bptt/alpha0/seed0.log")
+    assert remade.returncode == 0, remade.stderr[-3000:]
+    assert f"results/data/digits-dvs/{key}/frames.npz" in remade.stdout + remade.stderr
+    plan = job_counts(snakemake("-n", "--configfile", str(TINY), "--directory",
+                                str(work)).stdout)
+    assert "train" not in plan  # the frames are the same: the models stay
+    assert {p: p.stat().st_mtime_ns for p in models} == models
+
+
+@pytest.mark.slow
+def test_a_deleted_intermediate_comes_back_by_name(tiny_run, tmp_path, monkeypatch):
+    """Snakemake does nothing when only an intermediate is missing; the command that
+    spikecut's advice names makes it again."""
+    from spikecut.recovery import ENV, remake_command, snakemake_options
+
+    work = shutil.copytree(tiny_run, tmp_path / "work", symlinks=True)
+    (work / RUN0 / "cutoff.csv").unlink()
+    nothing = snakemake("-n", "--configfile", str(TINY), "--directory", str(work))
+    assert "Nothing to be done" in nothing.stdout + nothing.stderr
+    monkeypatch.setenv(ENV, snakemake_options(ROOT / "Snakefile", work, [TINY]))
+    result = run_as_user(remake_command(f"{RUN0}/cutoff.csv"))
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert (work / RUN0 / "cutoff.csv").stat().st_size > 0
 
 
 @pytest.mark.slow
@@ -154,7 +293,7 @@ def test_code_style():
 def test_remote_data_sets_are_fetched_first(tmp_path):
     cfg = tmp_path / "cifar.yaml"
     cfg.write_text(TINY.read_text().replace("  digits:\n", "  cifar10:\n", 1)
-                   + "data:\n  raw_root: raw\n")
+                   .replace("data:\n", "data:\n  raw_root: raw\n"))
     result = snakemake("-n", "--configfile", str(cfg), "--directory", str(tmp_path))
     assert result.returncode == 0, result.stdout + result.stderr
     counts = job_counts(result.stdout)
@@ -169,12 +308,13 @@ def test_paper_grid_dag(tmp_path):
     # frame sets x 4 methods + event sets x 2 methods = 18, x 4 alphas x 3 seeds = 216
     counts = job_counts(result.stdout)
     assert counts == {"fetch_dataset": 6, "prepare_dataset": 6, "train": 216,
-                      "record_outputs": 216, "sweep_cutoff": 216, "collect_sweeps": 1,
+                      "record_outputs": 216, "early_exit": 216, "sweep_cutoff": 216,
+                      "collect_sweeps": 1,
                       "plot_accuracy_vs_timestep": 1, "plot_pareto": 1,
                       "plot_policy_comparison": 1, "plot_accuracy_vs_energy": 1,
-                      "plot_exit_histograms": 1, "summarise": 1, "all": 1, "total": 668}
+                      "plot_exit_histograms": 1, "summarise": 1, "all": 1, "total": 884}
     jobs = result.stdout.split("\n\n")
-    for rule in ("train", "record_outputs"):
+    for rule in ("train", "record_outputs", "early_exit"):
         blocks = [b for b in jobs if re.search(rf"^rule {rule}:", b, re.M)]
         assert len(blocks) == 216
         assert all(re.search(r"resources: .*gpu=1", b) for b in blocks)
@@ -202,7 +342,7 @@ def test_frame_cache_is_keyed_by_its_parameters(tmp_path):
 def test_bad_archive_stops_the_workflow_with_placement_instructions(tmp_path):
     cfg = tmp_path / "cifar.yaml"
     cfg.write_text(TINY.read_text().replace("  digits:\n", "  cifar10:\n", 1)
-                   + "data:\n  raw_root: raw\n")
+                   .replace("data:\n", "data:\n  raw_root: raw\n"))
     archive = tmp_path / "raw" / "cifar10" / "cifar-10-python.tar.gz"
     archive.parent.mkdir(parents=True)
     archive.write_bytes(b"an interrupted download")

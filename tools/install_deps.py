@@ -7,9 +7,13 @@ imports (neuron, layer, functional, surrogate) need only torch, numpy, tqdm and 
 which pyproject.toml lists itself.
 
     python tools/install_deps.py [EXTRA ...]
+    python tools/install_deps.py --target DIR EXTRA ...
 
 installs the dependencies, the test extra and any other extras named, e.g. ``cuda12``
-for CuPy on a CUDA 12 machine.
+for CuPy on a CUDA 12 machine or ``slurm`` for the SLURM profile's executor plugin.
+With ``--target``, only the named extras go into DIR, without their dependencies (which
+the environment has): a directory to put on PYTHONPATH where they are wanted only
+sometimes, as the tests do with the SLURM plugin.
 """
 
 from __future__ import annotations
@@ -28,17 +32,27 @@ def _name(requirement: str) -> str:
     return requirement.lower()
 
 
-def main(extras: list[str]) -> None:
+def main(args: list[str]) -> None:
+    target = None
+    if args[:1] == ["--target"]:
+        if len(args) < 3:
+            raise SystemExit("usage: install_deps.py --target DIR EXTRA ...")
+        target, args = args[1], args[2:]
     root = Path(__file__).resolve().parent.parent
     project = tomllib.loads((root / "pyproject.toml").read_text())["project"]
     optional = project["optional-dependencies"]
-    unknown = sorted(set(extras) - set(optional))
+    unknown = sorted(set(args) - set(optional))
     if unknown:
         raise SystemExit(f"unknown extras {unknown}; pyproject.toml defines {sorted(optional)}")
-    deps = project["dependencies"] + [d for e in ["test", *extras] for d in optional[e]]
+    pip = [sys.executable, "-m", "pip", "install", "--disable-pip-version-check", "-q"]
+    if target is not None:
+        wanted = [d for e in args for d in optional[e]]
+        subprocess.run(pip + ["--no-deps", "--upgrade", "--target", target] + wanted,
+                       check=True)
+        return
+    deps = project["dependencies"] + [d for e in ["test", *args] for d in optional[e]]
     normal = [d for d in deps if _name(d) not in NO_DEPS]
     isolated = [d for d in deps if _name(d) in NO_DEPS]
-    pip = [sys.executable, "-m", "pip", "install", "--disable-pip-version-check", "-q"]
     subprocess.run(pip + normal, check=True)
     subprocess.run(pip + ["--no-deps"] + isolated, check=True)
     subprocess.run(pip + ["--no-deps", "-e", str(root)], check=True)

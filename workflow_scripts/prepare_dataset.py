@@ -1,6 +1,7 @@
 from spikecut.logs import log_to_file
+from spikecut.settings import DataPlan
 from spikecut.stages import prepare_dataset
 
 log_to_file(snakemake.log[0])
 prepare_dataset(snakemake.output.frames, snakemake.output.params, snakemake.wildcards.dataset,
-                snakemake.params.cfg)
+                DataPlan.model_validate(snakemake.params.cfg))

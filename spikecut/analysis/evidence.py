@@ -7,8 +7,9 @@ test set) this module computes, with the paired bootstrap of
 :mod:`spikecut.analysis.bootstrap`:
 
 - per alpha: the accuracy at each fixed T, and the full-T accuracy;
-- per alpha, policy and protocol: the accuracy and mean timesteps at the operating
-  point, the speed-up at tolerance and the speed-up at equal accuracy;
+- per alpha, policy and protocol: the accuracy, mean timesteps and energy at the
+  operating point, the speed-up at tolerance (over the alpha = 0 model's fixed T within
+  the tolerance, chosen by the same protocol) and the speed-up at equal accuracy;
 - per alpha > 0, policy and protocol: the RCS effect, the paired difference against
   alpha = 0 of the same seed in mean timesteps and in accuracy.
 """
@@ -22,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from spikecut.analysis.bootstrap import Interval, Resamples, interval
+from spikecut.analysis.protocols import choose
 from spikecut.cutoff.steps import first_reaching
 
 POINT_KEYS = ["protocol", "policy"]
@@ -57,15 +59,34 @@ class RunPoints:
         return int(match[0])
 
 
+@dataclass(frozen=True)
+class RunSweep:
+    """One run's sweep kept per test sample: every point's exit steps, the fixed-step
+    correctness and the energy spent up to each step, with both splits' accuracy and
+    mean timesteps per point, from which either protocol's operating points follow."""
+
+    knobs: pd.DataFrame  # P rows: policy, parameter, value
+    exits: np.ndarray  # [P, N] test exit steps
+    correct: np.ndarray  # [N, T] test correctness of argmax Y(t)
+    energy_uj: np.ndarray  # [N, T] energy per test sample spent up to each step
+    curves: dict[str, pd.DataFrame]  # "val" and "test": accuracy, mean_timesteps per point
+
+    def operating_points(self, max_loss_pp: float) -> RunPoints:
+        points = choose(self.knobs.join(self.curves["val"]),
+                        self.knobs.join(self.curves["test"]), max_loss_pp)
+        exits = self.exits[points["row"].to_numpy()]
+        spent = self.energy_uj[np.arange(exits.shape[1]), exits - 1]
+        return RunPoints(self.correct, exits, points, spent)
+
+
 def _stack(runs: dict[int, RunPoints], seeds: list[int], field: str, row: int | None = None
            ) -> np.ndarray:
     values = [getattr(runs[s], field) for s in seeds]
     return np.stack(values if row is None else [v[row] for v in values])
 
 
-def evaluate(runs: dict[tuple[str, int], RunPoints], max_loss_pp: float,
-             n_boot: int = 2000, seed: int = 0, level: float = 0.95
-             ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+def evaluate(runs: dict[tuple[str, int], RunPoints], n_boot: int = 2000, seed: int = 0,
+             level: float = 0.95) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """``runs`` maps (alpha, seed) to its points, for one data set and method with one
     test set. Returns (fixed, points, effects): tidy tables of ``quantity``,
     ``estimate``, ``low``, ``high``, with ``alpha``, ``T`` / ``protocol``, ``policy``."""
@@ -79,7 +100,6 @@ def evaluate(runs: dict[tuple[str, int], RunPoints], max_loss_pp: float,
     n, n_steps = first.correct.shape
     data = Resamples.identity(len(seeds), n)
     resamples = Resamples.draw(len(seeds), n, n_boot, seed)
-    tolerance = max_loss_pp / 100
     baseline = next((a for a in alphas if float(a) == 0), None)
     cache: dict[tuple[str, int], np.ndarray] = {}
 
@@ -99,6 +119,7 @@ def evaluate(runs: dict[tuple[str, int], RunPoints], max_loss_pp: float,
             got = ci(lambda r, a=alpha, t=t: r.over_seeds(fixed_accuracy(a, r)[..., t]))
             fixed.append({"alpha": alpha, "T": t + 1, "quantity": "accuracy",
                           **vars(got)})
+        full_T = vars(ci(lambda r, a=alpha: r.over_seeds(fixed_accuracy(a, r)[..., -1])))
         points = first.points[POINT_KEYS].drop_duplicates()
         for protocol, policy in points.itertuples(index=False):
             row = first.row(protocol, policy)
@@ -115,7 +136,6 @@ def evaluate(runs: dict[tuple[str, int], RunPoints], max_loss_pp: float,
                 return first_reaching(fixed_accuracy(a, r), accuracy(r)) / steps(r)
 
             quantities = {
-                "accuracy_T": lambda r, a=alpha: r.over_seeds(fixed_accuracy(a, r)[..., -1]),
                 "accuracy": lambda r, f=accuracy: r.over_seeds(f(r)),
                 "mean_timesteps": lambda r, f=steps: r.over_seeds(f(r)),
                 "speedup_equal_accuracy": lambda r, f=at_equal_accuracy: r.over_seeds(f(r)),
@@ -125,12 +145,18 @@ def evaluate(runs: dict[tuple[str, int], RunPoints], max_loss_pp: float,
                 quantities["mean_energy_uj"] = (
                     lambda r, e=spent: r.over_seeds(r.sample_means(e)))
             if baseline is not None:
-                def at_tolerance(r, steps=steps):
-                    base = fixed_accuracy(baseline, r)
-                    return first_reaching(base, base[..., -1] - tolerance) / steps(r)
+                # the baseline's fixed T within the tolerance, as the same protocol chose
+                # it: on validation (held-out) or on the test curve (paper)
+                fixed_T = _stack(by_alpha[baseline], seeds, "exits",
+                                 first.row(protocol, "timestep"))
+
+                def at_tolerance(r, fixed_T=fixed_T, steps=steps):
+                    return r.sample_means(fixed_T) / steps(r)
 
                 quantities["speedup_at_tolerance"] = (
                     lambda r, f=at_tolerance: r.over_seeds(f(r)))
+            point_rows.append({"alpha": alpha, "protocol": protocol, "policy": policy,
+                               "quantity": "accuracy_T", **full_T})
             for quantity, stat in quantities.items():
                 point_rows.append({"alpha": alpha, "protocol": protocol, "policy": policy,
                                    "quantity": quantity, **vars(ci(stat))})

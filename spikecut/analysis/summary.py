@@ -6,8 +6,9 @@ from. Definitions (SPEC §6):
 
 - *speed-up at tolerance* (``speedup_at_tolerance``): the fewest fixed timesteps with
   which the alpha = 0 model of the same data set, method and seed comes within the
-  tolerance of its own full-T accuracy, divided by the policy's mean timesteps at its
-  operating point;
+  tolerance of its own full-T accuracy, chosen by the same protocol as the policy's
+  point (on validation, or on the test curve), divided by the policy's mean timesteps
+  at its operating point;
 - *speed-up at equal accuracy* (``speedup_equal_accuracy``): the smallest fixed T of
   the same run whose accuracy is at least the policy's, divided by its mean timesteps.
 """
@@ -17,6 +18,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 import yaml
 
@@ -42,20 +44,22 @@ class Summary:
     sizes: pd.DataFrame  # per data set and method: T, test samples, seeds
 
 
-def summarise(runs: dict[tuple[str, str, str, int], RunPoints], max_loss_pp: float,
-              n_boot: int = 2000, seed: int = 0) -> Summary:
+def summarise(runs: dict[tuple[str, str, str, int], RunPoints], n_boot: int = 2000,
+              seed: int = 0) -> Summary:
     """``runs`` maps (dataset, method, alpha, seed) to the run's operating points."""
     groups: dict[tuple[str, str], dict] = {}
     for (dataset, method, alpha, s), points in runs.items():
         groups.setdefault((dataset, method), {})[alpha, s] = points
     tables: dict[str, list[pd.DataFrame]] = {"fixed": [], "points": [], "effects": []}
     for (dataset, method), members in sorted(groups.items()):
-        for name, table in zip(tables, evaluate(members, max_loss_pp, n_boot, seed)):
+        for name, table in zip(tables, evaluate(members, n_boot, seed)):
             tables[name].append(table.assign(dataset=dataset, method=method))
     per_run = pd.concat([
         points.points.assign(dataset=d, method=m, alpha=a, seed=s,
                              accuracy=points.correct_at_exit.mean(axis=1),
-                             mean_timesteps=points.exits.mean(axis=1))
+                             mean_timesteps=points.exits.mean(axis=1),
+                             mean_energy_uj=(np.nan if points.energy_uj is None
+                                             else points.energy_uj.mean(axis=1)))
         for (d, m, a, s), points in sorted(runs.items())], ignore_index=True)
     sizes = pd.DataFrame([
         {"dataset": d, "method": m, "T": next(iter(members.values())).correct.shape[1],
@@ -160,7 +164,8 @@ def summary_markdown(summary: Summary, max_loss_pp: float, config: dict,
                      machines: list[str], timings: pd.DataFrame | None = None) -> str:
     lines = ["# spikecut summary", "", *_preamble(summary, max_loss_pp, machines),
              "*Speed-up at tolerance*: the fewest fixed timesteps with which the α = 0 model "
-             f"comes within {max_loss_pp} pp of its own full-T accuracy (same seed), over "
+             f"comes within {max_loss_pp} pp of its own full-T accuracy (same seed; chosen on "
+             "validation for the held-out protocol, on the test curve for the paper's), over "
              "the policy's timesteps. *Speed-up at equal accuracy*: the smallest fixed T of "
              "the same run whose accuracy is at least the policy's, over the policy's "
              "timesteps.", ""]
@@ -173,7 +178,8 @@ def summary_markdown(summary: Summary, max_loss_pp: float, config: dict,
             lines.append("")
     if timings is not None and len(timings):
         lines += early_exit_markdown(timings)
-    lines += ["## Configuration", "", "```yaml",
+    lines += ["## Settings", "", "What the runs were trained, recorded, swept and summarised "
+              "with (each run's folder holds its own `settings.json`).", "", "```yaml",
               # a JSON round trip drops the YAML aliases shared sub-dicts would get
               yaml.safe_dump(json.loads(json.dumps(config)), sort_keys=False).rstrip(),
               "```", ""]
@@ -199,7 +205,12 @@ def headline_markdown(summary: Summary, max_loss_pp: float, machines: list[str],
             alphas = sorted(points[(points["dataset"] == dataset)
                                    & (points["method"] == method)]["alpha"].unique(),
                             key=float)
-            base, rcs = alphas[0], alphas[-1]
+            base = next((a for a in alphas if float(a) == 0), None)
+            rcs = alphas[-1]
+            if base is None:
+                lines.append(f"| {dataset}, {method} | no α = 0 run to compare with |"
+                             + " |" * 7)
+                continue
             n_steps = int(fixed[(fixed["dataset"] == dataset)
                                 & (fixed["method"] == method)]["T"].max())
             first = _lookup(fixed, **mine, alpha=base, T=1)

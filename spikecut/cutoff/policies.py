@@ -88,9 +88,12 @@ class OracleCutoff(Policy):
         yield OperatingPoint(self.name, "oracle", np.nan, test.oct)
 
 
-def _require(calibration: StepOutputs | None, name: str) -> StepOutputs:
+def _require(calibration: StepOutputs | None, name: str,
+             test: StepOutputs | None = None) -> StepOutputs:
     if calibration is None:
         raise ValueError(f"policy {name!r} needs calibration outputs")
+    if test is not None:
+        test.check_matches(calibration)
     return calibration
 
 
@@ -160,7 +163,7 @@ class ScorePolicy(Policy):
         return rule
 
     def operating_points(self, test, calibration, epsilons, raw=0):
-        calibration = _require(calibration, self.name)
+        calibration = _require(calibration, self.name, test)
         cal_scores, test_scores = self.scores(calibration), self.scores(test)
         if epsilons:
             thresholds = self.calibrated(calibration, cal_scores)
@@ -314,7 +317,7 @@ class SpikeCP(Policy):
         return rule
 
     def operating_points(self, test, calibration, epsilons, raw=0):
-        calibration = _require(calibration, self.name)
+        calibration = _require(calibration, self.name, test)
         cal_sorted = np.sort(self.nonconformity(calibration), axis=0)
         top, nxt = self.bounds(test)
         for eps in epsilons:  # epsilon = 0 asks for certainty: the set never shrinks

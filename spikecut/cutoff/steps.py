@@ -20,16 +20,35 @@ class StepOutputs:
     labels: np.ndarray
 
     def __post_init__(self) -> None:
+        # torch tensors (of any device) and lists are taken as arrays
+        object.__setattr__(self, "logits", _array(self.logits))
+        object.__setattr__(self, "labels", _array(self.labels))
         if self.logits.ndim != 3:
             raise ValueError(f"logits must be [N, T, C], got shape {self.logits.shape}")
-        if self.logits.shape[2] < 2:
+        n, _, classes = self.logits.shape
+        if n == 0 or self.logits.shape[1] == 0:
+            raise ValueError(f"logits hold no samples or no steps: shape {self.logits.shape}")
+        if classes < 2:
             raise ValueError("cutoff needs at least two classes")
-        if self.labels.shape != (self.logits.shape[0],):
-            raise ValueError(
-                f"labels must be [N] = [{self.logits.shape[0]}], got {self.labels.shape}"
-            )
+        if self.labels.shape != (n,):
+            raise ValueError(f"labels must be [N] = [{n}], got {self.labels.shape}")
+        if not np.issubdtype(self.labels.dtype, np.integer):
+            if not np.array_equal(self.labels, np.round(self.labels)):
+                raise ValueError("labels must be class indices (integers)")
+            object.__setattr__(self, "labels", self.labels.astype(np.int64))
+        bad = (self.labels < 0) | (self.labels >= classes)
+        if bad.any():
+            raise ValueError(f"labels must lie in [0, {classes}) for {classes} classes; "
+                             f"{int(bad.sum())} do not, e.g. {int(self.labels[bad][0])}")
         if not np.isfinite(self.logits).all():
             raise ValueError("logits contain NaN or inf; re-record them from a healthy model")
+
+    def check_matches(self, other: StepOutputs, what: str = "calibration") -> None:
+        """Refuse ``other`` (e.g. the calibration set) if it has another T or C."""
+        if other.logits.shape[1:] != self.logits.shape[1:]:
+            raise ValueError(f"the {what} outputs are [N, T, C] = [*, {other.logits.shape[1]}, "
+                             f"{other.logits.shape[2]}] but these are [*, {self.n_steps}, "
+                             f"{self.logits.shape[2]}]: record both with the same model and T")
 
     @property
     def n_steps(self) -> int:
@@ -151,6 +170,12 @@ class StepOutputs:
     def fixed_step_accuracy(self) -> np.ndarray:
         """Accuracy of stopping every sample at t, for t = 1..T, ``[T]``."""
         return self.correct.mean(axis=0)
+
+
+def _array(values) -> np.ndarray:
+    if hasattr(values, "detach"):  # a torch tensor, without importing torch
+        values = values.detach().cpu().numpy()
+    return np.asarray(values)
 
 
 def top_two(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

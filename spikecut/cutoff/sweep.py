@@ -54,6 +54,8 @@ def sweep(
     SOPs and energy (µJ, by ``energy``) per sample up to its exit step. With
     ``per_sample``, also every point's exit steps ``[points, N]``, in the curve's order.
     """
+    if calibration is not None:
+        test.check_matches(calibration)
     points, counts, all_exits = [], [], []
     n_steps = test.n_steps
     spent = None if compute is None else cumulative_costs(compute, energy)

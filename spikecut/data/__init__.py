@@ -1,13 +1,10 @@
-"""Data sets: a registry of builders, and cached, split, model-ready arrays."""
+"""Data sets: a registry of builders, and cached, split, model-ready arrays.
 
-from spikecut.data.prepared import (
-    PreparedData,
-    load_prepared,
-    prepare,
-    save_prepared,
-    to_ann_input,
-    to_time_major,
-)
+Importing this package does not import torch; :mod:`spikecut.data.encoding` turns the
+arrays into tensors.
+"""
+
+from spikecut.data.prepared import PreparedData, load_prepared, prepare, save_prepared
 from spikecut.data.registry import DATASETS, DatasetSpec, get_dataset
 
 __all__ = [
@@ -18,6 +15,4 @@ __all__ = [
     "load_prepared",
     "prepare",
     "save_prepared",
-    "to_ann_input",
-    "to_time_major",
 ]

@@ -9,6 +9,8 @@ from collections.abc import Callable
 import torch
 from torchvision.transforms import v2
 
+from spikecut.settings import AugmentConfig
+
 Augment = Callable[[torch.Tensor], torch.Tensor]
 
 
@@ -24,18 +26,16 @@ def cutout(image: torch.Tensor, size: int) -> torch.Tensor:
     return out
 
 
-def make_augment(cfg: dict | None, image_size: tuple[int, int]) -> Augment | None:
-    """The augmentation ``cfg`` asks for (keys crop_padding, flip, autoaugment,
-    cutout), or None when it asks for none."""
-    cfg = cfg or {}
+def make_augment(cfg: AugmentConfig, image_size: tuple[int, int]) -> Augment | None:
+    """The augmentation ``cfg`` asks for, or None when it asks for none."""
     steps: list = []
-    if cfg.get("crop_padding", 0) > 0:
-        steps.append(v2.RandomCrop(image_size, padding=cfg["crop_padding"]))
-    if cfg.get("flip", False):
+    if cfg.crop_padding > 0:
+        steps.append(v2.RandomCrop(image_size, padding=cfg.crop_padding))
+    if cfg.flip:
         steps.append(v2.RandomHorizontalFlip())
-    if cfg.get("autoaugment", False):
+    if cfg.autoaugment:
         steps.append(v2.AutoAugment(v2.AutoAugmentPolicy.CIFAR10))
-    size = cfg.get("cutout", 0)
+    size = cfg.cutout
     if not steps and size <= 0:
         return None
     pipeline = v2.Compose(steps) if steps else None

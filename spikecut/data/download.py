@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from spikecut.io import atomic_path
+from spikecut.recovery import remake, remake_command
 
 
 @dataclass(frozen=True)
@@ -64,9 +65,16 @@ def md5sum(path: Path, chunk: int = 1 << 20) -> str:
     return digest.hexdigest()
 
 
+def marker_of(root: str | os.PathLike) -> Path:
+    """The file ``fetch_dataset`` writes once a data set's archives are in place."""
+    return Path(root) / "fetched.json"
+
+
 def _manual(archive: Archive, target: Path) -> str:
+    command = remake_command(marker_of(target.parent))
+    then = f"then run: {command}" if command else "then fetch the data set again"
     return (f"Download {archive.url} on a machine with internet access and copy it to "
-            f"{target.resolve()} (md5 {archive.md5}), then rerun.")
+            f"{target.resolve()} (md5 {archive.md5}), {then}")
 
 
 def fetch(archive: Archive, root: str | os.PathLike, timeout: float = 60.0) -> Path:
@@ -77,8 +85,8 @@ def fetch(archive: Archive, root: str | os.PathLike, timeout: float = 60.0) -> P
         if found != archive.md5:
             raise DatasetUnavailable(
                 f"{target} has md5 {found}, expected {archive.md5}: it is corrupt or "
-                f"incomplete. Delete it and rerun to download it again. " + _manual(archive, target)
-            )
+                f"incomplete; {remake(target, target=marker_of(root))} (it downloads "
+                f"again). Offline: {_manual(archive, target)}")
         return target
     try:
         with atomic_path(target) as tmp:
@@ -100,8 +108,10 @@ def fetch(archive: Archive, root: str | os.PathLike, timeout: float = 60.0) -> P
     return target
 
 
-def extract(archive_path: str | os.PathLike, destination: str | os.PathLike) -> Path:
-    """Unpack a .zip, .tar or .tar.gz into ``destination``, all or nothing."""
+def extract(archive_path: str | os.PathLike, destination: str | os.PathLike,
+            advice: str | None = None) -> Path:
+    """Unpack a .zip, .tar or .tar.gz into ``destination``, all or nothing; a corrupt
+    archive stops with ``advice`` (default: delete and download it again)."""
     archive_path, destination = Path(archive_path), Path(destination)
     if destination.exists():
         return destination
@@ -116,10 +126,9 @@ def extract(archive_path: str | os.PathLike, destination: str | os.PathLike) -> 
                 tf.extractall(partial, filter="data")
         os.replace(partial, destination)
     except (tarfile.TarError, zipfile.BadZipFile, EOFError, OSError) as err:
-        raise DatasetUnavailable(
-            f"{archive_path} could not be unpacked ({type(err).__name__}: {err}); it is "
-            "corrupt. Delete it and rerun to download it again"
-        ) from err
+        advice = advice or remake(archive_path, target=marker_of(archive_path.parent))
+        raise DatasetUnavailable(f"{archive_path} could not be unpacked ({type(err).__name__}: "
+                                 f"{err}); it is corrupt: {advice}") from err
     finally:
         shutil.rmtree(partial, ignore_errors=True)
     return destination
@@ -128,6 +137,14 @@ def extract(archive_path: str | os.PathLike, destination: str | os.PathLike) -> 
 def extracted_dir(root: str | os.PathLike, archive: Archive) -> Path:
     """Where ``archive`` is unpacked under a data set's raw folder."""
     return Path(root) / f"{archive.filename}.d"
+
+
+def unpack_again(name: str, root: str | os.PathLike) -> str:
+    """Advice for broken unpacked files of data set ``name`` in ``root``: delete what
+    was unpacked and the marker, and fetch again, which unpacks the kept archives."""
+    unpacked = [extracted_dir(root, a) for a in ARCHIVES[name]]
+    return remake(unpacked[0], also=[*unpacked[1:], marker_of(root)],
+                  target=marker_of(root))
 
 
 def fetch_dataset(name: str, root: str | os.PathLike, timeout: float = 60.0) -> dict:

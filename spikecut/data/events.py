@@ -17,11 +17,13 @@ import numpy as np
 import tonic.io
 import tonic.transforms
 
-from spikecut.data.download import extract
+from spikecut.data.download import extract, unpack_again
+from spikecut.data.registry import EVENT_SENSORS
 
-GESTURE_SENSOR = (128, 128, 2)
-NCALTECH_SENSOR = (240, 180, 2)
-CIFAR10DVS_SENSOR = (128, 128, 2)
+# tonic's order: (W, H, polarities), from the registry's (H, W)
+GESTURE_SENSOR, NCALTECH_SENSOR, CIFAR10DVS_SENSOR = (
+    (*EVENT_SENSORS[name][::-1], 2) for name in ("dvs128-gesture", "n-caltech101",
+                                                 "cifar10-dvs"))
 GESTURE_DTYPE = np.dtype([("x", "<i2"), ("y", "<i2"), ("p", "?"), ("t", "<i8")])
 NCALTECH_DTYPE = np.dtype([("x", "<i8"), ("y", "<i8"), ("t", "<i8"), ("p", "<i8")])
 
@@ -71,7 +73,8 @@ def ncaltech_folder(root: Path) -> Path:
     inner = sorted(outer.rglob("Caltech101.zip"))
     if not inner:
         raise FileNotFoundError(f"no Caltech101.zip under {outer}: fetch the data set first")
-    return extract(inner[0], outer / "Caltech101.zip.d") / "Caltech101"
+    return extract(inner[0], outer / "Caltech101.zip.d",
+                   unpack_again("n-caltech101", root)) / "Caltech101"
 
 
 def ncaltech_files(root: Path) -> tuple[list[Path], np.ndarray, np.ndarray]:
@@ -100,7 +103,7 @@ def cifar10dvs_files(root: Path) -> tuple[list[Path], np.ndarray, np.ndarray]:
     unpacked = outer / "classes"
     unpacked.mkdir(exist_ok=True)
     for archive in class_zips:
-        extract(archive, unpacked / archive.stem)
+        extract(archive, unpacked / archive.stem, unpack_again("cifar10-dvs", root))
     return per_class_split(unpacked, "**/*.aedat4")
 
 
@@ -161,22 +164,21 @@ SOURCES = {
 }
 
 
-def load_event_dataset(name: str, root: Path, n_bins: int, options: dict
+def load_event_dataset(name: str, root: Path, n_bins: int,
+                       size: tuple[int, int] | None = None, window_ms: float | None = None
                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Frames, labels and test mask of event data set ``name`` from its raw folder."""
     source = SOURCES[name]
     files, labels, is_test = source.list_files(root)
-    frames = frame_events([read_event_file(source, f, root) for f in files], source.sensor,
-                          n_bins, options.get("size"), options.get("window_ms"))
+    frames = frame_events([read_event_file(name, source, f, root) for f in files],
+                          source.sensor, n_bins, size, window_ms)
     return frames, labels, is_test
 
 
-def read_event_file(source: EventSource, path: Path, root: Path) -> np.ndarray:
+def read_event_file(name: str, source: EventSource, path: Path, root: Path) -> np.ndarray:
     """One recording, or a clear error naming the file when it cannot be read."""
     try:
         return source.read(path)
     except Exception as err:  # numpy, tonic and aedat each raise their own kinds
-        raise ValueError(
-            f"event file {path} is corrupt or truncated ({type(err).__name__}: {err}); "
-            f"delete {root} and fetch the data set again"
-        ) from err
+        raise ValueError(f"event file {path} is corrupt or truncated ({type(err).__name__}: "
+                         f"{err}); {unpack_again(name, root)}") from err

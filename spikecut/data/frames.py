@@ -15,6 +15,9 @@ import numpy as np
 import torchvision.datasets
 from PIL import Image
 
+from spikecut.data.download import marker_of
+from spikecut.recovery import remake
+
 CIFAR = {10: torchvision.datasets.CIFAR10, 100: torchvision.datasets.CIFAR100}
 
 
@@ -38,11 +41,12 @@ def load_cifar(root: str | Path, num_classes: int
             try:
                 x, y = _read_cifar_batch(folder / name)
             except (OSError, EOFError, KeyError, ValueError, pickle.UnpicklingError) as err:
-                marker = Path(root).parent / "fetched.json"
+                marker = marker_of(Path(root).parent)
                 raise FileNotFoundError(
                     f"no valid {cls.base_folder} under {root}: {folder / name} is missing "
-                    f"or corrupt ({type(err).__name__}: {err}). Delete {root} and {marker}, "
-                    "then rerun: the archive is unpacked again") from err
+                    f"or corrupt ({type(err).__name__}: {err}); "
+                    f"{remake(root, also=[marker], target=marker)} (the archive is unpacked "
+                    "again)") from err
             images.append(x)
             labels += y
             is_test += [test] * len(y)

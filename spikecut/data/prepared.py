@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from spikecut.data.registry import get_dataset
 from spikecut.io import read_npz, write_json, write_npz
+from spikecut.settings.base import Strict, validate
 
 SPLITS = ("train", "val", "test")
 
@@ -39,7 +39,7 @@ def prepare(
     test_fraction: float,
     val_fraction: float,
     limit: int | None = None,
-    options: dict | None = None,
+    options: Strict | dict | None = None,
     root: str | os.PathLike = "data/raw",
 ) -> PreparedData:
     """Build a data set and split it, stratified by class and fixed by ``seed``.
@@ -52,7 +52,9 @@ def prepare(
     subset take whole sources, so no source is in two splits.
     """
     spec = get_dataset(name)
-    samples = spec.build(n_steps, seed, options or {}, Path(root) / name)
+    if not isinstance(options, spec.options):
+        options = validate(spec.options, options or {}, ("datasets", name, "options"))
+    samples = spec.build(n_steps, seed, options, Path(root) / name)
     x, y = samples.x, samples.y
     groups = np.arange(len(y)) if samples.groups is None else samples.groups
     index = np.arange(len(y))
@@ -118,36 +120,3 @@ def load_prepared(path: os.PathLike) -> PreparedData:
         index={s: arrays[f"index_{s}"] for s in SPLITS},
         norm=tuple(map(tuple, meta["norm"])) if meta.get("norm") else None,
     )
-
-
-def normalise(x: np.ndarray | torch.Tensor, norm=None) -> torch.Tensor:
-    """float32 frames; uint8 images of a data set with ``norm = (mean, std)`` are scaled
-    to [0, 1] and standardised per channel (event counts are left as counts)."""
-    x = torch.as_tensor(x)
-    if norm is None:
-        return x.float()
-    mean, std = (torch.tensor(v, dtype=torch.float32).view(-1, 1, 1) for v in norm)
-    return (x.float() / 255.0 - mean) / std
-
-
-def to_time_major(x: np.ndarray | torch.Tensor, kind: str, n_steps: int, norm=None
-                  ) -> torch.Tensor:
-    """A batch as the SNN's multi-step input ``[T, B, C, H, W]`` float32.
-
-    Static frames are repeated every step (direct encoding); event frames are already
-    one per step.
-    """
-    x = normalise(x, norm)
-    if kind == "static":
-        return x.unsqueeze(0).expand(n_steps, *x.shape)
-    return x.transpose(0, 1)
-
-
-def to_ann_input(x: np.ndarray | torch.Tensor, kind: str, norm=None) -> torch.Tensor:
-    """A batch as a one-step input ``[1, B, C, H, W]`` for the ANN before conversion.
-
-    Event samples become their mean frame: the converted SNN, fed the frames one per
-    step, sees that mean as its average input.
-    """
-    x = normalise(x, norm)
-    return (x if kind == "static" else x.mean(dim=1)).unsqueeze(0)

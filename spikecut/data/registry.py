@@ -13,9 +13,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from pydantic import Field, PositiveFloat, PositiveInt
+
+from spikecut.settings.base import Strict
 
 # Builders import their data source lazily: scikit-learn, torchvision's data sets and
-# tonic take seconds to import, and only the data-preparation job needs them.
+# tonic take seconds to import, and only the data-preparation job needs them. This
+# module itself is light: the workflow reads the options and input shapes from it
+# before any job runs.
+
+DIGIT_IMAGES = 1797  # scikit-learn's digits
+DIGITS_PER_CLASS = 174  # the rarest digit's count, for split checks
 
 
 @dataclass(frozen=True)
@@ -28,13 +36,44 @@ class Samples:
     groups: np.ndarray | None = None
 
 
+class NoOptions(Strict):
+    pass
+
+
+class DigitsOptions(Strict):
+    upsample: PositiveInt = 1
+
+
+class DigitsDVSOptions(Strict):
+    recordings: PositiveInt = Field(4, description="per source image")
+
+
+class GesturesDVSOptions(Strict):
+    samples: int = Field(7000, ge=20)
+
+
+class EventOptions(Strict):
+    """The downloaded event data sets."""
+
+    size: tuple[PositiveInt, PositiveInt] | None = Field(None,
+        description="(H, W) to resize frames to")
+    window_ms: PositiveFloat | None = Field(None,
+        description="frame only each recording's first ms")
+
+
 @dataclass(frozen=True)
 class DatasetSpec:
     name: str
     kind: str  # "static" or "events"
     num_classes: int
     # (T, seed, options, raw data folder) -> every sample of the data set
-    build: Callable[[int, int, dict, Path], Samples]
+    build: Callable[[int, int, Strict, Path], Samples]
+    options: type[Strict]
+    # (C, H, W) of one frame, given the options
+    frame_shape: Callable[[Strict], tuple[int, int, int]]
+    # (sources, sources of the rarest class) where known without the data: the split
+    # checks use it
+    sources: Callable[[Strict], tuple[int, int]] | None = None
     # uint8 frames are scaled to [0, 1], then normalised per channel with these
     mean: tuple[float, ...] | None = None
     std: tuple[float, ...] | None = None
@@ -42,46 +81,36 @@ class DatasetSpec:
     remote: bool = False
 
 
-def _options(name: str, options: dict, allowed: dict) -> dict:
-    """``allowed`` (name: default) updated by ``options``; an unknown option fails."""
-    unknown = sorted(set(options) - set(allowed))
-    if unknown:
-        raise ValueError(f"data set {name!r} has no options {unknown}; it takes "
-                         f"{sorted(allowed)}")
-    return allowed | options
-
-
-def _build_digits(n_steps: int, seed: int, options: dict, root: Path) -> Samples:
+def _build_digits(n_steps: int, seed: int, options: DigitsOptions, root: Path) -> Samples:
     from spikecut.data.digits import digits_frames, load_digit_images
 
-    opts = _options("digits", options, {"upsample": 1})
     images, labels = load_digit_images()
-    return Samples(digits_frames(images, upsample=opts["upsample"]), labels)
+    return Samples(digits_frames(images, upsample=options.upsample), labels)
 
 
-def _build_digits_dvs(n_steps: int, seed: int, options: dict, root: Path) -> Samples:
+def _build_digits_dvs(n_steps: int, seed: int, options: DigitsDVSOptions, root: Path
+                      ) -> Samples:
     from spikecut.data.digits import load_digit_images
     from spikecut.data.digits_dvs import DVSParams, events_to_frames, synthesize_events
 
-    opts = _options("digits-dvs", options, {"recordings": 1})
     images, labels = load_digit_images()
     params = DVSParams()
-    events, source = synthesize_events(images, seed, params, opts["recordings"])
+    events, source = synthesize_events(images, seed, params, options.recordings)
     return Samples(events_to_frames(events, n_bins=n_steps, params=params), labels[source],
                    groups=source)
 
 
-def _build_gestures_dvs(n_steps: int, seed: int, options: dict, root: Path) -> Samples:
+def _build_gestures_dvs(n_steps: int, seed: int, options: GesturesDVSOptions, root: Path
+                        ) -> Samples:
     from spikecut.data.gestures_dvs import GestureParams, events_to_frames, synthesize_events
 
-    opts = _options("gestures-dvs", options, {"samples": 2000})
     params = GestureParams()
-    events, labels = synthesize_events(opts["samples"], seed, params)
+    events, labels = synthesize_events(options.samples, seed, params)
     return Samples(events_to_frames(events, n_bins=n_steps, params=params), labels)
 
 
-def _build_cifar(num_classes: int) -> Callable[[int, int, dict, Path], Samples]:
-    def build(n_steps: int, seed: int, options: dict, root: Path) -> Samples:
+def _build_cifar(num_classes: int) -> Callable[[int, int, Strict, Path], Samples]:
+    def build(n_steps: int, seed: int, options: Strict, root: Path) -> Samples:
         from spikecut.data.download import ARCHIVES, extracted_dir
         from spikecut.data.frames import load_cifar
 
@@ -91,7 +120,7 @@ def _build_cifar(num_classes: int) -> Callable[[int, int, dict, Path], Samples]:
     return build
 
 
-def _build_tiny_imagenet(n_steps: int, seed: int, options: dict, root: Path) -> Samples:
+def _build_tiny_imagenet(n_steps: int, seed: int, options: Strict, root: Path) -> Samples:
     from spikecut.data.download import ARCHIVES, extracted_dir
     from spikecut.data.frames import load_tiny_imagenet
 
@@ -99,13 +128,27 @@ def _build_tiny_imagenet(n_steps: int, seed: int, options: dict, root: Path) -> 
     return Samples(*load_tiny_imagenet(folder))
 
 
-def _build_events(name: str) -> Callable[[int, int, dict, Path], Samples]:
-    def build(n_steps: int, seed: int, options: dict, root: Path) -> Samples:
+def _build_events(name: str) -> Callable[[int, int, Strict, Path], Samples]:
+    def build(n_steps: int, seed: int, options: EventOptions, root: Path) -> Samples:
         from spikecut.data.events import load_event_dataset
 
-        return Samples(*load_event_dataset(name, root, n_steps, options))
+        return Samples(*load_event_dataset(name, root, n_steps, options.size,
+                                           options.window_ms))
 
     return build
+
+
+# (H, W) of each event camera, before any resize
+EVENT_SENSORS = {"dvs128-gesture": (128, 128), "n-caltech101": (180, 240),
+                 "cifar10-dvs": (128, 128)}
+
+
+def _fixed(shape: tuple[int, int, int]) -> Callable[[Strict], tuple[int, int, int]]:
+    return lambda options: shape
+
+
+def _event_frames(name: str) -> Callable[[EventOptions], tuple[int, int, int]]:
+    return lambda options: (2, *(options.size or EVENT_SENSORS[name]))
 
 
 # Per-channel statistics of the training images, as commonly used for each set.
@@ -116,19 +159,23 @@ _IMAGENET_NORM = ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))
 DATASETS: dict[str, DatasetSpec] = {
     spec.name: spec
     for spec in (
-        DatasetSpec("digits", "static", 10, _build_digits),
-        DatasetSpec("digits-dvs", "events", 10, _build_digits_dvs),
-        DatasetSpec("gestures-dvs", "events", 10, _build_gestures_dvs),
-        DatasetSpec("cifar10", "static", 10, _build_cifar(10), *_CIFAR10_NORM, remote=True),
-        DatasetSpec("cifar100", "static", 100, _build_cifar(100), *_CIFAR100_NORM,
-                    remote=True),
-        DatasetSpec("tiny-imagenet", "static", 200, _build_tiny_imagenet, *_IMAGENET_NORM,
-                    remote=True),
-        DatasetSpec("dvs128-gesture", "events", 11, _build_events("dvs128-gesture"),
-                    remote=True),
-        DatasetSpec("n-caltech101", "events", 101, _build_events("n-caltech101"),
-                    remote=True),
-        DatasetSpec("cifar10-dvs", "events", 10, _build_events("cifar10-dvs"), remote=True),
+        DatasetSpec("digits", "static", 10, _build_digits, DigitsOptions,
+                    lambda o: (1, 8 * o.upsample, 8 * o.upsample),
+                    lambda o: (DIGIT_IMAGES, DIGITS_PER_CLASS)),
+        DatasetSpec("digits-dvs", "events", 10, _build_digits_dvs, DigitsDVSOptions,
+                    _fixed((2, 34, 34)), lambda o: (DIGIT_IMAGES, DIGITS_PER_CLASS)),
+        DatasetSpec("gestures-dvs", "events", 10, _build_gestures_dvs, GesturesDVSOptions,
+                    _fixed((2, 32, 32)), lambda o: (o.samples, o.samples // 10)),
+        DatasetSpec("cifar10", "static", 10, _build_cifar(10), NoOptions,
+                    _fixed((3, 32, 32)), None, *_CIFAR10_NORM, remote=True),
+        DatasetSpec("cifar100", "static", 100, _build_cifar(100), NoOptions,
+                    _fixed((3, 32, 32)), None, *_CIFAR100_NORM, remote=True),
+        DatasetSpec("tiny-imagenet", "static", 200, _build_tiny_imagenet, NoOptions,
+                    _fixed((3, 64, 64)), None, *_IMAGENET_NORM, remote=True),
+        *(DatasetSpec(name, "events", classes, _build_events(name), EventOptions,
+                      _event_frames(name), remote=True)
+          for name, classes in (("dvs128-gesture", 11), ("n-caltech101", 101),
+                                ("cifar10-dvs", 10))),
     )
 }
 

@@ -15,9 +15,9 @@ def build_convsnn(
     input_shape: Sequence[int],
     num_classes: int,
     kit: LayerKit,
-    channels: Sequence[int] = (16, 32),
-    input_pool: int = 1,
-    min_pool_size: int = 4,
+    channels: Sequence[int],
+    input_pool: int,
+    min_pool_size: int,
 ) -> nn.Sequential:
     """Multi-step model mapping ``[T, B, C, H, W]`` to per-step logits ``[T, B, classes]``.
 

@@ -16,9 +16,9 @@ from torch import nn
 
 from spikecut.conversion import QCFS
 from spikecut.models.tebn import SteppedTEBN2d
-from spikecut.neurons import NeuronConfig, make_neuron
+from spikecut.neurons import make_neuron
+from spikecut.settings import NeuronConfig
 
-ROLES = ("snn", "qcfs", "ann")
 NORMS = ("bn", "tebn")
 POOLS = {"max": layer.MaxPool2d, "avg": layer.AvgPool2d}
 
@@ -56,23 +56,38 @@ class LayerKit:
         return layer.Linear(c_in, c_out, step_mode="m")
 
 
+def _snn(role: dict, norm: str, n_steps: int, pool: str | None) -> LayerKit:
+    cfg = NeuronConfig.model_validate(role["neuron"])
+    return LayerKit(lambda: make_neuron(cfg), norm, n_steps, pool or "max")
+
+
+def _qcfs(role: dict, norm: str, n_steps: int, pool: str | None) -> LayerKit:
+    return LayerKit(lambda: QCFS(levels=role["levels"], theta=role["theta"]),
+                    pool_kind=pool or "avg")
+
+
+def _ann(role: dict, norm: str, n_steps: int, pool: str | None) -> LayerKit:
+    return LayerKit(MultiStepReLU, pool_kind=pool or "max")
+
+
+# kind -> (kit builder, whether it runs over T steps, so TEBN can apply)
+ROLES: dict[str, tuple[Callable[..., LayerKit], bool]] = {
+    "snn": (_snn, True), "qcfs": (_qcfs, False), "ann": (_ann, False)}
+
+
 def make_kit(role: dict, norm: str = "bn", n_steps: int = 1, pool: str | None = None
              ) -> LayerKit:
-    """The kit for ``role``. Converted networks pool by averaging: the max of spike
-    trains is not the max of their rates. TEBN exists only for SNNs trained over T."""
+    """The kit for ``role`` (``{"kind": ..., ...}``). Converted networks pool by
+    averaging: the max of spike trains is not the max of their rates. TEBN exists only
+    for SNNs trained over T."""
     kind = role.get("kind")
+    if kind not in ROLES:
+        raise ValueError(f"unknown model role {kind!r}; choose one of {sorted(ROLES)}")
     if norm not in NORMS:
         raise ValueError(f"unknown normalisation {norm!r}; choose one of {NORMS}")
     if pool is not None and pool not in POOLS:
         raise ValueError(f"unknown pool {pool!r}; choose one of {sorted(POOLS)}")
-    if kind == "snn":
-        cfg = NeuronConfig.from_dict(role["neuron"])
-        return LayerKit(lambda: make_neuron(cfg), norm, n_steps, pool or "max")
-    if norm == "tebn":
+    build, over_time = ROLES[kind]
+    if norm == "tebn" and not over_time:
         raise ValueError(f"TEBN normalises over T steps; the {kind!r} role runs one step")
-    if kind == "qcfs":
-        return LayerKit(lambda: QCFS(levels=role["levels"], theta=role["theta"]),
-                        pool_kind=pool or "avg")
-    if kind == "ann":
-        return LayerKit(MultiStepReLU, pool_kind=pool or "max")
-    raise ValueError(f"unknown model role {kind!r}; choose one of {ROLES}")
+    return build(role, norm, n_steps, pool)

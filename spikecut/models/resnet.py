@@ -59,5 +59,5 @@ def build_resnet19(input_shape, num_classes, kit):
                         hidden=(256,))
 
 
-def build_resnet20(input_shape, num_classes, kit, widths=(16, 32, 64)):
+def build_resnet20(input_shape, num_classes, kit, widths):
     return build_resnet(input_shape, num_classes, kit, widths[0], widths, (3, 3, 3))

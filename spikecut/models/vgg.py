@@ -51,22 +51,21 @@ def _classifier(features: int, hidden: Sequence[int], num_classes: int, kit: Lay
 
 
 def build_vgg(input_shape: Sequence[int], num_classes: int, kit: LayerKit,
-              layout: Sequence = VGG16, hidden: Sequence[int] = (4096, 4096),
-              dropout: float = 0.0) -> nn.Sequential:
+              layout: Sequence, hidden: Sequence[int], dropout: float) -> nn.Sequential:
     c, h, w = input_shape
     features, c, h, w = _features(layout, c, h, w, kit)
     return nn.Sequential(*features, *_classifier(c * h * w, hidden, num_classes, kit, dropout))
 
 
-def build_vgg16(input_shape, num_classes, kit, hidden=(4096, 4096), dropout=0.0):
+def build_vgg16(input_shape, num_classes, kit, hidden, dropout):
     return build_vgg(input_shape, num_classes, kit, VGG16, hidden, dropout)
 
 
-def build_vggsnn(input_shape, num_classes, kit, dropout=0.0):
+def build_vggsnn(input_shape, num_classes, kit, dropout):
     return build_vgg(input_shape, num_classes, kit, VGGSNN, (), dropout)
 
 
-def build_dvs_vgg(input_shape, num_classes, kit, blocks: int = 5, width: int = 128,
-                  hidden: Sequence[int] = (512,), dropout: float = 0.5):
+def build_dvs_vgg(input_shape, num_classes, kit, blocks: int, width: int,
+                  hidden: Sequence[int], dropout: float):
     layout = [item for _ in range(blocks) for item in (width, "P")]
     return build_vgg(input_shape, num_classes, kit, layout, hidden, dropout)

@@ -30,6 +30,7 @@ from spikecut.neurons.fused import (
     reference_backward,
     reference_forward,
 )
+from spikecut.neurons.surrogates import surrogate_of
 
 _THREADS = 256
 _STORAGE = {torch.float32: "float32", torch.float16: "float16", torch.bfloat16: "bfloat16"}
@@ -228,23 +229,9 @@ class _FusedMixin:
         return spikes[0]
 
 
-def _surrogate_spec(fn) -> tuple[str, float] | None:
-    from spikingjelly.activation_based import surrogate
-
-    from spikecut.neurons.surrogates import Triangle
-
-    if isinstance(fn, Triangle):
-        return "triangle", fn.width
-    if isinstance(fn, surrogate.Sigmoid):
-        return "sigmoid", fn.alpha
-    if isinstance(fn, surrogate.ATan):
-        return "atan", fn.alpha
-    return None
-
-
 class CupyLIFNode(_FusedMixin, neuron.LIFNode):
     def _fused_spec(self) -> FusedSpec | None:
-        sg = _surrogate_spec(self.surrogate_function)
+        sg = surrogate_of(self.surrogate_function)
         if sg is None:
             return None
         return FusedSpec("lif", self.tau, self.decay_input, self.v_threshold, self.v_reset,
@@ -253,7 +240,7 @@ class CupyLIFNode(_FusedMixin, neuron.LIFNode):
 
 class CupyIFNode(_FusedMixin, neuron.IFNode):
     def _fused_spec(self) -> FusedSpec | None:
-        sg = _surrogate_spec(self.surrogate_function)
+        sg = surrogate_of(self.surrogate_function)
         if sg is None:
             return None
         return FusedSpec("if", 2.0, False, self.v_threshold, self.v_reset,

@@ -12,36 +12,14 @@ falls back to SpikingJelly with a warning, while ``cupy`` raises.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import torch
 from spikingjelly.activation_based import neuron
 
 from spikecut.neurons.cupy_backend import CupyIFNode, CupyLIFNode, cupy_available
 from spikecut.neurons.surrogates import make_surrogate
+from spikecut.settings import NeuronConfig
 
-BACKENDS = ("auto", "torch", "spikingjelly", "cupy")
-
-
-@dataclass(frozen=True)
-class NeuronConfig:
-    """LIF settings. The defaults are the paper's direct-training neuron (SPEC §3):
-    u <- 0.5 u + x (tau = 2, no input decay), V_th = 1, hard reset to 0, triangle
-    surrogate of width 1."""
-
-    kind: str = "lif"
-    tau: float = 2.0
-    decay_input: bool = False
-    v_threshold: float = 1.0
-    v_reset: float | None = 0.0
-    surrogate: str = "triangle"
-    surrogate_width: float = 1.0
-    detach_reset: bool = False
-    backend: str = "auto"
-
-    @classmethod
-    def from_dict(cls, cfg: dict) -> NeuronConfig:
-        return cls(**cfg)
+BACKENDS = NeuronConfig.model_fields["backend"].annotation.__args__
 
 
 def resolve_backend(backend: str, device: torch.device | str = "cpu") -> str:

@@ -30,7 +30,9 @@ from dataclasses import dataclass
 
 import torch
 
-SURROGATE_KINDS = ("triangle", "sigmoid", "atan")
+from spikecut.neurons.surrogates import SURROGATES
+
+SURROGATE_KINDS = tuple(SURROGATES)
 DTYPES = ("float32", "float16", "bfloat16")
 # Contracting a*b+c into one FMA would round differently from PyTorch's separate ops
 # and could flip a spike sitting within an ulp of the threshold.
@@ -126,14 +128,7 @@ class FusedSpec:
 
 def surrogate_grad(z: torch.Tensor, spec: FusedSpec) -> torch.Tensor:
     """dS/dz at z = h - v_th for the spec's surrogate."""
-    a = spec.surrogate_param
-    if spec.surrogate == "triangle":
-        return (a - z.abs()).clamp_min(0) / (a * a)
-    if spec.surrogate == "sigmoid":
-        sig = 1.0 / (1.0 + torch.exp(-a * z))
-        return a * sig * (1.0 - sig)
-    c = math.pi / 2
-    return (a * 0.5) / (1.0 + (c * a * z) * (c * a * z))
+    return SURROGATES[spec.surrogate].torch_grad(z, spec.surrogate_param)
 
 
 def reference_forward(x: torch.Tensor, spec: FusedSpec,
@@ -186,14 +181,7 @@ def _f(value: float) -> str:
 
 
 def _surrogate_c(spec: FusedSpec) -> str:
-    a = _f(spec.surrogate_param)
-    if spec.surrogate == "triangle":
-        return f"fmaxf({a} - fabsf(z), 0.0f) / ({a} * {a})"
-    if spec.surrogate == "sigmoid":
-        return (f"{a} * (1.0f / (1.0f + expf(-{a} * z))) "
-                f"* (1.0f - 1.0f / (1.0f + expf(-{a} * z)))")
-    c = _f(math.pi / 2)
-    return f"({a} * 0.5f) / (1.0f + ({c} * {a} * z) * ({c} * {a} * z))"
+    return SURROGATES[spec.surrogate].cuda_grad(_f(spec.surrogate_param))
 
 
 def kernel_source(spec: FusedSpec, dtype: str = "float32") -> str:

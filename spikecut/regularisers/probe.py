@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from contextlib import ExitStack
+
 import torch
 from spikingjelly.activation_based import neuron
 from torch import nn
+
+from spikecut.inference.hooks import forward_hooks, modules_of
 
 
 class SpikingLayerProbe:
@@ -15,11 +19,11 @@ class SpikingLayerProbe:
     """
 
     def __init__(self, model: nn.Module):
-        self.neurons = [m for m in model.modules() if isinstance(m, neuron.BaseNode)]
+        self.neurons = modules_of(model, neuron.BaseNode)
         if not self.neurons:
             raise ValueError("the model has no SpikingJelly neuron to probe")
         self.records: list[tuple[torch.Tensor, torch.Tensor]] = []
-        self._handles: list = []
+        self._hooks = ExitStack()
         self._stored: list[bool] = []
 
     def _hook(self, module: neuron.BaseNode, inputs, output: torch.Tensor) -> None:
@@ -29,15 +33,13 @@ class SpikingLayerProbe:
         self._stored = [n.store_v_seq for n in self.neurons]
         for n in self.neurons:
             n.store_v_seq = True
-            self._handles.append(n.register_forward_hook(self._hook))
+        self._hooks.enter_context(forward_hooks((self.neurons, self._hook)))
         return self
 
     def __exit__(self, *exc) -> None:
-        for handle in self._handles:
-            handle.remove()
+        self._hooks.close()
         for n, stored in zip(self.neurons, self._stored):
             n.store_v_seq = stored
-        self._handles.clear()
 
     def pop(self) -> list[tuple[torch.Tensor, torch.Tensor]]:
         """The records of the last forward pass, emptying the probe."""

@@ -20,12 +20,14 @@ layer in which every kept sample is that quiet contributes 0.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import ExitStack
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from spikecut.conversion.qcfs import QCFS
+from spikecut.inference.hooks import forward_hooks, modules_of
 from spikecut.regularisers.rcs import AGGREGATIONS
 
 ANN_PEAKS = ("batch", "sample")
@@ -71,25 +73,23 @@ class QCFSRCS:
     layer (found by type) during the forward pass."""
 
     def __init__(self, model: nn.Module, aggregation: str = "max", peak: str = "batch"):
-        self.layers = [m for m in model.modules() if isinstance(m, QCFS)]
+        self.layers = modules_of(model, QCFS)
         if not self.layers:
             raise ValueError("the model has no QCFS layer to regularise")
         self.aggregation, self.peak = aggregation, peak
         self.preacts: list[torch.Tensor] = []
-        self._handles: list = []
+        self._hooks = ExitStack()
 
     def _hook(self, module, inputs, output) -> None:
         self.preacts.append(inputs[0].flatten(0, 1))  # [T=1, B, ...] -> [B, ...]
 
     def __enter__(self) -> QCFSRCS:
         self.preacts = []
-        self._handles = [m.register_forward_hook(self._hook) for m in self.layers]
+        self._hooks.enter_context(forward_hooks((self.layers, self._hook)))
         return self
 
     def __exit__(self, *exc) -> None:
-        for handle in self._handles:
-            handle.remove()
-        self._handles.clear()
+        self._hooks.close()
 
     def value(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         preacts, self.preacts = self.preacts, []

@@ -4,7 +4,8 @@ Each Snakemake script calls exactly one of these with plain values; each compose
 library and does its own I/O, atomically. All are usable without Snakemake.
 
 - :mod:`~spikecut.stages.data`: fetch and prepare a data set;
-- :mod:`~spikecut.stages.network`: train a run and record its per-step outputs (torch);
+- :mod:`~spikecut.stages.network`: train a run, record its per-step outputs and run its
+  cutoffs for real (torch);
 - :mod:`~spikecut.stages.analysis`: sweep the cutoffs and summarise (no torch).
 
 The stages are importable from here by name, and each is imported on first use, so
@@ -20,10 +21,11 @@ _HOMES = {
     "prepare_dataset": "data",
     "train": "network",
     "record": "network",
+    "early_exit": "network",
     "load_step_outputs": "analysis",
     "sweep_cutoff": "analysis",
+    "load_run_sweep": "analysis",
     "concat_csv": "analysis",
-    "load_run_points": "analysis",
     "summarise_runs": "analysis",
 }
 

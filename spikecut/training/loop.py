@@ -6,9 +6,7 @@ from __future__ import annotations
 import copy
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 
-import numpy as np
 import pandas as pd
 import torch
 from spikingjelly.activation_based import functional
@@ -16,32 +14,14 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from spikecut.data import PreparedData
+from spikecut.inference.run import Encoder, per_step_logits
 from spikecut.regularisers import Regulariser
 from spikecut.seeding import restore_rng_state, rng_state
+from spikecut.settings import TrainConfig
 from spikecut.training.checkpoint import Checkpointer
 from spikecut.training.losses import task_loss
 
 log = logging.getLogger(__name__)
-
-# A batch of samples as stored -> the model's input [T, B, ...]
-Encoder = Callable[[np.ndarray | torch.Tensor], torch.Tensor]
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    epochs: int = 20
-    batch_size: int = 64
-    optimizer: str = "adam"
-    lr: float = 1e-2
-    momentum: float = 0.9
-    weight_decay: float = 0.0
-    loss: str = "tet"
-    tet_lambda: float = 1e-3
-    alpha: float = 0.0
-
-    @classmethod
-    def from_dict(cls, cfg: dict) -> TrainConfig:
-        return cls(**cfg)
 
 
 def make_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
@@ -53,25 +33,11 @@ def make_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
     raise ValueError(f"unknown optimizer {cfg.optimizer!r}; choose 'adam' or 'sgd'")
 
 
-@torch.no_grad()
-def per_step_logits(model: nn.Module, x: np.ndarray, encode: Encoder, batch_size: int,
-                    device: torch.device, counter=None) -> torch.Tensor:
-    """Per-step outputs ``[N, T, C]`` of ``model`` in its current mode, on CPU. A
-    :class:`spikecut.energy.ComputeCounter` given as ``counter`` closes each batch."""
-    outs = []
-    for start in range(0, len(x), batch_size):
-        batch = encode(x[start : start + batch_size]).to(device)
-        outs.append(model(batch).transpose(0, 1).float().cpu())
-        functional.reset_net(model)
-        if counter is not None:
-            counter.end_batch()
-    return torch.cat(outs)
-
-
 def train_model(
     model: nn.Module,
     data: PreparedData,
     cfg: TrainConfig,
+    alpha: float,
     encode: Encoder,
     regulariser: Regulariser,
     generator: torch.Generator,
@@ -80,7 +46,7 @@ def train_model(
     augment: Callable[[torch.Tensor], torch.Tensor] | None = None,
     checkpoint: Checkpointer | None = None,
 ) -> tuple[nn.Module, pd.DataFrame]:
-    """Minimise task loss + alpha * RCS; return the state with the best validation
+    """Minimise task loss + ``alpha`` * RCS; return the state with the best validation
     accuracy at the last step, and per-epoch metrics. The test split is never touched.
     With ``checkpoint``, the run saves itself after every epoch and resumes from there."""
     model.to(device)
@@ -116,9 +82,9 @@ def train_model(
             with regulariser:
                 logits = model(encode(inputs).to(device))
             task = task_loss(cfg.loss, logits, labels, cfg.tet_lambda)
-            with torch.set_grad_enabled(cfg.alpha > 0):
+            with torch.set_grad_enabled(alpha > 0):
                 rcs = regulariser.value(logits, labels)
-            loss = task + cfg.alpha * rcs if cfg.alpha > 0 else task
+            loss = task + alpha * rcs if alpha > 0 else task
             if not torch.isfinite(loss):
                 raise FloatingPointError(
                     f"loss became {loss.item()} at epoch {epoch}, batch {batch_idx + 1}/"

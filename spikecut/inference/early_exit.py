@@ -82,8 +82,8 @@ def run_early_exit(model: nn.Module, x: torch.Tensor, rule: StoppingRule) -> Ear
 
 def measure_early_exit(model: nn.Module, x: np.ndarray, encode, test: StepOutputs,
                        calibration: StepOutputs, policies: list[str], epsilon: float,
-                       batch_size: int, device: torch.device, max_set_size: int = 1
-                       ) -> pd.DataFrame:
+                       batch_size: int, device: torch.device, max_set_size: int = 1,
+                       grid: int | None = None) -> pd.DataFrame:
     """Each policy at ``epsilon`` run for real on the stored test samples ``x``, beside a
     full-T run: mean exit step, accuracy, wall time, and whether the exits equal the
     simulated cutoff's (they should, always)."""
@@ -99,7 +99,7 @@ def measure_early_exit(model: nn.Module, x: np.ndarray, encode, test: StepOutput
     full = run(make_policy("timestep").stopping_rule(None, test.n_steps))
     rows = []
     for name in policies:
-        policy = make_policy(name, max_set_size=max_set_size)
+        policy = make_policy(name, grid=grid, max_set_size=max_set_size)
         result = run(policy.stopping_rule(calibration, epsilon))
         (point,) = policy.operating_points(test, calibration, [epsilon])
         rows.append({"policy": name, "epsilon": epsilon, "n_steps": test.n_steps,

@@ -15,11 +15,15 @@ Conventions (the usual ones in the SNN literature):
 
 from __future__ import annotations
 
+from contextlib import ExitStack
+
 import numpy as np
 import torch
 import torch.nn.functional as F
 from spikingjelly.activation_based import neuron
 from torch import nn
+
+from spikecut.inference.hooks import forward_hooks, modules_of
 
 
 def fan_out(layer: nn.Module, input_shape: tuple[int, ...]) -> torch.Tensor:
@@ -55,12 +59,12 @@ class ComputeCounter:
     spike count, each ``[T, B]`` (spikes ``[T, B, L]``), found by module type."""
 
     def __init__(self, model: nn.Module):
-        self.synaptic = [m for m in model.modules() if isinstance(m, SYNAPTIC)]
-        self.neurons = [m for m in model.modules() if isinstance(m, neuron.BaseNode)]
+        self.synaptic = modules_of(model, SYNAPTIC)
+        self.neurons = modules_of(model, neuron.BaseNode)
         if not self.synaptic:
             raise ValueError("the model has no convolution or linear layer to count")
         self._fan_out: dict[nn.Module, torch.Tensor] = {}
-        self._handles: list = []
+        self._hooks = ExitStack()
         self._first: nn.Module | None = None
         self._macs, self._sops, self._spikes = [], [], []
         self._call: dict = {}
@@ -86,14 +90,12 @@ class ComputeCounter:
             (output != 0).flatten(2).sum(2).double())
 
     def __enter__(self) -> ComputeCounter:
-        self._handles = [m.register_forward_hook(self._synaptic_hook) for m in self.synaptic]
-        self._handles += [m.register_forward_hook(self._neuron_hook) for m in self.neurons]
+        self._hooks.enter_context(forward_hooks((self.synaptic, self._synaptic_hook),
+                                                (self.neurons, self._neuron_hook)))
         return self
 
     def __exit__(self, *exc) -> None:
-        for handle in self._handles:
-            handle.remove()
-        self._handles.clear()
+        self._hooks.close()
 
     def end_batch(self) -> None:
         """Close one forward call's counts."""

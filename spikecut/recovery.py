@@ -1,0 +1,47 @@
+"""How to make a broken or missing output again, as a command the user can run as it
+is written.
+
+Snakemake does nothing when only an intermediate file is missing, so "delete it and
+rerun" would do nothing for, say, a corrupt ``logits.npz``: the file has to be asked for
+by name. The Snakefile records how it was started (Snakefile, working directory,
+config files) in an environment variable that its jobs inherit; a job's message then
+names the command that makes the file again. The next plain run redoes what depends on
+it.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+from collections.abc import Sequence
+from pathlib import Path
+
+ENV = "SPIKECUT_SNAKEMAKE"
+
+
+def snakemake_options(snakefile: str | Path, workdir: str | Path,
+                      configfiles: Sequence[str | Path]) -> str:
+    """The options that rebuild a file of this workflow run, for :data:`ENV`."""
+    words = ["-s", str(Path(snakefile).resolve()), "--directory", str(Path(workdir).resolve())]
+    for path in configfiles:
+        words += ["--configfile", str(Path(path).resolve())]
+    return shlex.join(words + ["--cores", "all"])
+
+
+def remake_command(*targets: str | Path) -> str | None:
+    """``snakemake ... TARGET`` for this workflow run, or None outside one."""
+    options = os.environ.get(ENV)
+    if options is None:
+        return None
+    return f"snakemake {options} {shlex.join(str(t) for t in targets)}"
+
+
+def remake(path: str | Path, also: Sequence[str | Path] = (), target: str | Path | None = None
+           ) -> str:
+    """Advice for a broken ``path``: delete it (and ``also``), then make it (or
+    ``target``, the output that brings it back) again."""
+    doomed = " and ".join(str(p) for p in [path, *also])
+    command = remake_command(target or path)
+    if command is None:
+        return f"delete {doomed} and run the stage that writes it again"
+    return f"delete {doomed}, then make it again with: {command}"
