@@ -41,13 +41,14 @@ def main() -> None:
     times = []
     for _ in range(args.repeats):
         start = time.perf_counter()
-        curve, _ = sweep(StepOutputs(*test), StepOutputs(*cal), list(POLICIES), EPSILONS,
-                         raw=RAW)
+        curve, _ = sweep(StepOutputs(*test), StepOutputs(*cal), list(POLICIES), EPSILONS, raw=RAW)
         times.append(time.perf_counter() - start)
     print(f"{platform.processor() or platform.machine()}, numpy {np.__version__}")
     print(f"{len(curve)} operating points from {len(POLICIES)} policies")
-    print(f"full sweep: best {min(times):.2f} s, median {np.median(times):.2f} s "
-          f"over {args.repeats} runs (target <= 3 s)")
+    print(
+        f"full sweep: best {min(times):.2f} s, median {np.median(times):.2f} s "
+        f"over {args.repeats} runs (target <= 3 s)"
+    )
 
 
 if __name__ == "__main__":

@@ -103,8 +103,9 @@ def lif_call(node, mode: str, x: torch.Tensor, grad: torch.Tensor) -> None:
         torch.autograd.grad(node(x), x, grad)
 
 
-def bench_lif(name: str, backend: str, timer: Timer, device: torch.device, shapes,
-              bandwidth: float):
+def bench_lif(
+    name: str, backend: str, timer: Timer, device: torch.device, shapes, bandwidth: float
+):
     node = make_neuron(NeuronConfig(**neuron_settings(backend)), device).to(device)
     for shape in shapes:
         for dtype_name, dtype in DTYPES.items():
@@ -113,10 +114,16 @@ def bench_lif(name: str, backend: str, timer: Timer, device: torch.device, shape
             for mode, tensors in TENSORS_MOVED.items():
                 ms = timer.median_ms(functools.partial(lif_call, node, mode, x, grad))
                 moved = tensors * x.numel() * x.element_size()
-                yield {"bench": "lif", "backend": name, "shape": "x".join(map(str, shape)),
-                       "dtype": dtype_name, "mode": mode, "ms": ms,
-                       "GB/s": moved / (ms * 1e-3) / 1e9,
-                       "floor_ms": moved / bandwidth * 1e3}
+                yield {
+                    "bench": "lif",
+                    "backend": name,
+                    "shape": "x".join(map(str, shape)),
+                    "dtype": dtype_name,
+                    "mode": mode,
+                    "ms": ms,
+                    "GB/s": moved / (ms * 1e-3) / 1e9,
+                    "floor_ms": moved / bandwidth * 1e3,
+                }
 
 
 def train_step(model, opt, x: torch.Tensor, y: torch.Tensor, amp: bool) -> None:
@@ -128,8 +135,9 @@ def train_step(model, opt, x: torch.Tensor, y: torch.Tensor, amp: bool) -> None:
     functional.reset_net(model)
 
 
-def bench_vgg_step(name: str, backend: str, timer: Timer, device: torch.device,
-                   batch: int, size: int):
+def bench_vgg_step(
+    name: str, backend: str, timer: Timer, device: torch.device, batch: int, size: int
+):
     n_steps = 4
     role = {"kind": "snn", "neuron": neuron_settings(backend)}
     for amp in (False, True):
@@ -139,8 +147,14 @@ def bench_vgg_step(name: str, backend: str, timer: Timer, device: torch.device,
         x = torch.rand(n_steps, batch, 3, size, size, device=device)
         y = torch.randint(0, 10, (batch,), device=device)
         ms = timer.median_ms(functools.partial(train_step, model, opt, x, y, amp))
-        yield {"bench": "vgg_step", "backend": name, "amp": amp, "batch": batch,
-               "size": size, "ms": ms}
+        yield {
+            "bench": "vgg_step",
+            "backend": name,
+            "amp": amp,
+            "batch": batch,
+            "size": size,
+            "ms": ms,
+        }
 
 
 def worker(name: str, args) -> None:
@@ -152,11 +166,11 @@ def worker(name: str, args) -> None:
     timer = Timer(device, args.warmup, args.reps)
     shapes = SMOKE_SHAPES if args.smoke else SHAPES
     bandwidth = copy_bandwidth(timer, device, 2**20 if args.smoke else 2**30)
-    print(json.dumps({"bench": "copy", "backend": name, "GB/s": bandwidth / 1e9}),
-          flush=True)
-    records = [*bench_lif(name, backend, timer, device, shapes, bandwidth),
-               *bench_vgg_step(name, backend, timer, device, *((2, 16) if args.smoke
-                                                                 else (128, 32)))]
+    print(json.dumps({"bench": "copy", "backend": name, "GB/s": bandwidth / 1e9}), flush=True)
+    records = [
+        *bench_lif(name, backend, timer, device, shapes, bandwidth),
+        *bench_vgg_step(name, backend, timer, device, *((2, 16) if args.smoke else (128, 32))),
+    ]
     for record in records:
         print(json.dumps(record), flush=True)
 
@@ -168,8 +182,16 @@ def run_workers(args) -> list[dict]:
         env.pop("SJ_LIF_CUDA_IMPLEMENTATION", None)
         if implementation is not None:
             env["SJ_LIF_CUDA_IMPLEMENTATION"] = implementation
-        cmd = [sys.executable, __file__, "--worker", name, "--reps", str(args.reps),
-               "--warmup", str(args.warmup)] + (["--smoke"] if args.smoke else [])
+        cmd = [
+            sys.executable,
+            __file__,
+            "--worker",
+            name,
+            "--reps",
+            str(args.reps),
+            "--warmup",
+            str(args.warmup),
+        ] + (["--smoke"] if args.smoke else [])
         print(f"# {name} ...", file=sys.stderr, flush=True)
         out = subprocess.run(cmd, env=env, capture_output=True, text=True)
         if out.returncode != 0:
@@ -191,8 +213,10 @@ def versions() -> str:
 
 def markdown(df: pd.DataFrame, digits: int) -> str:
     df = df.reset_index()
-    cells = [[f"{v:.{digits}f}" if isinstance(v, float) else str(v) for v in row]
-             for row in df.itertuples(index=False)]
+    cells = [
+        [f"{v:.{digits}f}" if isinstance(v, float) else str(v) for v in row]
+        for row in df.itertuples(index=False)
+    ]
     rows = [list(map(str, df.columns)), ["---"] * len(df.columns), *cells]
     return "\n".join("| " + " | ".join(r) + " |" for r in rows)
 
@@ -216,9 +240,9 @@ def report(records: list[dict], header: str) -> str:
     lines += ["LIF neuron, ms (median)", "", markdown(table, 3), ""]
     vgg = df[df.bench == "vgg_step"]
     step = vgg.pivot_table(index="backend", columns="amp", values="ms").rename(
-        columns={False: "fp32 ms", True: "AMP (bf16) ms"})
-    lines += ["VGGSNN training step, T = 4, ms (median)", "",
-              markdown(step, 2), ""]
+        columns={False: "fp32 ms", True: "AMP (bf16) ms"}
+    )
+    lines += ["VGGSNN training step, T = 4, ms (median)", "", markdown(step, 2), ""]
     lines += [f"Not run: {r['skipped']} ({r['why']})" for r in skipped]
     if "spikecut-cupy" in step.index and "spikecut-cupy" in table:
         lines += ["", *targets(table, step)]
@@ -237,11 +261,15 @@ def targets(table: pd.DataFrame, step: pd.DataFrame) -> list[str]:
         (f"LIF fp32 fwd+bwd {key} <= 0.55 ms", f"{fp32:.3f} ms", fp32 <= 0.55),
         ("... and >= 2x SpikingJelly's best", f"{sj_fp32 / fp32:.2f}x", sj_fp32 / fp32 >= 2),
         (f"LIF bf16 fwd+bwd {key} <= 0.35 ms", f"{bf16:.3f} ms", bf16 <= 0.35),
-        ("VGG step with AMP >= 1.4x SpikingJelly's best configuration",
-         f"{sj_best / ours_amp:.2f}x", sj_best / ours_amp >= 1.4),
+        (
+            "VGG step with AMP >= 1.4x SpikingJelly's best configuration",
+            f"{sj_best / ours_amp:.2f}x",
+            sj_best / ours_amp >= 1.4,
+        ),
     ]
-    return ["Targets", ""] + [f"- {'met' if ok else 'NOT met'}: {what}: {value}"
-                              for what, value, ok in checks]
+    return ["Targets", ""] + [
+        f"- {'met' if ok else 'NOT met'}: {what}: {value}" for what, value, ok in checks
+    ]
 
 
 def main(argv=None) -> None:

@@ -5,16 +5,16 @@ rule sweep_cutoff:
         curve=f"{RUN_DIR}/cutoff.csv",
         exits=f"{RUN_DIR}/exits.csv",
         sweep=f"{RUN_DIR}/sweep.npz",
-    params:
-        cutoff=settings.cutoff.model_dump(mode="json"),
     log:
         f"{RESULTS}/logs/sweep_cutoff/{{dataset}}/{{method}}/alpha{{alpha}}/seed{{seed}}.log",
+    conda:
+        "../envs/spikecut.yaml"
     threads: 1
     resources:
         mem_mb=2000,
         runtime=10,
-    conda:
-        "../envs/spikecut.yaml"
+    params:
+        cutoff=settings.cutoff.model_dump(mode="json"),
     script:
         "../workflow_scripts/sweep_cutoff.py"
 

@@ -1,14 +1,14 @@
 rule fetch_dataset:
     output:
         marker=f"{RAW_ROOT}/{{dataset}}/fetched.json",
-    params:
-        root=lambda w: f"{RAW_ROOT}/{w.dataset}",
     log:
         f"{RESULTS}/logs/fetch_dataset/{{dataset}}.log",
-    localrule: True
     retries: 2
+    localrule: True
     conda:
         "../envs/spikecut.yaml"
+    params:
+        root=lambda w: f"{RAW_ROOT}/{w.dataset}",
     script:
         "../workflow_scripts/fetch_dataset.py"
 
@@ -19,15 +19,15 @@ rule prepare_dataset:
     output:
         frames=f"{RESULTS}/data/{{dataset}}/{{key}}/frames.npz",
         params=f"{RESULTS}/data/{{dataset}}/{{key}}/params.json",
-    params:
-        cfg=lambda wildcards: settings.data_params(wildcards.dataset),
     log:
         f"{RESULTS}/logs/prepare_dataset/{{dataset}}/{{key}}.log",
+    conda:
+        "../envs/spikecut.yaml"
     threads: 1
     resources:
         mem_mb=job_resources("prepare").mem_mb,
         runtime=job_resources("prepare").runtime,
-    conda:
-        "../envs/spikecut.yaml"
+    params:
+        cfg=lambda wildcards: settings.data_params(wildcards.dataset),
     script:
         "../workflow_scripts/prepare_dataset.py"

@@ -4,20 +4,22 @@ rule record_outputs:
         frames=lambda wildcards: ancient(frames_path(wildcards)),
     output:
         logits=f"{RUN_DIR}/logits.npz",
-    params:
-        plan=lambda wildcards: settings.record_params(wildcards.dataset, wildcards.method),
-        resume=resume_path,
     log:
         f"{RESULTS}/logs/record_outputs/{{dataset}}/{{method}}/alpha{{alpha}}/seed{{seed}}.log",
     benchmark:
         f"{RESULTS}/benchmarks/record_outputs/{{dataset}}/{{method}}/alpha{{alpha}}/seed{{seed}}.tsv"
+    conda:
+        "../envs/spikecut.yaml"
     threads: 1
     resources:
         mem_mb=job_resources("record").mem_mb,
         runtime=job_resources("record").runtime,
         gpu=job_resources("record").gpu,
-    conda:
-        "../envs/spikecut.yaml"
+    params:
+        plan=lambda wildcards: settings.record_params(
+            wildcards.dataset, wildcards.method
+        ),
+        resume=resume_path,
     script:
         "../workflow_scripts/record_outputs.py"
 
@@ -29,19 +31,21 @@ rule early_exit:
         logits=rules.record_outputs.output.logits,
     output:
         table=f"{RUN_DIR}/early_exit.csv",
-    params:
-        plan=lambda wildcards: settings.early_exit_params(wildcards.dataset, wildcards.method),
-        grid=settings.cutoff.grid,
     log:
         f"{RESULTS}/logs/early_exit/{{dataset}}/{{method}}/alpha{{alpha}}/seed{{seed}}.log",
     benchmark:
         f"{RESULTS}/benchmarks/early_exit/{{dataset}}/{{method}}/alpha{{alpha}}/seed{{seed}}.tsv"
+    conda:
+        "../envs/spikecut.yaml"
     threads: 1
     resources:
         mem_mb=job_resources("record").mem_mb,
         runtime=job_resources("record").runtime,
         gpu=job_resources("record").gpu,
-    conda:
-        "../envs/spikecut.yaml"
+    params:
+        plan=lambda wildcards: settings.early_exit_params(
+            wildcards.dataset, wildcards.method
+        ),
+        grid=settings.cutoff.grid,
     script:
         "../workflow_scripts/early_exit.py"

@@ -14,13 +14,13 @@ rule summarise:
         per_run=f"{RESULTS}/summary/operating_points.csv",
         markdown=f"{RESULTS}/summary/summary.md",
         headline=f"{RESULTS}/summary/headline.md",
-    params:
-        summary=settings.summary.model_dump(mode="json"),
     log:
         f"{RESULTS}/logs/summarise.log",
     localrule: True
     conda:
         "../envs/spikecut.yaml"
+    params:
+        summary=settings.summary.model_dump(mode="json"),
     script:
         "../workflow_scripts/summarise.py"
 
@@ -72,13 +72,13 @@ rule plot_policy_comparison:
             caption="../report/policy_comparison.rst",
             category="Figures",
         ),
-    params:
-        cost="mean_timesteps",
     log:
         f"{RESULTS}/logs/plot_policy_comparison.log",
     localrule: True
     conda:
         "../envs/spikecut.yaml"
+    params:
+        cost="mean_timesteps",
     script:
         "../workflow_scripts/plot_policy_comparison.py"
 
@@ -93,13 +93,13 @@ rule plot_accuracy_vs_energy:
             caption="../report/accuracy_vs_energy.rst",
             category="Figures",
         ),
-    params:
-        cost="mean_energy_uj",
     log:
         f"{RESULTS}/logs/plot_accuracy_vs_energy.log",
     localrule: True
     conda:
         "../envs/spikecut.yaml"
+    params:
+        cost="mean_energy_uj",
     script:
         "../workflow_scripts/plot_policy_comparison.py"
 
@@ -113,12 +113,12 @@ rule plot_exit_histograms:
             caption="../report/exit_histograms.rst",
             category="Figures",
         ),
-    params:
-        epsilon=float(settings.summary.histogram_epsilon),
     log:
         f"{RESULTS}/logs/plot_exit_histograms.log",
     localrule: True
     conda:
         "../envs/spikecut.yaml"
+    params:
+        epsilon=float(settings.summary.histogram_epsilon),
     script:
         "../workflow_scripts/plot_exit_histograms.py"

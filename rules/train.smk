@@ -6,20 +6,22 @@ rule train:
         model=f"{RUN_DIR}/model.pt",
         metrics=f"{RUN_DIR}/metrics.csv",
         settings=f"{RUN_DIR}/settings.json",
-    params:
-        run=run_key,
-        plan=lambda wildcards: settings.train_params(wildcards.dataset, wildcards.method),
-        resume=resume_path,
     log:
         f"{RESULTS}/logs/train/{{dataset}}/{{method}}/alpha{{alpha}}/seed{{seed}}.log",
     benchmark:
         f"{RESULTS}/benchmarks/train/{{dataset}}/{{method}}/alpha{{alpha}}/seed{{seed}}.tsv"
+    conda:
+        "../envs/spikecut.yaml"
     threads: 1
     resources:
         mem_mb=job_resources("train").mem_mb,
         runtime=lambda wildcards, attempt: job_resources("train").runtime * attempt,
         gpu=job_resources("train").gpu,
-    conda:
-        "../envs/spikecut.yaml"
+    params:
+        run=run_key,
+        plan=lambda wildcards: settings.train_params(
+            wildcards.dataset, wildcards.method
+        ),
+        resume=resume_path,
     script:
         "../workflow_scripts/train.py"

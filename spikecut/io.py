@@ -70,12 +70,15 @@ def read_npz(path: str | os.PathLike, required: tuple[str, ...]) -> tuple[dict, 
             with np.load(fh, allow_pickle=False) as data:
                 arrays = {k: data[k] for k in data.files}
         except Exception as err:  # zipfile, zlib and numpy each raise their own kinds
-            raise ValueError(f"{path} is corrupt or truncated ({type(err).__name__}: {err}); "
-                             f"{remake(path)}") from err
+            raise ValueError(
+                f"{path} is corrupt or truncated ({type(err).__name__}: {err}); {remake(path)}"
+            ) from err
     missing = [k for k in required + ("meta",) if k not in arrays]
     if missing:
-        raise ValueError(f"{path} lacks the arrays {missing}; it was written by another "
-                         f"version. {remake(path).capitalize()}")
+        raise ValueError(
+            f"{path} lacks the arrays {missing}; it was written by another "
+            f"version. {remake(path).capitalize()}"
+        )
     return arrays, json.loads(str(arrays.pop("meta")))
 
 
@@ -100,5 +103,7 @@ def load_torch(path: str | os.PathLike, advice: str | None = None) -> Any:
     except FileNotFoundError:
         raise
     except Exception as err:
-        raise ValueError(f"checkpoint {path} is corrupt or truncated ({type(err).__name__}); "
-                         f"{advice or remake(path)}") from err
+        raise ValueError(
+            f"checkpoint {path} is corrupt or truncated ({type(err).__name__}); "
+            f"{advice or remake(path)}"
+        ) from err

@@ -12,7 +12,9 @@ def log_to_file(path: str) -> None:
     stream = open(path, "w", buffering=1)  # noqa: SIM115 - lives as long as the job
     sys.stderr = stream
     logging.basicConfig(
-        stream=stream, level=logging.INFO, force=True,
+        stream=stream,
+        level=logging.INFO,
+        force=True,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     logging.captureWarnings(True)

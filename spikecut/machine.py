@@ -31,6 +31,8 @@ def _version(package: str) -> str:
 def describe(device: str = "cpu") -> str:
     """e.g. "2-core AMD EPYC 7B13 (x86_64), cpu, Linux, Python 3.11.7, numpy 2.4.6,
     torch 2.14.1"; ``device`` is what the network ran on."""
-    return (f"{os.cpu_count()}-core {_cpu_model()} ({platform.machine()}), {device}, "
-            f"{platform.system()}, Python {platform.python_version()}, "
-            f"numpy {_version('numpy')}, torch {_version('torch')}")
+    return (
+        f"{os.cpu_count()}-core {_cpu_model()} ({platform.machine()}), {device}, "
+        f"{platform.system()}, Python {platform.python_version()}, "
+        f"numpy {_version('numpy')}, torch {_version('torch')}"
+    )

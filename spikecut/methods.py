@@ -47,8 +47,13 @@ def rebuild(spec: dict, backend: str | None = None) -> nn.Module:
     role = spec["role"]
     if backend is not None and "neuron" in role:
         role = role | {"neuron": role["neuron"] | {"backend": backend}}
-    return build_model(MODEL_ADAPTER.validate_python(spec["model"]), spec["input_shape"],
-                       spec["num_classes"], role, spec["n_steps"])
+    return build_model(
+        MODEL_ADAPTER.validate_python(spec["model"]),
+        spec["input_shape"],
+        spec["num_classes"],
+        role,
+        spec["n_steps"],
+    )
 
 
 class Method(ABC):
@@ -71,24 +76,32 @@ class Method(ABC):
         """Its form of RCS."""
 
     @abstractmethod
-    def to_snn(self, trained: nn.Module, data: PreparedData, plan: RecordPlan
-               ) -> tuple[nn.Module, int, dict]:
+    def to_snn(
+        self, trained: nn.Module, data: PreparedData, plan: RecordPlan
+    ) -> tuple[nn.Module, int, dict]:
         """The SNN to record, the T it runs, and facts about it for the record."""
 
     def setup(self, plan: TrainPlan, data: PreparedData) -> TrainingSetup:
-        spec = {"model": plan.model.model_dump(mode="json"),
-                "input_shape": list(data.input_shape), "num_classes": data.num_classes,
-                "role": self.role(plan), "n_steps": self.model_steps(data)}
+        spec = {
+            "model": plan.model.model_dump(mode="json"),
+            "input_shape": list(data.input_shape),
+            "num_classes": data.num_classes,
+            "role": self.role(plan),
+            "n_steps": self.model_steps(data),
+        }
         augment = make_augment(plan.augment, data.input_shape[1:])
         if augment is not None and data.kind != "static":
-            raise ValueError("augmentation is for frame data; remove 'augment' from the "
-                             "event data set's config")
+            raise ValueError(
+                "augmentation is for frame data; remove 'augment' from the event data set's config"
+            )
         model = rebuild(spec)
-        return TrainingSetup(model, spec, self.encoder(data), self.regulariser(model, plan),
-                             augment)
+        return TrainingSetup(
+            model, spec, self.encoder(data), self.regulariser(model, plan), augment
+        )
 
-    def inference(self, trained: nn.Module, data: PreparedData, plan: RecordPlan
-                  ) -> tuple[nn.Module, Encoder, dict]:
+    def inference(
+        self, trained: nn.Module, data: PreparedData, plan: RecordPlan
+    ) -> tuple[nn.Module, Encoder, dict]:
         """The SNN to record, its T-step input encoding, and facts about it."""
         snn, n_steps, info = self.to_snn(trained, data, plan)
         encode = partial(to_time_major, kind=data.kind, n_steps=n_steps, norm=data.norm)
@@ -108,8 +121,9 @@ class BPTT(Method):
         return partial(to_time_major, kind=data.kind, n_steps=data.n_steps, norm=data.norm)
 
     def regulariser(self, model, plan):
-        return SpikingRCS(model, plan.neuron.v_threshold, plan.rcs.tail_fraction,
-                          plan.rcs.aggregation)
+        return SpikingRCS(
+            model, plan.neuron.v_threshold, plan.rcs.tail_fraction, plan.rcs.aggregation
+        )
 
     def to_snn(self, trained, data, plan):
         return trained, data.n_steps, {}
@@ -136,8 +150,7 @@ class QCFSConversion(Method):
         n_steps = data.n_steps if data.kind == "events" else plan.qcfs_steps
         if n_steps is None:
             raise ValueError("recording a converted SNN on static data needs qcfs_steps")
-        log.info("converted %d QCFS layers to IF neurons; simulating %d steps",
-                 converted, n_steps)
+        log.info("converted %d QCFS layers to IF neurons; simulating %d steps", converted, n_steps)
         return snn, n_steps, {"converted_layers": converted}
 
 

@@ -19,8 +19,9 @@ from pathlib import Path
 ENV = "SPIKECUT_SNAKEMAKE"
 
 
-def snakemake_options(snakefile: str | Path, workdir: str | Path,
-                      configfiles: Sequence[str | Path]) -> str:
+def snakemake_options(
+    snakefile: str | Path, workdir: str | Path, configfiles: Sequence[str | Path]
+) -> str:
     """The options that rebuild a file of this workflow run, for :data:`ENV`."""
     words = ["-s", str(Path(snakefile).resolve()), "--directory", str(Path(workdir).resolve())]
     for path in configfiles:
@@ -36,8 +37,9 @@ def remake_command(*targets: str | Path) -> str | None:
     return f"snakemake {options} {shlex.join(str(t) for t in targets)}"
 
 
-def remake(path: str | Path, also: Sequence[str | Path] = (), target: str | Path | None = None
-           ) -> str:
+def remake(
+    path: str | Path, also: Sequence[str | Path] = (), target: str | Path | None = None
+) -> str:
     """Advice for a broken ``path``: delete it (and ``also``), then make it (or
     ``target``, the output that brings it back) again."""
     doomed = " and ".join(str(p) for p in [path, *also])

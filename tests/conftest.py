@@ -41,8 +41,7 @@ def random_logits(rng, n=200, n_steps=6, n_classes=5, signal=1.0):
 
 def snakemake(*args, cwd=ROOT, timeout=1200, env=None):
     cmd = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), *args]
-    return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout,
-                          env=env)
+    return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout, env=env)
 
 
 def job_counts(dry_run_output):
@@ -53,20 +52,28 @@ def job_counts(dry_run_output):
 
 
 RUN = {"dataset": "digits", "method": "bptt", "alpha": "0.05", "seed": 0}
-TRAIN = TrainPlan.model_validate({
-    "method": "bptt",
-    "model": {"name": "convsnn", "channels": [4]},
-    "neuron": {},
-    "training": {"epochs": 2, "batch_size": 32, "optimizer": "sgd", "lr": 0.05,
-                 "loss": "mean", "device": "cpu"},
-    "rcs": {},
-    "augment": {},
-})
+TRAIN = TrainPlan.model_validate(
+    {
+        "method": "bptt",
+        "model": {"name": "convsnn", "channels": [4]},
+        "neuron": {},
+        "training": {
+            "epochs": 2,
+            "batch_size": 32,
+            "optimizer": "sgd",
+            "lr": 0.05,
+            "loss": "mean",
+            "device": "cpu",
+        },
+        "rcs": {},
+        "augment": {},
+    }
+)
 RECORD = RecordPlan(method="bptt", calibration_dropout=0.3, dropout_seed=0, device="cpu")
-SWEEP = CutoffConfig(policies=("timestep", "topk", "oct"), epsilons=("0", "0.1"),
-                     raw_thresholds=0)
-DATA = DataPlan(T=3, seed=0, test_fraction=0.25, val_fraction=0.2, limit=150, options={},
-                raw_root="data/raw")
+SWEEP = CutoffConfig(policies=("timestep", "topk", "oct"), epsilons=("0", "0.1"), raw_thresholds=0)
+DATA = DataPlan(
+    T=3, seed=0, test_fraction=0.25, val_fraction=0.2, limit=150, options={}, raw_root="data/raw"
+)
 
 
 def with_training(plan: TrainPlan, **training) -> TrainPlan:
@@ -78,9 +85,15 @@ def chain(tmp_path_factory):
     """A digits run through every stage: frames, model, logits, sweep."""
     d = tmp_path_factory.mktemp("stages")
     stages.prepare_dataset(d / "frames.npz", d / "params.json", "digits", DATA)
-    stages.train(d / "frames.npz", d / "model.pt", d / "metrics.csv", d / "settings.json",
-                 RUN, TRAIN, progress=False)
+    stages.train(
+        d / "frames.npz",
+        d / "model.pt",
+        d / "metrics.csv",
+        d / "settings.json",
+        RUN,
+        TRAIN,
+        progress=False,
+    )
     stages.record(d / "model.pt", d / "frames.npz", d / "logits.npz", RECORD, batch_size=64)
-    stages.sweep_cutoff(d / "logits.npz", d / "cutoff.csv", d / "exits.csv", d / "sweep.npz",
-                        SWEEP)
+    stages.sweep_cutoff(d / "logits.npz", d / "cutoff.csv", d / "exits.csv", d / "sweep.npz", SWEEP)
     return d

@@ -43,21 +43,29 @@ def write_tiny_imagenet(root, n_classes=3, per_class=4, n_val=5, seed=0, size=64
         images.mkdir(parents=True)
         for k in range(per_class):
             Image.fromarray(rng.integers(0, 256, (size, size, 3), dtype=np.uint8)).save(
-                images / f"{wnid}_{k}.JPEG")
+                images / f"{wnid}_{k}.JPEG"
+            )
         (root / "train" / wnid / f"{wnid}_boxes.txt").write_text("")
     (root / "val" / "images").mkdir(parents=True)
     lines = []
     for k in range(n_val):
         name = f"val_{k}.JPEG"
         Image.fromarray(rng.integers(0, 256, (size, size), dtype=np.uint8)).save(
-            root / "val" / "images" / name)  # grey, as some real ones are
+            root / "val" / "images" / name
+        )  # grey, as some real ones are
         lines.append(f"{name}\t{wnids[k % n_classes]}\t0\t0\t63\t63")
     (root / "val" / "val_annotations.txt").write_text("\n".join(lines) + "\n")
     return wnids
 
 
-def write_gesture(root, users=((1, "fluorescent"), (2, "lab")), test_users=((24, "led"),),
-                  classes=11, n_events=300, seed=0):
+def write_gesture(
+    root,
+    users=((1, "fluorescent"), (2, "lab")),
+    test_users=((24, "led"),),
+    classes=11,
+    n_events=300,
+    seed=0,
+):
     rng = np.random.default_rng(seed)
     for part, members in (("ibmGestureTrain", users), ("ibmGestureTest", test_users)):
         for user, light in members:
@@ -67,8 +75,7 @@ def write_gesture(root, users=((1, "fluorescent"), (2, "lab")), test_users=((24,
                 t = np.sort(rng.uniform(0, 6000, n_events))  # ms, as the files store
                 xy = rng.integers(0, 128, (n_events, 2))
                 p = rng.integers(0, 2, n_events)
-                np.save(folder / f"{label}.npy",
-                        np.column_stack([xy[:, 0], xy[:, 1], p, t]))
+                np.save(folder / f"{label}.npy", np.column_stack([xy[:, 0], xy[:, 1], p, t]))
 
 
 def write_atis_bin(path, x, y, p, t):
@@ -80,17 +87,22 @@ def write_atis_bin(path, x, y, p, t):
     path.write_bytes(raw.tobytes())
 
 
-def write_ncaltech(root, classes=("accordion", "airplanes", "anchor"), per_class=10,
-                   n_events=200, seed=0):
+def write_ncaltech(
+    root, classes=("accordion", "airplanes", "anchor"), per_class=10, n_events=200, seed=0
+):
     rng = np.random.default_rng(seed)
     inner = root / "build" / "Caltech101"
     for name in classes + ("BACKGROUND_Google",):
         (inner / name).mkdir(parents=True)
         for k in range(per_class):
             t = np.sort(rng.integers(0, 300_000, n_events))
-            write_atis_bin(inner / name / f"image_{k + 1:04d}.bin",
-                           rng.integers(5, 200, n_events), rng.integers(3, 150, n_events),
-                           rng.integers(0, 2, n_events), t)
+            write_atis_bin(
+                inner / name / f"image_{k + 1:04d}.bin",
+                rng.integers(5, 200, n_events),
+                rng.integers(3, 150, n_events),
+                rng.integers(0, 2, n_events),
+                t,
+            )
     outer = root / "N-Caltech101-archive.zip.d" / "N-Caltech101"
     outer.mkdir(parents=True)
     with zipfile.ZipFile(outer / "Caltech101.zip", "w") as zf:
@@ -145,8 +157,18 @@ def write_aedat4(path, t, x, y, on, chunk=64):
     path.write_bytes(b"".join(parts))
 
 
-CIFAR_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse",
-                 "ship", "truck")
+CIFAR_CLASSES = (
+    "airplane",
+    "automobile",
+    "bird",
+    "cat",
+    "deer",
+    "dog",
+    "frog",
+    "horse",
+    "ship",
+    "truck",
+)
 
 
 def write_cifar10dvs(root, per_class=10, n_events=150, seed=0, classes=CIFAR_CLASSES):
@@ -159,12 +181,15 @@ def write_cifar10dvs(root, per_class=10, n_events=150, seed=0, classes=CIFAR_CLA
             for k in range(per_class):
                 path = root / f"cifar10_{name}_{k}.aedat4"
                 t = np.sort(rng.integers(0, 1_000_000, n_events))
-                write_aedat4(path, t, rng.integers(0, 128, n_events),
-                             rng.integers(0, 128, n_events), rng.integers(0, 2, n_events))
+                write_aedat4(
+                    path,
+                    t,
+                    rng.integers(0, 128, n_events),
+                    rng.integers(0, 128, n_events),
+                    rng.integers(0, 2, n_events),
+                )
                 zf.write(path, f"{name}/{path.name}")
                 path.unlink()
-
-
 
 
 def place_raw(name, raw_root, seed=0):
@@ -173,22 +198,27 @@ def place_raw(name, raw_root, seed=0):
     workflow takes it for fetched. Each has a few classes and a few dozen samples."""
     root = raw_root / name
     if name == "cifar10":
-        write_cifar(root / "cifar-10-python.tar.gz.d", 10, per_batch=3, seed=seed,
-                    classes=range(3))
+        write_cifar(root / "cifar-10-python.tar.gz.d", 10, per_batch=3, seed=seed, classes=range(3))
     elif name == "cifar100":
-        write_cifar(root / "cifar-100-python.tar.gz.d", 100, per_batch=12, seed=seed,
-                    classes=range(3))
+        write_cifar(
+            root / "cifar-100-python.tar.gz.d", 100, per_batch=12, seed=seed, classes=range(3)
+        )
     elif name == "tiny-imagenet":  # 32 x 32: VGG-16's five poolings need that much
-        write_tiny_imagenet(root / "tiny-imagenet-200.zip.d" / "tiny-imagenet-200",
-                            n_classes=3, per_class=5, n_val=3, seed=seed, size=32)
+        write_tiny_imagenet(
+            root / "tiny-imagenet-200.zip.d" / "tiny-imagenet-200",
+            n_classes=3,
+            per_class=5,
+            n_val=3,
+            seed=seed,
+            size=32,
+        )
     elif name == "dvs128-gesture":
         users = ((1, "fluorescent"), (2, "lab"), (3, "led"))
         write_gesture(root, users=users, classes=11, n_events=200, seed=seed)
     elif name == "n-caltech101":
         write_ncaltech(root, per_class=10, n_events=150, seed=seed)
     elif name == "cifar10-dvs":
-        write_cifar10dvs(root, per_class=10, n_events=100, seed=seed,
-                         classes=CIFAR_CLASSES[:3])
+        write_cifar10dvs(root, per_class=10, n_events=100, seed=seed, classes=CIFAR_CLASSES[:3])
     else:
         raise ValueError(f"no fake for {name!r}")
     (root / "fetched.json").write_text(json.dumps({"fake": name}))

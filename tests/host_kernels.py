@@ -52,8 +52,12 @@ extern "C" void run_backward(const store_t* gs, const store_t* gv, const store_t
 }
 """
 
-_FORWARD_ARGS = [ctypes.c_void_p] * 2 + [ctypes.c_float] + [ctypes.c_void_p] * 4 + [
-    ctypes.c_int, ctypes.c_longlong]
+_FORWARD_ARGS = (
+    [ctypes.c_void_p] * 2
+    + [ctypes.c_float]
+    + [ctypes.c_void_p] * 4
+    + [ctypes.c_int, ctypes.c_longlong]
+)
 _BACKWARD_ARGS = [ctypes.c_void_p] * 6 + [ctypes.c_int, ctypes.c_longlong]
 
 
@@ -62,8 +66,11 @@ def compile_host(spec: FusedSpec, dtype: str, workdir: Path) -> ctypes.CDLL:
     src, lib = workdir / "kernels.cpp", workdir / "kernels.so"
     src.write_text(SHIM + kernel_source(spec, dtype) + GRID)
     # no FMA contraction: the same rounding as the GPU build (--fmad=false)
-    result = subprocess.run(["g++", "-O2", "-ffp-contract=off", "-shared", "-fPIC",
-                             str(src), "-o", str(lib)], capture_output=True, text=True)
+    result = subprocess.run(
+        ["g++", "-O2", "-ffp-contract=off", "-shared", "-fPIC", str(src), "-o", str(lib)],
+        capture_output=True,
+        text=True,
+    )
     if result.returncode != 0:
         raise RuntimeError(result.stderr[-3000:])
     cdll = ctypes.CDLL(str(lib))
@@ -90,6 +97,7 @@ def use_host_kernels(monkeypatch, workdir: Path) -> None:
     cupy_backend._warn_fallback.cache_clear()
     monkeypatch.setattr(cupy_backend, "_kernels", kernels)
     monkeypatch.setattr(cupy_backend, "_launch", launch)
-    monkeypatch.setattr(cupy_backend, "_runs_here",
-                        lambda x: x.dtype in (torch.float32, torch.bfloat16))
+    monkeypatch.setattr(
+        cupy_backend, "_runs_here", lambda x: x.dtype in (torch.float32, torch.bfloat16)
+    )
     monkeypatch.setattr(factory, "cupy_available", lambda: True)

@@ -18,11 +18,25 @@ def bench():
     return module
 
 
+@pytest.mark.slow
 def test_smoke_run_reports_every_backend_it_can(tmp_path):
     out = tmp_path / "neurons.md"
-    result = subprocess.run([sys.executable, str(ROOT / "bench/neurons.py"), "--smoke",
-                             "--reps", "1", "--warmup", "0", "--out", str(out)],
-                            capture_output=True, text=True, timeout=600)
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "bench/neurons.py"),
+            "--smoke",
+            "--reps",
+            "1",
+            "--warmup",
+            "0",
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     text = out.read_text()
     assert "LIF neuron, ms (median)" in text and "VGGSNN training step" in text
@@ -33,18 +47,31 @@ def test_smoke_run_reports_every_backend_it_can(tmp_path):
 
 def synthetic(bench, ours_fp32_ms, sj_factor):
     records = [{"bench": "copy", "backend": b, "GB/s": 4300.0} for b in bench.BACKENDS]
-    for backend, factor in (("spikecut-cupy", 1.0), ("sj-auto", sj_factor),
-                            ("sj-torch", 2 * sj_factor)):
+    for backend, factor in (
+        ("spikecut-cupy", 1.0),
+        ("sj-auto", sj_factor),
+        ("sj-torch", 2 * sj_factor),
+    ):
         for shape in bench.SHAPES:
             for dtype in bench.DTYPES:
                 for mode in bench.TENSORS_MOVED:
                     ms = ours_fp32_ms * factor * (0.6 if dtype == "bf16" else 1.0)
-                    records.append({"bench": "lif", "backend": backend, "dtype": dtype,
-                                    "shape": "x".join(map(str, shape)), "mode": mode,
-                                    "ms": ms, "GB/s": 1000.0, "floor_ms": 0.37})
+                    records.append(
+                        {
+                            "bench": "lif",
+                            "backend": backend,
+                            "dtype": dtype,
+                            "shape": "x".join(map(str, shape)),
+                            "mode": mode,
+                            "ms": ms,
+                            "GB/s": 1000.0,
+                            "floor_ms": 0.37,
+                        }
+                    )
         for amp in (False, True):
-            records.append({"bench": "vgg_step", "backend": backend, "amp": amp,
-                            "ms": 10.0 * factor})
+            records.append(
+                {"bench": "vgg_step", "backend": backend, "amp": amp, "ms": 10.0 * factor}
+            )
     return records
 
 

@@ -26,8 +26,9 @@ def test_vectorised_replicates_equal_a_loop():
     def mean_steps(r):
         return r.over_seeds(r.sample_means(exits))
 
-    np.testing.assert_allclose(mean_steps(resamples),
-                               loop_replicates(resamples, np.mean, exits), rtol=1e-12)
+    np.testing.assert_allclose(
+        mean_steps(resamples), loop_replicates(resamples, np.mean, exits), rtol=1e-12
+    )
 
     def speedup(r):  # nonlinear: the first T within 5 pp of full T, over mean steps
         acc = r.sample_means(correct)  # [B, S, T]
@@ -39,14 +40,18 @@ def test_vectorised_replicates_equal_a_loop():
         return (reach[0] + 1) / steps
 
     joined = np.concatenate([correct, exits[:, None, :]], axis=1)  # [S, T + 1, N]
-    np.testing.assert_allclose(speedup(resamples),
-                               loop_replicates(resamples, one_seed, joined), rtol=1e-12)
+    np.testing.assert_allclose(
+        speedup(resamples), loop_replicates(resamples, one_seed, joined), rtol=1e-12
+    )
 
 
 def test_estimate_is_the_statistic_on_the_data():
     x = np.array([[1.0, 2.0, 3.0, 6.0], [2.0, 2.0, 2.0, 2.0]])
-    got = interval(lambda r: r.over_seeds(r.sample_means(x)), Resamples.identity(2, 4),
-                   Resamples.draw(2, 4, 500, 0))
+    got = interval(
+        lambda r: r.over_seeds(r.sample_means(x)),
+        Resamples.identity(2, 4),
+        Resamples.draw(2, 4, 500, 0),
+    )
     assert got.estimate == pytest.approx((3.0 + 2.0) / 2)
     assert got.low <= got.estimate <= got.high
 
@@ -54,8 +59,11 @@ def test_estimate_is_the_statistic_on_the_data():
 def test_bernoulli_interval_has_the_binomial_width():
     p, n = 0.3, 20_000
     correct = (np.random.default_rng(2).random((1, n)) < p).astype(float)
-    got = interval(lambda r: r.over_seeds(r.sample_means(correct)),
-                   Resamples.identity(1, n), Resamples.draw(1, n, 2000, 3))
+    got = interval(
+        lambda r: r.over_seeds(r.sample_means(correct)),
+        Resamples.identity(1, n),
+        Resamples.draw(1, n, 2000, 3),
+    )
     half = 1.96 * np.sqrt(correct.mean() * (1 - correct.mean()) / n)
     assert got.high - got.low == pytest.approx(2 * half, rel=0.1)
     assert got.estimate == correct.mean()
@@ -63,13 +71,19 @@ def test_bernoulli_interval_has_the_binomial_width():
 
 def test_constant_data_give_a_point_and_seeds_are_resampled():
     flat = np.full((1, 50), 0.8)
-    got = interval(lambda r: r.over_seeds(r.sample_means(flat)),
-                   Resamples.identity(1, 50), Resamples.draw(1, 50, 200, 0))
+    got = interval(
+        lambda r: r.over_seeds(r.sample_means(flat)),
+        Resamples.identity(1, 50),
+        Resamples.draw(1, 50, 200, 0),
+    )
     assert got.low == pytest.approx(0.8) and got.high == pytest.approx(0.8)
     # three seeds that differ but whose samples do not: only seed resampling moves it
     per_seed = np.repeat(np.array([[0.0], [1.0], [2.0]]), 50, axis=1)
-    got = interval(lambda r: r.over_seeds(r.sample_means(per_seed)),
-                   Resamples.identity(3, 50), Resamples.draw(3, 50, 2000, 0))
+    got = interval(
+        lambda r: r.over_seeds(r.sample_means(per_seed)),
+        Resamples.identity(3, 50),
+        Resamples.draw(3, 50, 2000, 0),
+    )
     assert got.estimate == pytest.approx(1.0)
     # a replicate's mean of three drawn seeds is 0 (or 2) with probability 1/27, more
     # than 2.5 %: with three seeds the interval spans everything they show
@@ -79,10 +93,14 @@ def test_constant_data_give_a_point_and_seeds_are_resampled():
 
 def test_one_seed_agrees_with_scipy():
     x = np.random.default_rng(4).exponential(size=400)
-    ours = interval(lambda r: r.over_seeds(r.sample_means(x[None])),
-                    Resamples.identity(1, 400), Resamples.draw(1, 400, 4000, 5))
-    theirs = stats.bootstrap((x,), np.mean, n_resamples=4000, method="percentile",
-                             random_state=np.random.default_rng(6)).confidence_interval
+    ours = interval(
+        lambda r: r.over_seeds(r.sample_means(x[None])),
+        Resamples.identity(1, 400),
+        Resamples.draw(1, 400, 4000, 5),
+    )
+    theirs = stats.bootstrap(
+        (x,), np.mean, n_resamples=4000, method="percentile", random_state=np.random.default_rng(6)
+    ).confidence_interval
     # independent Monte Carlo draws: the ends agree to within their own noise
     width = theirs.high - theirs.low
     assert ours.low == pytest.approx(theirs.low, abs=0.05 * width)

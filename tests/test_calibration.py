@@ -43,8 +43,9 @@ def authors_grid(gaps, reached, epsilon, bins=100):
     out = []
     for t in range(gaps.shape[1]):
         with np.errstate(invalid="ignore", divide="ignore"):
-            conf = [(reached[:, t] & (gaps[:, t] > b)).sum() / (gaps[:, t] > b).sum()
-                    for b in betas]
+            conf = [
+                (reached[:, t] & (gaps[:, t] > b)).sum() / (gaps[:, t] > b).sum() for b in betas
+            ]
         conf[-1] = 1.0
         out.append(betas[next(m for m, c in enumerate(conf) if c >= 1 - epsilon)])
     return np.array(out)
@@ -67,8 +68,9 @@ def test_grid_worked_example():
     """N = 1, T = 4, C = 2: Y(t) = [1, 0], [0, 2], [4, 0], [8, 0], label 0, so OCT = 3
     and G = 8. At t = 1, 2 no candidate of the grid 0, 0.08, ..., 7.92 qualifies and the
     forced last one, 7.92, is taken; per-step grids would give 0.99 and 1.98."""
-    outputs = StepOutputs(np.array([[[1.0, 0.0], [-1.0, 2.0], [4.0, -2.0], [4.0, 0.0]]]),
-                          np.array([0]))
+    outputs = StepOutputs(
+        np.array([[[1.0, 0.0], [-1.0, 2.0], [4.0, -2.0], [4.0, 0.0]]]), np.array([0])
+    )
     assert outputs.oct.tolist() == [3]
     thresholds = make_policy("topk", grid=100).thresholds(outputs, 0.0)
     np.testing.assert_allclose(thresholds, [7.92, 7.92, 0.0, 0.0])

@@ -52,46 +52,81 @@ def problems(cfg) -> list[str]:
     return err.value.lines
 
 
-@pytest.mark.parametrize("base, key, value, expect", [
-    # values the types and ranges refuse
-    (DEFAULT, "training.optimizer", "adamw", "training.optimizer: Input should be 'adam' or"),
-    (DEFAULT, "datasets.digits.T", 0, "datasets.digits.T: Input should be greater than"),
-    (DEFAULT, "neuron.backend", "loihi", "neuron.backend: Input should be 'auto'"),
-    (DEFAULT, "cutoff.policies", ["magic"], "cutoff.policies.0: Input should be 'timestep'"),
-    (DEFAULT, "trainig", {}, "trainig: unknown key (a typo?)"),
-    (DEFAULT, "record.calibration_dropout", 1.5, "record.calibration_dropout: Input should be"),
-    (DEFAULT, "seeds", [], "seeds: Tuple should have at least 1 item"),
-    (DEFAULT, "training.lr", -1, "training.lr: Input should be greater than 0"),
-    (DEFAULT, "model.channels", [16, 0], "model.channels.1: Input should be greater than 0"),
-    # what used to pass silently (issue 13)
-    (PAPER, "variants.qcfs-l4.qcfs.levelz", 3, "variants.qcfs-l4.qcfs.levelz: unknown key"),
-    (DEFAULT, "datasets.digits.options", {"sise": 2},
-     "datasets.digits.options.sise: unknown key (a typo?); allowed keys: ['upsample']"),
-    (DEFAULT, "datasets.digits-dvs.options", {"size": [16, 16]},
-     "datasets.digits-dvs.options.size: unknown key"),
-    (DEFAULT, "alphas", ["0.05", "0.050"], "alphas: alphas ['0.05'] appear more than once"),
-    (DEFAULT, "cutoff.epsilons", ["0.01", "1e-2"],
-     "cutoff.epsilons: epsilons ['0.01'] appear more than once"),
-    (DEFAULT, "cutoff.policies", ["topk", "oct", "topk"],
-     "cutoff.policies: policies ['topk'] appear more than once"),
-    (DEFAULT, "summary.histogram_epsilon", "0.5",
-     "summary.histogram_epsilon: 0.5 is not among cutoff.epsilons"),
-    (DEFAULT, "model", {"name": "vgg16", "channels": [16]}, "model.channels: unknown key"),
-    (DEFAULT, "datasets.digits-dvs.model.input_pool", 64,
-     "datasets.digits-dvs.model: convsnn halves its input 0 times after pooling it by "
-     "64; a 34x34 input leaves nothing"),
-    (DEFAULT, "datasets.digits.limit", 25, "datasets.digits.limit: 25 sources of 10 classes"),
-    (DEFAULT, "data.val_fraction", 0.001, "data.val_fraction: 1797 sources of 10 classes"),
-    (DEFAULT, "cutoff.epsilons", ["0", "1.0"], "cutoff.epsilons: epsilon 1 is not below 1"),
-    (DEFAULT, "early_exit.epsilon", "1", "early_exit.epsilon: epsilon 1 is not below 1"),
-    (DEFAULT, "datasets.digits.methods", ["bpt"],
-     "datasets.digits.methods: 'bpt' is neither bptt nor qcfs nor a key of variants"),
-    (DEFAULT, "datasets.mnist", {"T": 4}, "datasets.mnist: unknown data set"),
-    (PAPER, "variants.tet.training.lrr", 1, "variants.tet.training.lrr: unknown key"),
-    (PAPER, "variants.tet.model.channels", [4], "variants.tet.model.channels: unknown key"),
-    (DEFAULT, "datasets.gestures-dvs.augment", {"flip": True},
-     "datasets.gestures-dvs.augment: augmentation is for frame data"),
-])
+@pytest.mark.parametrize(
+    "base, key, value, expect",
+    [
+        # values the types and ranges refuse
+        (DEFAULT, "training.optimizer", "adamw", "training.optimizer: Input should be 'adam' or"),
+        (DEFAULT, "datasets.digits.T", 0, "datasets.digits.T: Input should be greater than"),
+        (DEFAULT, "neuron.backend", "loihi", "neuron.backend: Input should be 'auto'"),
+        (DEFAULT, "cutoff.policies", ["magic"], "cutoff.policies.0: Input should be 'timestep'"),
+        (DEFAULT, "trainig", {}, "trainig: unknown key (a typo?)"),
+        (DEFAULT, "record.calibration_dropout", 1.5, "record.calibration_dropout: Input should be"),
+        (DEFAULT, "seeds", [], "seeds: Tuple should have at least 1 item"),
+        (DEFAULT, "training.lr", -1, "training.lr: Input should be greater than 0"),
+        (DEFAULT, "model.channels", [16, 0], "model.channels.1: Input should be greater than 0"),
+        # what used to pass silently (issue 13)
+        (PAPER, "variants.qcfs-l4.qcfs.levelz", 3, "variants.qcfs-l4.qcfs.levelz: unknown key"),
+        (
+            DEFAULT,
+            "datasets.digits.options",
+            {"sise": 2},
+            "datasets.digits.options.sise: unknown key (a typo?); allowed keys: ['upsample']",
+        ),
+        (
+            DEFAULT,
+            "datasets.digits-dvs.options",
+            {"size": [16, 16]},
+            "datasets.digits-dvs.options.size: unknown key",
+        ),
+        (DEFAULT, "alphas", ["0.05", "0.050"], "alphas: alphas ['0.05'] appear more than once"),
+        (
+            DEFAULT,
+            "cutoff.epsilons",
+            ["0.01", "1e-2"],
+            "cutoff.epsilons: epsilons ['0.01'] appear more than once",
+        ),
+        (
+            DEFAULT,
+            "cutoff.policies",
+            ["topk", "oct", "topk"],
+            "cutoff.policies: policies ['topk'] appear more than once",
+        ),
+        (
+            DEFAULT,
+            "summary.histogram_epsilon",
+            "0.5",
+            "summary.histogram_epsilon: 0.5 is not among cutoff.epsilons",
+        ),
+        (DEFAULT, "model", {"name": "vgg16", "channels": [16]}, "model.channels: unknown key"),
+        (
+            DEFAULT,
+            "datasets.digits-dvs.model.input_pool",
+            64,
+            "datasets.digits-dvs.model: convsnn halves its input 0 times after pooling it by "
+            "64; a 34x34 input leaves nothing",
+        ),
+        (DEFAULT, "datasets.digits.limit", 25, "datasets.digits.limit: 25 sources of 10 classes"),
+        (DEFAULT, "data.val_fraction", 0.001, "data.val_fraction: 1797 sources of 10 classes"),
+        (DEFAULT, "cutoff.epsilons", ["0", "1.0"], "cutoff.epsilons: epsilon 1 is not below 1"),
+        (DEFAULT, "early_exit.epsilon", "1", "early_exit.epsilon: epsilon 1 is not below 1"),
+        (
+            DEFAULT,
+            "datasets.digits.methods",
+            ["bpt"],
+            "datasets.digits.methods: 'bpt' is neither bptt nor qcfs nor a key of variants",
+        ),
+        (DEFAULT, "datasets.mnist", {"T": 4}, "datasets.mnist: unknown data set"),
+        (PAPER, "variants.tet.training.lrr", 1, "variants.tet.training.lrr: unknown key"),
+        (PAPER, "variants.tet.model.channels", [4], "variants.tet.model.channels: unknown key"),
+        (
+            DEFAULT,
+            "datasets.gestures-dvs.augment",
+            {"flip": True},
+            "datasets.gestures-dvs.augment: augmentation is for frame data",
+        ),
+    ],
+)
 def test_bad_input_fails_naming_the_key(base, key, value, expect):
     cfg = set_key(copy.deepcopy(load(base)), key, value)
     found = problems(cfg)
@@ -120,8 +155,7 @@ def test_numbers_are_read_as_numbers():
 
 def test_defaults_have_one_home():
     """The default config states only its choices; every default is the settings'."""
-    settings = Settings.load({"datasets": {"digits": {"T": 4}}, "alphas": ["0"],
-                              "seeds": [0]})
+    settings = Settings.load({"datasets": {"digits": {"T": 4}}, "alphas": ["0"], "seeds": [0]})
     assert settings.neuron == NeuronConfig() and settings.rcs == RCSConfig()
     plan = settings.train_plan("digits", "bptt")
     assert plan.training == TrainConfig() and plan.model.channels == (16, 32)
@@ -156,13 +190,13 @@ def test_registries_and_settings_agree():
 
 def test_configuration_reference_is_current():
     assert (ROOT / "docs" / "config.md").read_text() == markdown(), (
-        "docs/config.md is stale: python -m spikecut.settings.reference > docs/config.md")
+        "docs/config.md is stale: python -m spikecut.settings.reference > docs/config.md"
+    )
 
 
 def test_settings_import_no_torch():
     import subprocess
 
-    code = ("import sys, spikecut.settings, spikecut.data; "
-            "assert 'torch' not in sys.modules")
+    code = "import sys, spikecut.settings, spikecut.data; assert 'torch' not in sys.modules"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr

@@ -39,8 +39,15 @@ def test_if_neuron_settings():
 
 def random_qcfs_net(levels=4, seed=0):
     torch.manual_seed(seed)
-    model = build_model("convsnn", (1, 8, 8), 10, {"kind": "qcfs", "levels": levels,
-                        "theta": 1.0}, channels=[8, 8, 8], pool="avg", min_pool_size=2)
+    model = build_model(
+        "convsnn",
+        (1, 8, 8),
+        10,
+        {"kind": "qcfs", "levels": levels, "theta": 1.0},
+        channels=[8, 8, 8],
+        pool="avg",
+        min_pool_size=2,
+    )
     for q in model.modules():
         if isinstance(q, QCFS):
             q.theta.data.fill_(float(torch.rand(()) + 0.5))
@@ -50,8 +57,11 @@ def random_qcfs_net(levels=4, seed=0):
 def layer_outputs(model, x, layer_type, n_steps):
     """Per converted (or QCFS) layer: the output averaged over time, ``[B, ...]``."""
     outs = []
-    hooks = [m.register_forward_hook(lambda mod, i, o: outs.append(o.mean(0)))
-             for m in model.modules() if isinstance(m, layer_type)]
+    hooks = [
+        m.register_forward_hook(lambda mod, i, o: outs.append(o.mean(0)))
+        for m in model.modules()
+        if isinstance(m, layer_type)
+    ]
     with torch.no_grad():
         model(x.unsqueeze(0).expand(n_steps, *x.shape))
     functional.reset_net(model)
@@ -112,8 +122,12 @@ def test_every_qcfs_layer_of_every_model_converts(name):
 def test_conversion_count_by_hand():
     # convsnn with three blocks has three QCFS layers; ResNet-20 has the stem's plus
     # one after each of the 9 residual sums and one inside each block: 1 + 9 + 9
-    assert convert_qcfs_to_snn(build_model("convsnn", (2, 34, 34), 10, QCFS_ROLE,
-                                           channels=[4, 8, 8]))[1] == 3
+    assert (
+        convert_qcfs_to_snn(build_model("convsnn", (2, 34, 34), 10, QCFS_ROLE, channels=[4, 8, 8]))[
+            1
+        ]
+        == 3
+    )
     assert convert_qcfs_to_snn(build_model("resnet20", (3, 32, 32), 10, QCFS_ROLE))[1] == 19
     assert convert_qcfs_to_snn(build_model("vgg16", (3, 32, 32), 10, QCFS_ROLE))[1] == 15
 
@@ -177,14 +191,20 @@ def authors_rcs_ann(preacts, logits, labels):
 @pytest.mark.parametrize("batch", [2, 16, 64])
 def test_ann_rcs_is_the_authors_batch_peak(batch):
     gen = torch.Generator().manual_seed(batch)
-    preacts = [torch.randn(batch, 4, 3, 3, generator=gen) + 0.2,
-               torch.randn(batch, 10, generator=gen) * 3]
+    preacts = [
+        torch.randn(batch, 4, 3, 3, generator=gen) + 0.2,
+        torch.randn(batch, 10, generator=gen) * 3,
+    ]
     logits = torch.randn(batch, 5, generator=gen)
-    labels = torch.where(torch.rand(batch, generator=gen) < 0.7, logits.argmax(-1),
-                         torch.randint(0, 5, (batch,), generator=gen))
+    labels = torch.where(
+        torch.rand(batch, generator=gen) < 0.7,
+        logits.argmax(-1),
+        torch.randint(0, 5, (batch,), generator=gen),
+    )
     assert all((F.relu(a).flatten(1).amax(1) > 0).all() for a in preacts)  # no silent one
-    torch.testing.assert_close(rcs_ann(preacts, logits, labels),
-                               authors_rcs_ann(preacts, logits, labels))
+    torch.testing.assert_close(
+        rcs_ann(preacts, logits, labels), authors_rcs_ann(preacts, logits, labels)
+    )
     # the batch peak is never below a sample's own
     assert rcs_ann(preacts, logits, labels) >= rcs_ann(preacts, logits, labels, peak="sample")
 

@@ -19,11 +19,18 @@ from spikecut.regularisers.probe import SpikingLayerProbe
 from tests.host_kernels import HAVE_GXX, use_host_kernels
 
 
-@pytest.fixture(params=[
-    pytest.param("host", marks=pytest.mark.skipif(not HAVE_GXX, reason="needs g++")),
-    pytest.param("cuda", marks=[pytest.mark.gpu, pytest.mark.skipif(
-        not cupy_available(), reason="needs CUDA and CuPy")]),
-])
+@pytest.fixture(
+    params=[
+        pytest.param("host", marks=pytest.mark.skipif(not HAVE_GXX, reason="needs g++")),
+        pytest.param(
+            "cuda",
+            marks=[
+                pytest.mark.gpu,
+                pytest.mark.skipif(not cupy_available(), reason="needs CUDA and CuPy"),
+            ],
+        ),
+    ]
+)
 def device(request, monkeypatch, tmp_path):
     if request.param == "host":
         use_host_kernels(monkeypatch, tmp_path)
@@ -31,25 +38,42 @@ def device(request, monkeypatch, tmp_path):
     return torch.device("cuda")
 
 
-OPTIONS = [o for o in itertools.product(("lif", "if"), (False, True), ("hard", "soft"),
-                                        (False, True), ("triangle", "sigmoid", "atan"))
-           if o[0] == "lif" or not o[1]]
+OPTIONS = [
+    o
+    for o in itertools.product(
+        ("lif", "if"),
+        (False, True),
+        ("hard", "soft"),
+        (False, True),
+        ("triangle", "sigmoid", "atan"),
+    )
+    if o[0] == "lif" or not o[1]
+]
 
 
 def random_node(gen, device, kind, decay, reset, detach, surrogate_kind):
     """A node with random parameters for one option combination."""
+
     def uniform(lo, hi):
         return float(lo + (hi - lo) * torch.rand((), generator=gen))
-    cfg = NeuronConfig(kind=kind, tau=uniform(1.2, 4.0), decay_input=decay,
-                       v_threshold=uniform(0.5, 1.5),
-                       v_reset=uniform(-0.3, 0.3) if reset == "hard" else None,
-                       surrogate=surrogate_kind, surrogate_width=uniform(0.5, 1.5),
-                       detach_reset=detach, backend="cupy")
+
+    cfg = NeuronConfig(
+        kind=kind,
+        tau=uniform(1.2, 4.0),
+        decay_input=decay,
+        v_threshold=uniform(0.5, 1.5),
+        v_reset=uniform(-0.3, 0.3) if reset == "hard" else None,
+        surrogate=surrogate_kind,
+        surrogate_width=uniform(0.5, 1.5),
+        detach_reset=detach,
+        backend="cupy",
+    )
     node = make_neuron(cfg, device)
     if surrogate_kind != "triangle":
         alpha = uniform(1.0, 5.0)
-        node.surrogate_function = (surrogate.Sigmoid(alpha) if surrogate_kind == "sigmoid"
-                                   else surrogate.ATan(alpha))
+        node.surrogate_function = (
+            surrogate.Sigmoid(alpha) if surrogate_kind == "sigmoid" else surrogate.ATan(alpha)
+        )
     return node.to(device)
 
 
@@ -57,9 +81,12 @@ def random_node(gen, device, kind, decay, reset, detach, surrogate_kind):
 def test_fp32_matches_reference(options, device):
     gen = torch.Generator().manual_seed(OPTIONS.index(options))
     for _ in range(3):  # random shapes and parameters
-        shape = (int(torch.randint(1, 12, (), generator=gen)),
-                 *torch.randint(1, 9, (int(torch.randint(1, 4, (), generator=gen)),),
-                                generator=gen).tolist())
+        shape = (
+            int(torch.randint(1, 12, (), generator=gen)),
+            *torch.randint(
+                1, 9, (int(torch.randint(1, 4, (), generator=gen)),), generator=gen
+            ).tolist(),
+        )
         x = (torch.randn(shape, generator=gen) * 1.5 + 0.5).to(device).requires_grad_(True)
         node = random_node(gen, device, *options)
         assert isinstance(node, (CupyLIFNode, CupyIFNode))
@@ -124,8 +151,7 @@ def test_half_precision_within_its_precision(dtype, device):
     (spikes * grad_s).sum().backward()
     want, _ = reference_backward(grad_s.float(), None, ref_z.to(dtype).float(), spec)
     eps = torch.finfo(dtype).eps
-    torch.testing.assert_close(x.grad.float(), want.to(dtype).float(), rtol=2 * eps,
-                               atol=2 * eps)
+    torch.testing.assert_close(x.grad.float(), want.to(dtype).float(), rtol=2 * eps, atol=2 * eps)
     # SpikingJelly keeps the membrane in half precision, so it may differ where the
     # membrane sits within rounding of the threshold: rarely
     sj = make_neuron(NeuronConfig(backend="torch"), device).to(device)
@@ -150,9 +176,14 @@ def test_training_step_matches_spikingjelly(device):
     grads = {}
     for backend in ("cupy", "torch"):
         torch.manual_seed(4)
-        model = build_model("convsnn", (2, 16, 16), 5,
-                            {"kind": "snn", "neuron": {"backend": backend}},
-                            n_steps=4, channels=[8, 16]).to(device)
+        model = build_model(
+            "convsnn",
+            (2, 16, 16),
+            5,
+            {"kind": "snn", "neuron": {"backend": backend}},
+            n_steps=4,
+            channels=[8, 16],
+        ).to(device)
         kinds = {type(m) for m in model.modules()}
         assert (CupyLIFNode in kinds) == (backend == "cupy")
         model(x).mean(0).logsumexp(1).mean().backward()
@@ -174,8 +205,13 @@ def test_unknown_surrogate_falls_back_to_spikingjelly(device):
     node.surrogate_function = surrogate.PiecewiseQuadratic()
     assert node._fused_spec() is None
     x = torch.rand(4, 10).to(device)
-    ref = neuron.LIFNode(tau=2.0, decay_input=False, v_reset=0.0, step_mode="m",
-                         surrogate_function=surrogate.PiecewiseQuadratic()).to(device)
+    ref = neuron.LIFNode(
+        tau=2.0,
+        decay_input=False,
+        v_reset=0.0,
+        step_mode="m",
+        surrogate_function=surrogate.PiecewiseQuadratic(),
+    ).to(device)
     assert torch.equal(node(x), ref(x))
 
 
@@ -186,17 +222,30 @@ def clear_kernel_caches(device):
     cupy_backend._warn_fallback.cache_clear()
 
 
-@pytest.mark.parametrize("fault, symptom", [
-    (lambda src: src.replace("spikes[k] = save(s);", "spikes[k] = save(1.0f - s);"),
-     "spikes different from the reference"),
-    (lambda src: src.replace("v_last[i] = save(v);", "v_last[i] = save(v + 0.5f);"),
-     "final membrane up to 0.5 away"),
-    (lambda src: src.replace("grad_x[k] = save(grad_h * ", "grad_x[k] = save(2.0f * grad_h * "),
-     "input gradient"),
-    (lambda src: src + "\nthis is not C++\n", "failed to compile or run"),
-], ids=["spikes", "membrane", "gradient", "compile"])
+@pytest.mark.parametrize(
+    "fault, symptom",
+    [
+        (
+            lambda src: src.replace("spikes[k] = save(s);", "spikes[k] = save(1.0f - s);"),
+            "spikes different from the reference",
+        ),
+        (
+            lambda src: src.replace("v_last[i] = save(v);", "v_last[i] = save(v + 0.5f);"),
+            "final membrane up to 0.5 away",
+        ),
+        (
+            lambda src: src.replace(
+                "grad_x[k] = save(grad_h * ", "grad_x[k] = save(2.0f * grad_h * "
+            ),
+            "input gradient",
+        ),
+        (lambda src: src + "\nthis is not C++\n", "failed to compile or run"),
+    ],
+    ids=["spikes", "membrane", "gradient", "compile"],
+)
 def test_a_faulty_kernel_falls_back_under_auto_and_raises_under_cupy(
-        device, monkeypatch, fault, symptom):
+    device, monkeypatch, fault, symptom
+):
     """The self-check on first use, with a fault injected into the kernel source (on
     the CPU, into the host build): ``auto`` warns once and runs SpikingJelly's path,
     ``cupy`` raises; both name the configuration."""
@@ -204,25 +253,35 @@ def test_a_faulty_kernel_falls_back_under_auto_and_raises_under_cupy(
 
     builder = host if device.type == "cpu" else cupy_backend
     source = builder.kernel_source
-    monkeypatch.setattr(builder, "kernel_source",
-                        lambda spec, dtype: fault(source(spec, dtype)))
+    monkeypatch.setattr(builder, "kernel_source", lambda spec, dtype: fault(source(spec, dtype)))
     clear_kernel_caches(device)
     x = (torch.randn(6, 40) + 0.6).to(device)
     auto = make_neuron(NeuronConfig(backend="auto"), device)
     assert isinstance(auto, CupyLIFNode) and not auto.strict
-    with pytest.warns(RuntimeWarning, match=rf"kernel for FusedSpec\(kind='lif'.*float32.*"
-                                             rf"{symptom}.*SpikingJelly"):
+    with pytest.warns(
+        RuntimeWarning,
+        match=rf"kernel for FusedSpec\(kind='lif'.*float32.*"
+        rf"{symptom}.*SpikingJelly",
+    ):
         got = auto(x)
-    reference = neuron.LIFNode(tau=2.0, decay_input=False, v_reset=0.0, step_mode="m",
-                               surrogate_function=auto.surrogate_function).to(device)
+    reference = neuron.LIFNode(
+        tau=2.0,
+        decay_input=False,
+        v_reset=0.0,
+        step_mode="m",
+        surrogate_function=auto.surrogate_function,
+    ).to(device)
     assert torch.equal(got, reference(x))
     functional.reset_net(auto)
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # one warning per configuration, not per call
         auto(x)
     strict = make_neuron(NeuronConfig(backend="cupy"), device)
-    with pytest.raises(RuntimeError, match=rf"FusedSpec\(kind='lif'.*{symptom}.*"
-                                           "neuron.backend: auto"):
+    with pytest.raises(
+        RuntimeError,
+        match=rf"FusedSpec\(kind='lif'.*{symptom}.*"
+        "neuron.backend: auto",
+    ):
         strict(x)
     clear_kernel_caches(device)  # no faulty build outlives the test
 

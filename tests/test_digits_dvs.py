@@ -77,9 +77,17 @@ def test_recordings_of_one_image_are_alike_but_not_equal(sample):
     assert (source[similarity.argmax(1)] == source).mean() > 0.8
 
 
+@pytest.mark.slow
 def test_no_source_image_is_in_two_splits():
-    data = prepare("digits-dvs", n_steps=2, seed=0, test_fraction=0.3, val_fraction=0.3,
-                   limit=300, options={"recordings": 3})
+    data = prepare(
+        "digits-dvs",
+        n_steps=2,
+        seed=0,
+        test_fraction=0.3,
+        val_fraction=0.3,
+        limit=300,
+        options={"recordings": 3},
+    )
     sources = {k: set(v // 3) for k, v in data.index.items()}  # recordings are image-major
     assert all(len(v) % 3 == 0 for v in data.index.values())  # whole images only
     assert not sources["train"] & sources["val"] and not sources["train"] & sources["test"]

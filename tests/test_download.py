@@ -51,8 +51,9 @@ def test_bad_download_keeps_nothing(tmp_path, server):
 
 def test_offline_message_names_url_and_path(tmp_path):
     # port 9 on loopback refuses connections at once, as an offline machine does
-    archive = Archive("http://127.0.0.1:9/cifar-10-python.tar.gz", "0" * 32,
-                      "cifar-10-python.tar.gz")
+    archive = Archive(
+        "http://127.0.0.1:9/cifar-10-python.tar.gz", "0" * 32, "cifar-10-python.tar.gz"
+    )
     with pytest.raises(DatasetUnavailable) as err:
         fetch(archive, tmp_path / "raw", timeout=5)
     message = str(err.value)
@@ -94,8 +95,14 @@ def test_extract_is_all_or_nothing(tmp_path):
 
 
 def test_manifest_is_well_formed():
-    assert set(ARCHIVES) == {"cifar10", "cifar100", "tiny-imagenet", "cifar10-dvs",
-                             "dvs128-gesture", "n-caltech101"}
+    assert set(ARCHIVES) == {
+        "cifar10",
+        "cifar100",
+        "tiny-imagenet",
+        "cifar10-dvs",
+        "dvs128-gesture",
+        "n-caltech101",
+    }
     for archives in ARCHIVES.values():
         for a in archives:
             assert a.url.startswith("http") and len(a.md5) == 32 and a.filename

@@ -23,14 +23,33 @@ def recorded(request, tmp_path_factory):
     # a model good enough for the calibrated policies to stop samples early; with TEBN,
     # each step scales its eval-mode batch norm by its own learned factor
     d = tmp_path_factory.mktemp("early-exit")
-    stages.prepare_dataset(d / "frames.npz", d / "params.json", "digits",
-                           DataPlan(T=4, seed=0, test_fraction=0.25, val_fraction=0.1,
-                                    limit=500, options={}, raw_root="data/raw"))
+    stages.prepare_dataset(
+        d / "frames.npz",
+        d / "params.json",
+        "digits",
+        DataPlan(
+            T=4,
+            seed=0,
+            test_fraction=0.25,
+            val_fraction=0.1,
+            limit=500,
+            options={},
+            raw_root="data/raw",
+        ),
+    )
     plan = with_training(TRAIN, epochs=6, optimizer="adam", lr=0.01)
-    plan = plan.model_copy(update={"model": plan.model.model_copy(
-        update={"channels": (8,), "norm": request.param})})
-    stages.train(d / "frames.npz", d / "model.pt", d / "metrics.csv", d / "settings.json",
-                 RUN, plan, progress=False)
+    plan = plan.model_copy(
+        update={"model": plan.model.model_copy(update={"channels": (8,), "norm": request.param})}
+    )
+    stages.train(
+        d / "frames.npz",
+        d / "model.pt",
+        d / "metrics.csv",
+        d / "settings.json",
+        RUN,
+        plan,
+        progress=False,
+    )
     ckpt = load_torch(d / "model.pt")
     model = rebuild(ckpt["model_spec"])
     model.load_state_dict(ckpt["state_dict"])
@@ -38,16 +57,26 @@ def recorded(request, tmp_path_factory):
     snn, encode, _ = METHODS["bptt"].inference(model, data, RECORD)
     snn.eval()
     cpu = torch.device("cpu")
-    test = StepOutputs(per_step_logits(snn, data.x["test"], encode, 64, cpu).numpy(),
-                       data.y["test"])
-    cal = StepOutputs(per_step_logits(snn, data.x["train"], encode, 64, cpu).numpy(),
-                      data.y["train"])
+    test = StepOutputs(
+        per_step_logits(snn, data.x["test"], encode, 64, cpu).numpy(), data.y["test"]
+    )
+    cal = StepOutputs(
+        per_step_logits(snn, data.x["train"], encode, 64, cpu).numpy(), data.y["train"]
+    )
     return snn, encode(data.x["test"]), test, cal
 
 
-@pytest.mark.parametrize("name, knob", [("timestep", 2), ("topk", 0.01), ("topk", 0.03),
-                                        ("confidence", 0.02), ("entropy", 0.02),
-                                        ("spikecp", 0.5)])
+@pytest.mark.parametrize(
+    "name, knob",
+    [
+        ("timestep", 2),
+        ("topk", 0.01),
+        ("topk", 0.03),
+        ("confidence", 0.02),
+        ("entropy", 0.02),
+        ("spikecp", 0.5),
+    ],
+)
 def test_real_exit_equals_the_simulated_one(recorded, name, knob):
     snn, x, test, cal = recorded
     policy = make_policy(name)
@@ -67,8 +96,13 @@ def test_real_exit_equals_the_simulated_one(recorded, name, knob):
 def test_model_is_left_as_it_was(recorded):
     snn, x, test, cal = recorded
     run_early_exit(snn, x, make_policy("topk").stopping_rule(cal, 0.1))
-    again = per_step_logits(snn, x.transpose(0, 1).numpy(), lambda b: torch.as_tensor(b)
-                            .transpose(0, 1), 64, torch.device("cpu"))
+    again = per_step_logits(
+        snn,
+        x.transpose(0, 1).numpy(),
+        lambda b: torch.as_tensor(b).transpose(0, 1),
+        64,
+        torch.device("cpu"),
+    )
     np.testing.assert_array_equal(again.numpy(), test.logits)
 
 
@@ -86,9 +120,12 @@ def test_oracle_and_multi_step_only_layers_refuse():
     with pytest.raises(ValueError, match="cannot decide online"):
         make_policy("oct").stopping_rule(None, 0.0)
     # SpikingJelly's own TEBN runs multi-step only
-    model = torch.nn.Sequential(layer.Conv2d(1, 2, 3, step_mode="m"),
-                                layer.TemporalEffectiveBatchNorm2d(2, 2), layer.Flatten(),
-                                layer.Linear(72, 3, step_mode="m")).eval()
+    model = torch.nn.Sequential(
+        layer.Conv2d(1, 2, 3, step_mode="m"),
+        layer.TemporalEffectiveBatchNorm2d(2, 2),
+        layer.Flatten(),
+        layer.Linear(72, 3, step_mode="m"),
+    ).eval()
     with pytest.raises(ValueError, match=r"\['1'\] run multi-step only.*SteppedTEBN2d"):
         run_early_exit(model, torch.zeros(2, 1, 1, 8, 8), lambda acc, t: acc[:, 0] > 0)
 

@@ -28,10 +28,15 @@ def brute_fan_out(conv, shape):
     return counts
 
 
-@pytest.mark.parametrize("c_in, c_out, k, stride, pad, h, w, groups", [
-    (2, 3, 3, 1, 1, 5, 5, 1), (1, 2, 3, 2, 1, 6, 7, 1), (2, 2, 2, 2, 0, 5, 5, 1),
-    (4, 4, 3, 2, 1, 7, 6, 2),
-])
+@pytest.mark.parametrize(
+    "c_in, c_out, k, stride, pad, h, w, groups",
+    [
+        (2, 3, 3, 1, 1, 5, 5, 1),
+        (1, 2, 3, 2, 1, 6, 7, 1),
+        (2, 2, 2, 2, 0, 5, 5, 1),
+        (4, 4, 3, 2, 1, 7, 6, 2),
+    ],
+)
 def test_conv_fan_out_counts_every_reader(c_in, c_out, k, stride, pad, h, w, groups):
     conv = nn.Conv2d(c_in, c_out, k, stride=stride, padding=pad, groups=groups, bias=False)
     assert torch.equal(fan_out(conv, (c_in, h, w)), brute_fan_out(conv, (c_in, h, w)))

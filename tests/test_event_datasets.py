@@ -42,8 +42,15 @@ def test_gesture_official_split_and_reading(tmp_path):
 
 def test_gesture_prepared_with_resize(tmp_path):
     write_gesture(tmp_path / "dvs128-gesture")
-    data = prepare("dvs128-gesture", n_steps=5, seed=0, test_fraction=0.5,
-                   val_fraction=0.5, options={"size": (32, 32)}, root=tmp_path)
+    data = prepare(
+        "dvs128-gesture",
+        n_steps=5,
+        seed=0,
+        test_fraction=0.5,
+        val_fraction=0.5,
+        options={"size": (32, 32)},
+        root=tmp_path,
+    )
     assert len(data.y["test"]) == 11
     assert data.x["test"].shape == (11, 5, 2, 32, 32) and data.x["test"].dtype == np.uint8
     assert data.kind == "events" and data.num_classes == 11 and data.norm is None
@@ -82,8 +89,9 @@ def test_ncaltech_per_class_split_is_sorted_and_9_to_1(tmp_path):
 
 def test_ncaltech_prepared(tmp_path):
     write_ncaltech(tmp_path / "n-caltech101")
-    data = prepare("n-caltech101", n_steps=4, seed=0, test_fraction=0.5, val_fraction=0.1,
-                   root=tmp_path)
+    data = prepare(
+        "n-caltech101", n_steps=4, seed=0, test_fraction=0.5, val_fraction=0.1, root=tmp_path
+    )
     assert len(data.y["test"]) == 3
     assert data.x["train"].shape[1:] == (4, 2, 180, 240)
 
@@ -125,8 +133,15 @@ def test_cifar10dvs_prepared_at_48x48(tmp_path):
     files, labels, is_test = cifar10dvs_files(tmp_path / "cifar10-dvs")
     assert len(files) == 100 and is_test.sum() == 10
     assert [f.name for f, t in zip(files, is_test) if t][0] == "cifar10_airplane_9.aedat4"
-    data = prepare("cifar10-dvs", n_steps=10, seed=0, test_fraction=0.5, val_fraction=0.2,
-                   options={"size": (48, 48)}, root=tmp_path)
+    data = prepare(
+        "cifar10-dvs",
+        n_steps=10,
+        seed=0,
+        test_fraction=0.5,
+        val_fraction=0.2,
+        options={"size": (48, 48)},
+        root=tmp_path,
+    )
     assert data.x["test"].shape == (10, 10, 2, 48, 48)
     assert sorted(data.y["test"].tolist()) == list(range(10))
     total = sum(int(v.reshape(len(v), -1).sum()) for v in data.x.values())
@@ -141,11 +156,14 @@ def test_time_window_frames_only_the_start_of_each_recording():
     assert frames[0, :, 1, 0, :4].sum(axis=1).tolist() == [2, 1]
 
 
-@pytest.mark.parametrize("name, write, pattern, keep", [
-    ("dvs128-gesture", write_gesture, "ibmGestureTrain.tar.gz.d/*/*/3.npy", 200),
-    ("n-caltech101", write_ncaltech, "*.zip.d/**/accordion/image_0002.bin", 503),
-    ("cifar10-dvs", write_cifar10dvs, "**/classes/**/cifar10_cat_1.aedat4", 700),
-])
+@pytest.mark.parametrize(
+    "name, write, pattern, keep",
+    [
+        ("dvs128-gesture", write_gesture, "ibmGestureTrain.tar.gz.d/*/*/3.npy", 200),
+        ("n-caltech101", write_ncaltech, "*.zip.d/**/accordion/image_0002.bin", 503),
+        ("cifar10-dvs", write_cifar10dvs, "**/classes/**/cifar10_cat_1.aedat4", 700),
+    ],
+)
 def test_truncated_event_file_is_named(tmp_path, name, write, pattern, keep):
     root = tmp_path / name
     write(root)

@@ -26,40 +26,71 @@ def stage_calls(src, out):
     if not done.exists():  # the summary the figures read, made once
         done.mkdir()
         stages.summarise_runs([src / "sweep.npz"], summary_outputs(done), SUMMARY)
-    fixed, summary = (pd.read_csv(summary_outputs(done)[k], dtype={"alpha": str})
-                      for k in ("fixed", "points"))
+    fixed, summary = (
+        pd.read_csv(summary_outputs(done)[k], dtype={"alpha": str}) for k in ("fixed", "points")
+    )
     return {
-        "prepare": (lambda: stages.prepare_dataset(out / "f.npz", out / "p.json", "digits",
-                                                   DATA.model_copy(update={"limit": 100})),
-                    ["f.npz", "p.json"]),
-        "train": (lambda: stages.train(src / "frames.npz", out / "m.pt", out / "m.csv",
-                                       out / "s.json", RUN, TRAIN, progress=False,
-                                       resume=out / "resume.pt"),
-                  ["m.pt", "m.csv", "s.json"]),
-        "record": (lambda: stages.record(src / "model.pt", src / "frames.npz", out / "l.npz",
-                                         RECORD), ["l.npz"]),
-        "early_exit": (lambda: stages.early_exit(src / "model.pt", src / "frames.npz",
-                                                 src / "logits.npz", out / "x.csv", EARLY),
-                       ["x.csv"]),
-        "sweep": (lambda: stages.sweep_cutoff(src / "logits.npz", out / "c.csv",
-                                              out / "e.csv", out / "p.npz", SWEEP),
-                  ["c.csv", "e.csv", "p.npz"]),
-        "collect": (lambda: stages.concat_csv([src / "cutoff.csv"], out / "all.csv"),
-                    ["all.csv"]),
-        "summarise": (lambda: stages.summarise_runs([src / "sweep.npz"], summary_outputs(out),
-                                                    SUMMARY),
-                      [p.name for p in summary_outputs(out).values()]),
-        "plot_accuracy": (lambda: plots.plot_accuracy_vs_timestep(fixed, out / "a.png"),
-                          ["a.png"]),
+        "prepare": (
+            lambda: stages.prepare_dataset(
+                out / "f.npz", out / "p.json", "digits", DATA.model_copy(update={"limit": 100})
+            ),
+            ["f.npz", "p.json"],
+        ),
+        "train": (
+            lambda: stages.train(
+                src / "frames.npz",
+                out / "m.pt",
+                out / "m.csv",
+                out / "s.json",
+                RUN,
+                TRAIN,
+                progress=False,
+                resume=out / "resume.pt",
+            ),
+            ["m.pt", "m.csv", "s.json"],
+        ),
+        "record": (
+            lambda: stages.record(src / "model.pt", src / "frames.npz", out / "l.npz", RECORD),
+            ["l.npz"],
+        ),
+        "early_exit": (
+            lambda: stages.early_exit(
+                src / "model.pt", src / "frames.npz", src / "logits.npz", out / "x.csv", EARLY
+            ),
+            ["x.csv"],
+        ),
+        "sweep": (
+            lambda: stages.sweep_cutoff(
+                src / "logits.npz", out / "c.csv", out / "e.csv", out / "p.npz", SWEEP
+            ),
+            ["c.csv", "e.csv", "p.npz"],
+        ),
+        "collect": (lambda: stages.concat_csv([src / "cutoff.csv"], out / "all.csv"), ["all.csv"]),
+        "summarise": (
+            lambda: stages.summarise_runs([src / "sweep.npz"], summary_outputs(out), SUMMARY),
+            [p.name for p in summary_outputs(out).values()],
+        ),
+        "plot_accuracy": (lambda: plots.plot_accuracy_vs_timestep(fixed, out / "a.png"), ["a.png"]),
         "plot_pareto": (lambda: plots.plot_pareto(curves, summary, out / "p.png"), ["p.png"]),
-        "plot_exits": (lambda: plots.plot_exit_histograms(exits, 0.0, out / "h.png"),
-                       ["h.png"]),
+        "plot_exits": (lambda: plots.plot_exit_histograms(exits, 0.0, out / "h.png"), ["h.png"]),
     }
 
 
-@pytest.mark.parametrize("stage", ["prepare", "train", "record", "early_exit", "sweep",
-                                   "collect", "summarise", "plot_accuracy", "plot_pareto",
-                                   "plot_exits"])
+@pytest.mark.parametrize(
+    "stage",
+    [
+        "prepare",
+        "train",
+        "record",
+        "early_exit",
+        "sweep",
+        "collect",
+        "summarise",
+        "plot_accuracy",
+        "plot_pareto",
+        "plot_exits",
+    ],
+)
 def test_a_stage_killed_while_writing_leaves_no_output(chain, tmp_path, monkeypatch, stage):
     call, names = stage_calls(chain, tmp_path)[stage]
     # every writer goes through a temporary file renamed into place: dying at the rename,
@@ -92,8 +123,7 @@ summary: {{histogram_epsilon: "0.0"}}
 def test_one_failing_run_does_not_stop_the_sweep(tmp_path):
     cfg = tmp_path / "sweep.yaml"
     cfg.write_text(SWEEP_CONFIG.format(lr=".inf"))  # this run's loss turns NaN
-    args = ("--cores", "2", "--keep-going", "--configfile", str(cfg),
-            "--directory", str(tmp_path))
+    args = ("--cores", "2", "--keep-going", "--configfile", str(cfg), "--directory", str(tmp_path))
     result = snakemake(*args)
     log = result.stdout + result.stderr
     assert result.returncode != 0
@@ -114,4 +144,3 @@ def test_one_failing_run_does_not_stop_the_sweep(tmp_path):
     assert result.returncode == 0, result.stderr[-4000:]
     assert {p: p.stat().st_mtime_ns for p in healthy.iterdir()} == before
     assert (tmp_path / "results" / "summary" / "summary.csv").exists()
-

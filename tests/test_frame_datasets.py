@@ -72,16 +72,21 @@ def test_tiny_imagenet_from_archive_to_prepared_split(tmp_path, monkeypatch):
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     url = f"http://127.0.0.1:{httpd.server_address[1]}/tiny-imagenet-200.zip"
-    monkeypatch.setitem(ARCHIVES, "tiny-imagenet",
-                        (Archive(url, digest, "tiny-imagenet-200.zip"),))
+    monkeypatch.setitem(ARCHIVES, "tiny-imagenet", (Archive(url, digest, "tiny-imagenet-200.zip"),))
     try:
         placed = fetch_dataset("tiny-imagenet", tmp_path / "raw" / "tiny-imagenet")
     finally:
         httpd.shutdown()
     assert placed["tiny-imagenet-200.zip"]["md5"] == digest
 
-    data = prepare("tiny-imagenet", n_steps=4, seed=0, test_fraction=0.5, val_fraction=0.25,
-                   root=tmp_path / "raw")
+    data = prepare(
+        "tiny-imagenet",
+        n_steps=4,
+        seed=0,
+        test_fraction=0.5,
+        val_fraction=0.25,
+        root=tmp_path / "raw",
+    )
     assert len(data.y["test"]) == 6  # the official validation set, not test_fraction
     assert len(data.y["train"]) + len(data.y["val"]) == 24 and len(data.y["val"]) == 6
     assert data.x["train"].dtype == np.uint8 and data.input_shape == (3, 64, 64)

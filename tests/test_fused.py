@@ -21,23 +21,41 @@ from spikecut.neurons.fused import (
 
 
 def spikingjelly_node(spec: FusedSpec) -> neuron.BaseNode:
-    sg = {"triangle": Triangle(width=spec.surrogate_param),
-          "sigmoid": surrogate.Sigmoid(alpha=spec.surrogate_param),
-          "atan": surrogate.ATan(alpha=spec.surrogate_param)}[spec.surrogate]
-    common = dict(v_threshold=spec.v_threshold, v_reset=spec.v_reset,
-                  surrogate_function=sg, detach_reset=spec.detach_reset, step_mode="m",
-                  store_v_seq=True)
+    sg = {
+        "triangle": Triangle(width=spec.surrogate_param),
+        "sigmoid": surrogate.Sigmoid(alpha=spec.surrogate_param),
+        "atan": surrogate.ATan(alpha=spec.surrogate_param),
+    }[spec.surrogate]
+    common = dict(
+        v_threshold=spec.v_threshold,
+        v_reset=spec.v_reset,
+        surrogate_function=sg,
+        detach_reset=spec.detach_reset,
+        step_mode="m",
+        store_v_seq=True,
+    )
     if spec.kind == "lif":
         return neuron.LIFNode(tau=spec.tau, decay_input=spec.decay_input, **common)
     return neuron.IFNode(**common)
 
 
 SPECS = [
-    FusedSpec(kind=kind, tau=2.0, decay_input=decay, v_reset=v_reset, detach_reset=detach,
-              surrogate=sg, surrogate_param=param)
+    FusedSpec(
+        kind=kind,
+        tau=2.0,
+        decay_input=decay,
+        v_reset=v_reset,
+        detach_reset=detach,
+        surrogate=sg,
+        surrogate_param=param,
+    )
     for kind, decay, v_reset, detach, (sg, param) in itertools.product(
-        ("lif", "if"), (False, True), (0.0, None), (False, True),
-        (("triangle", 1.0), ("sigmoid", 4.0), ("atan", 2.0)))
+        ("lif", "if"),
+        (False, True),
+        (0.0, None),
+        (False, True),
+        (("triangle", 1.0), ("sigmoid", 4.0), ("atan", 2.0)),
+    )
     if kind == "lif" or not decay
 ]
 
@@ -117,9 +135,21 @@ def test_kernels_compile_for_sm90(tmp_path):
     unit = tmp_path / "all.cu"
     for i, src in enumerate(sources):
         (tmp_path / f"k{i}.cuh").write_text(src.replace("fused_", f"k{i}_fused_"))
-    unit.write_text("".join(f'namespace k{i} {{\n#include "k{i}.cuh"\n}}\n'
-                            for i in range(len(sources))))
-    result = subprocess.run(["nvcc", "-arch=sm_90", "-cubin", *COMPILE_OPTIONS, str(unit),
-                             "-o", str(tmp_path / "all.cubin")], capture_output=True, text=True)
+    unit.write_text(
+        "".join(f'namespace k{i} {{\n#include "k{i}.cuh"\n}}\n' for i in range(len(sources)))
+    )
+    result = subprocess.run(
+        [
+            "nvcc",
+            "-arch=sm_90",
+            "-cubin",
+            *COMPILE_OPTIONS,
+            str(unit),
+            "-o",
+            str(tmp_path / "all.cubin"),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "warning" not in result.stderr, result.stderr[-3000:]

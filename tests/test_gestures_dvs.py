@@ -97,8 +97,14 @@ def test_information_arrives_late(sample):
 
 
 def test_prepared_through_the_registry():
-    data = prepare("gestures-dvs", n_steps=4, seed=0, test_fraction=0.5, val_fraction=0.3,
-                   options={"samples": 120})
+    data = prepare(
+        "gestures-dvs",
+        n_steps=4,
+        seed=0,
+        test_fraction=0.5,
+        val_fraction=0.3,
+        options={"samples": 120},
+    )
     assert sum(len(v) for v in data.y.values()) == 120
     assert data.x["train"].shape[1:] == (4, 2, 32, 32) and data.x["train"].dtype == np.uint8
     assert data.num_classes == len(CLASSES) and data.kind == "events"

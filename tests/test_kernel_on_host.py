@@ -45,23 +45,43 @@ class HostKernels:
 
     def empty(self, shape, wanted=True):
         # a sentinel fill shows any element the kernel forgot to write
-        return np.full(shape, 0x7FC1 if self.np_dtype == np.uint16 else np.nan,
-                       self.np_dtype) if wanted else None
+        return (
+            np.full(shape, 0x7FC1 if self.np_dtype == np.uint16 else np.nan, self.np_dtype)
+            if wanted
+            else None
+        )
 
     def forward(self, x, v0=None, v_init=0.0, want_z=True, want_v=True):
         x = self.to_np(x)
         T, n = x.shape[0], x[0].size
         spikes, v_last = self.empty(x.shape), self.empty(x.shape[1:])
         z, v_seq = self.empty(x.shape, want_z), self.empty(x.shape, want_v)
-        self.lib.run_forward(self.ptr(x), self.ptr(self.to_np(v0)), v_init, self.ptr(spikes),
-                             self.ptr(v_last), self.ptr(z), self.ptr(v_seq), T, n)
+        self.lib.run_forward(
+            self.ptr(x),
+            self.ptr(self.to_np(v0)),
+            v_init,
+            self.ptr(spikes),
+            self.ptr(v_last),
+            self.ptr(z),
+            self.ptr(v_seq),
+            T,
+            n,
+        )
         return tuple(map(self.to_torch, (spikes, v_last, z, v_seq)))
 
     def backward(self, grad_s, grad_v, grad_last, z, want_v0=True):
         gs, gv, gl, zs = map(self.to_np, (grad_s, grad_v, grad_last, z))
         gx, gv0 = self.empty(zs.shape), self.empty(zs.shape[1:], want_v0)
-        self.lib.run_backward(self.ptr(gs), self.ptr(gv), self.ptr(gl), self.ptr(zs),
-                              self.ptr(gx), self.ptr(gv0), zs.shape[0], zs[0].size)
+        self.lib.run_backward(
+            self.ptr(gs),
+            self.ptr(gv),
+            self.ptr(gl),
+            self.ptr(zs),
+            self.ptr(gx),
+            self.ptr(gv0),
+            zs.shape[0],
+            zs[0].size,
+        )
         return self.to_torch(gx), self.to_torch(gv0)
 
 
@@ -124,7 +144,7 @@ def test_bfloat16_storage_rounds_like_torch(tmp_path):
     grad_s = torch.randn(x.shape, generator=gen).to(torch.bfloat16).float()
     grad_x, _ = kernels.backward(grad_s, None, None, z)
     want_x, _ = reference_backward(grad_s, None, z, spec)
-    torch.testing.assert_close(grad_x, want_x, rtol=2 ** -7, atol=1e-6)
+    torch.testing.assert_close(grad_x, want_x, rtol=2**-7, atol=1e-6)
 
 
 def test_bfloat16_rounding_of_special_values(tmp_path):
@@ -132,10 +152,24 @@ def test_bfloat16_rounding_of_special_values(tmp_path):
     # and driven by x = 0, stores v = v_init: the kernel's own float32 -> bfloat16 rounding
     spec = FusedSpec(kind="if", v_reset=None, v_threshold=3.4e38)
     kernels = HostKernels(spec, "bfloat16", tmp_path)
-    values = torch.tensor([float("nan"), -float("inf"), 3.0e38, -2.5, 1e-40, 1 + 2 ** -8,
-                           1 + 3 * 2 ** -8, 1 + 2 ** -8 + 2 ** -20])
+    values = torch.tensor(
+        [
+            float("nan"),
+            -float("inf"),
+            3.0e38,
+            -2.5,
+            1e-40,
+            1 + 2**-8,
+            1 + 3 * 2**-8,
+            1 + 2**-8 + 2**-20,
+        ]
+    )
     assert values.view(torch.int32)[5] & 0xFFFF == 0x8000  # a tie: goes to the even side
-    stored = torch.stack([kernels.forward(torch.zeros(1, 1), v_init=float(v), want_z=False,
-                                          want_v=False)[1][0] for v in values])
+    stored = torch.stack(
+        [
+            kernels.forward(torch.zeros(1, 1), v_init=float(v), want_z=False, want_v=False)[1][0]
+            for v in values
+        ]
+    )
     assert torch.isnan(stored[0])
     assert torch.equal(stored[1:], values[1:].to(torch.bfloat16).float())

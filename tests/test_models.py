@@ -24,8 +24,11 @@ PAPER_INPUTS = [
 
 
 @pytest.mark.parametrize("role", sorted(ROLES))
-@pytest.mark.parametrize("name, shape, classes", PAPER_INPUTS,
-                         ids=[f"{n}-{'x'.join(map(str, s))}" for n, s, _ in PAPER_INPUTS])
+@pytest.mark.parametrize(
+    "name, shape, classes",
+    PAPER_INPUTS,
+    ids=[f"{n}-{'x'.join(map(str, s))}" for n, s, _ in PAPER_INPUTS],
+)
 def test_every_model_runs_in_every_role(name, shape, classes, role):
     n_steps = 2 if role == "snn" else 1
     model = build_model(name, shape, classes, ROLES[role], n_steps=n_steps)
@@ -42,8 +45,10 @@ def test_every_model_runs_in_every_role(name, shape, classes, role):
 def test_tebn_scales_each_step():
     model = build_model("resnet20", (3, 32, 32), 10, SNN, norm="tebn", n_steps=3)
     tebn = [m for m in model.modules() if isinstance(m, layer.TemporalEffectiveBatchNorm2d)]
-    assert len(tebn) == sum(isinstance(m, layer.BatchNorm2d) for m in
-                            build_model("resnet20", (3, 32, 32), 10, SNN).modules())
+    assert len(tebn) == sum(
+        isinstance(m, layer.BatchNorm2d)
+        for m in build_model("resnet20", (3, 32, 32), 10, SNN).modules()
+    )
     assert model(torch.rand(3, 2, 3, 32, 32)).shape == (3, 2, 10)
     with pytest.raises(ValueError, match="TEBN"):
         build_model("resnet20", (3, 32, 32), 10, ROLES["qcfs"], norm="tebn")

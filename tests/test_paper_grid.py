@@ -36,14 +36,18 @@ def standin_config(raw_root):
     cfg["qcfs"]["T"] = 8
     cfg["training"] |= {"device": "cpu", "batch_size": 8}
     cfg["record"]["batch_size"] = 32
-    cfg["resources"] = {stage: {"mem_mb": 1000, "runtime": 10, "gpu": 0}
-                        for stage in ("prepare", "train", "record")}
+    cfg["resources"] = {
+        stage: {"mem_mb": 1000, "runtime": 10, "gpu": 0} for stage in ("prepare", "train", "record")
+    }
     return cfg
 
 
 def grid_entries(cfg):
-    return {(name, method) for name, ds in cfg["datasets"].items()
-            for method in ds.get("methods", cfg["methods"])}
+    return {
+        (name, method)
+        for name, ds in cfg["datasets"].items()
+        for method in ds.get("methods", cfg["methods"])
+    }
 
 
 @pytest.mark.slow
@@ -51,8 +55,9 @@ def test_every_grid_entry_runs_to_the_figures(tmp_path):
     cfg = standin_config(tmp_path / "raw")
     config_file = tmp_path / "standin.yaml"
     config_file.write_text(yaml.safe_dump(cfg, sort_keys=False))
-    result = snakemake("--cores", "2", "--configfile", str(config_file),
-                       "--directory", str(tmp_path))
+    result = snakemake(
+        "--cores", "2", "--configfile", str(config_file), "--directory", str(tmp_path)
+    )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-6000:]
 
     results = tmp_path / "results"
@@ -64,9 +69,13 @@ def test_every_grid_entry_runs_to_the_figures(tmp_path):
     early = pd.read_csv(results / "cutoff" / "early_exit.csv")
     assert set(zip(early["dataset"], early["method"])) == entries
     assert early["matches_simulation"].all()
-    for name in ("accuracy_vs_timestep", "pareto", "policy_comparison", "accuracy_vs_energy",
-                 "exit_histograms"):
+    for name in (
+        "accuracy_vs_timestep",
+        "pareto",
+        "policy_comparison",
+        "accuracy_vs_energy",
+        "exit_histograms",
+    ):
         png = (results / "figures" / f"{name}.png").read_bytes()
         assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
     assert "## cifar10 (tet-tebn-resnet19)" in (results / "summary" / "summary.md").read_text()
-

@@ -27,17 +27,21 @@ def swept():
             val = StepOutputs(*random_logits(rng, n=80, n_steps=5))
             logits, _ = random_logits(rng, n=100, n_steps=5)
             test = StepOutputs(logits, labels)
-            c, e, per_sample = sweep(test, cal, list(POLICIES), [0.0, 0.05], raw=4,
-                                     per_sample=True)
+            c, e, per_sample = sweep(test, cal, list(POLICIES), [0.0, 0.05], raw=4, per_sample=True)
             v, _ = sweep(val, cal, list(POLICIES), [0.0, 0.05], raw=4)
-            key = dict(dataset="digits", method="bptt", alpha=alpha, seed=seed,
-                       config_id=f"id{alpha}{seed}")
-            curves.append(pd.concat([c.assign(split="test"), v.assign(split="val")])
-                          .assign(**key))
+            key = dict(
+                dataset="digits",
+                method="bptt",
+                alpha=alpha,
+                seed=seed,
+                config_id=f"id{alpha}{seed}",
+            )
+            curves.append(pd.concat([c.assign(split="test"), v.assign(split="val")]).assign(**key))
             exits.append(e.assign(**key))
             points = choose(v, c, 0.5)
             runs["digits", "bptt", alpha, seed] = RunPoints(
-                test.correct, per_sample[points["row"].to_numpy()], points)
+                test.correct, per_sample[points["row"].to_numpy()], points
+            )
     summary = summarise(runs, n_boot=100)
     return pd.concat(curves), pd.concat(exits), summary
 
@@ -72,13 +76,24 @@ def test_policy_comparison_draws_every_policy(tmp_path, swept, monkeypatch):
 
     def capture(fig, path, source):
         drawn["panels"] = len(fig.axes)
-        drawn["labels"] = {line.get_label() for ax in fig.axes for line in ax.get_lines()
-                           if not line.get_label().startswith("_")}
+        drawn["labels"] = {
+            line.get_label()
+            for ax in fig.axes
+            for line in ax.get_lines()
+            if not line.get_label().startswith("_")
+        }
         drawn["bars"] = sum(len(ax.containers) for ax in fig.axes)
         drawn["limits"] = [ax.get_ylim() for ax in fig.axes]
-        drawn["y"] = [np.concatenate([line.get_ydata() for line in ax.get_lines()
-                                      if not line.get_label().startswith("_")])
-                      for ax in fig.axes]
+        drawn["y"] = [
+            np.concatenate(
+                [
+                    line.get_ydata()
+                    for line in ax.get_lines()
+                    if not line.get_label().startswith("_")
+                ]
+            )
+            for ax in fig.axes
+        ]
 
     monkeypatch.setattr("spikecut.plots.figures._save", capture)
     plot_policy_comparison(curves, summary.points, tmp_path / "d.png")
@@ -88,7 +103,15 @@ def test_policy_comparison_draws_every_policy(tmp_path, swept, monkeypatch):
     # the axes hold what is drawn, not only the raw points
     for (low, high), y in zip(drawn["limits"], drawn["y"]):
         assert low <= y.max() <= high
-    assert drawn["labels"] == {"fixed T", "Top-K", "Top-K (raw)", "confidence (SEENN-I)",
-                               "confidence (SEENN-I) (raw)", "entropy (DT-SNN)",
-                               "entropy (DT-SNN) (raw)", "SpikeCP", "SpikeCP (raw)",
-                               "OCT (oracle)"}
+    assert drawn["labels"] == {
+        "fixed T",
+        "Top-K",
+        "Top-K (raw)",
+        "confidence (SEENN-I)",
+        "confidence (SEENN-I) (raw)",
+        "entropy (DT-SNN)",
+        "entropy (DT-SNN) (raw)",
+        "SpikeCP",
+        "SpikeCP (raw)",
+        "OCT (oracle)",
+    }

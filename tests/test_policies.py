@@ -46,8 +46,7 @@ def brute_exits(logits, score, thresholds, inclusive):
         for t in range(n_steps):
             acc = acc + logits[i, t]
             value = score(list(acc))
-            if (value >= thresholds[t] if inclusive else value > thresholds[t]) \
-                    or t == n_steps - 1:
+            if (value >= thresholds[t] if inclusive else value > thresholds[t]) or t == n_steps - 1:
                 exits.append(t + 1)
                 break
     return np.array(exits)
@@ -60,10 +59,13 @@ def sets(rng):
     return cal, test
 
 
-@pytest.mark.parametrize("name, score, reported", [
-    ("confidence", confidence_score, lambda s: 1 / (1 + math.exp(-s))),  # theta = p1
-    ("entropy", neg_log_entropy_score, lambda s: math.exp(-s)),  # h, in nats
-])
+@pytest.mark.parametrize(
+    "name, score, reported",
+    [
+        ("confidence", confidence_score, lambda s: 1 / (1 + math.exp(-s))),  # theta = p1
+        ("entropy", neg_log_entropy_score, lambda s: math.exp(-s)),  # h, in nats
+    ],
+)
 def test_score_policies_match_per_sample_loops(sets, name, score, reported):
     cal, test = sets
     policy = make_policy(name)
@@ -73,8 +75,9 @@ def test_score_policies_match_per_sample_loops(sets, name, score, reported):
     assert len(calibrated) == 3 and 1 <= len(raw) <= 7
     for point in calibrated:
         thr = policy.thresholds(cal, point.value)
-        np.testing.assert_array_equal(point.exit_steps,
-                                      brute_exits(test.logits, score, thr, inclusive=True))
+        np.testing.assert_array_equal(
+            point.exit_steps, brute_exits(test.logits, score, thr, inclusive=True)
+        )
     grid = raw_grid(policy.scores(cal), 7)
     for point, thr in zip(raw, grid):
         want = brute_exits(test.logits, score, np.full(test.n_steps, thr), inclusive=True)
@@ -82,16 +85,18 @@ def test_score_policies_match_per_sample_loops(sets, name, score, reported):
         assert point.value == pytest.approx(reported(thr))
 
 
-@pytest.mark.parametrize("name, score", [("confidence", confidence_score),
-                                         ("entropy", neg_log_entropy_score)])
+@pytest.mark.parametrize(
+    "name, score", [("confidence", confidence_score), ("entropy", neg_log_entropy_score)]
+)
 def test_scores_equal_exact_arithmetic_and_keep_their_ranks(rng, name, score):
     # gaps from 0 to ~2000 nats: float32 softmax is exactly 1.0 for most of these, and
     # float64 for the largest
     logits = rng.normal(size=(150, 3, 6)) * np.geomspace(0.1, 300, 150)[:, None, None]
     outputs = StepOutputs(logits, rng.integers(0, 6, 150))
     got = make_policy(name).scores(outputs)
-    want = np.array([[score(list(outputs.accumulated[i, t])) for t in range(3)]
-                     for i in range(150)])
+    want = np.array(
+        [[score(list(outputs.accumulated[i, t])) for t in range(3)] for i in range(150)]
+    )
     np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
     assert np.isfinite(got).all()
     # no two samples tie unless they tie exactly
@@ -112,7 +117,8 @@ def test_confident_samples_do_not_saturate_calibration(rng):
         assert not np.isposinf(thr[1:]).any()
         (point,) = policy.operating_points(test, cal, [eps])
         np.testing.assert_array_equal(
-            point.exit_steps, brute_exits(test.logits, confidence_score, thr, inclusive=True))
+            point.exit_steps, brute_exits(test.logits, confidence_score, thr, inclusive=True)
+        )
 
 
 def test_comparisons_at_the_boundary():
@@ -121,9 +127,15 @@ def test_comparisons_at_the_boundary():
     threshold is that sample's own score: an identical test sample stops at t = 1 under
     confidence and entropy. Under Top-K the threshold is the other sample's gap, and a
     test sample with exactly that gap does not stop."""
-    cal = StepOutputs(np.array([[[4.0, 0.0, 0.0], [1.0, 0.0, 0.0]],  # right at once
-                                [[0.0, 1.0, 0.0], [5.0, 0.0, 0.0]]]),  # wrong, then right
-                      np.array([0, 0]))
+    cal = StepOutputs(
+        np.array(
+            [
+                [[4.0, 0.0, 0.0], [1.0, 0.0, 0.0]],  # right at once
+                [[0.0, 1.0, 0.0], [5.0, 0.0, 0.0]],
+            ]
+        ),  # wrong, then right
+        np.array([0, 0]),
+    )
     assert cal.oct.tolist() == [1, 2]
     confident = StepOutputs(cal.logits[:1].copy(), cal.labels[:1])
     doubtful = StepOutputs(cal.logits[1:].copy(), cal.labels[1:])
@@ -172,8 +184,9 @@ def brute_spikecp(cal, test, alpha_per_step, k):
     for i in range(len(test.labels)):
         acc = np.zeros(test.logits.shape[2])
         for t in range(test.n_steps):
-            cal_scores = sorted(1 - exact_softmax(list(cal.accumulated[j, t]))[cal.labels[j]]
-                                for j in range(n))
+            cal_scores = sorted(
+                1 - exact_softmax(list(cal.accumulated[j, t]))[cal.labels[j]] for j in range(n)
+            )
             q = cal_scores[rank - 1] if rank <= n else Dec("Infinity")
             acc = acc + test.logits[i, t]
             size = sum(1 - p <= q for p in exact_softmax(list(acc)))
@@ -197,8 +210,7 @@ def test_spikecp_matches_sets_built_by_hand(rng, k):
 
 def exchangeable(rng, n, n_steps=4, n_classes=5):
     """Samples drawn i.i.d. from one distribution: calibration and test exchangeable."""
-    return StepOutputs(*random_logits(rng, n=n, n_steps=n_steps, n_classes=n_classes,
-                                      signal=0.6))
+    return StepOutputs(*random_logits(rng, n=n, n_steps=n_steps, n_classes=n_classes, signal=0.6))
 
 
 def test_conformal_sets_cover_within_the_finite_sample_bound(rng):
@@ -221,8 +233,7 @@ def test_spikecp_covers_at_its_stopping_step(rng):
         cal, test = exchangeable(rng, 150), exchangeable(rng, 200)
         policy = SpikeCP(max_set_size=2)
         (point,) = policy.operating_points(test, cal, [epsilon])
-        q = SpikeCP.quantiles(np.sort(SpikeCP.nonconformity(cal), axis=0),
-                              epsilon / test.n_steps)
+        q = SpikeCP.quantiles(np.sort(SpikeCP.nonconformity(cal), axis=0), epsilon / test.n_steps)
         at_exit = SpikeCP.nonconformity(test)[np.arange(200), point.exit_steps - 1]
         hits += int((at_exit <= q[point.exit_steps - 1]).sum())
         total += 200
@@ -231,11 +242,25 @@ def test_spikecp_covers_at_its_stopping_step(rng):
 
 def test_sweep_reports_calibrated_and_raw_points(sets):
     cal, test = sets
-    curve, exits = sweep(test, cal, ["timestep", "topk", "confidence", "entropy", "spikecp",
-                                     "oct"], [0.05, 0.1], raw=5)
-    assert set(curve["policy"]) == {"timestep", "topk", "confidence", "entropy", "spikecp",
-                                    "oct", "topk-raw", "confidence-raw", "entropy-raw",
-                                    "spikecp-raw"}
+    curve, exits = sweep(
+        test,
+        cal,
+        ["timestep", "topk", "confidence", "entropy", "spikecp", "oct"],
+        [0.05, 0.1],
+        raw=5,
+    )
+    assert set(curve["policy"]) == {
+        "timestep",
+        "topk",
+        "confidence",
+        "entropy",
+        "spikecp",
+        "oct",
+        "topk-raw",
+        "confidence-raw",
+        "entropy-raw",
+        "spikecp-raw",
+    }
     assert (curve.loc[curve["policy"] == "spikecp-raw", "parameter"] == "alpha").all()
     assert exits.groupby(["policy", "value"])["count"].sum().eq(len(test.labels)).all()
 

@@ -5,8 +5,9 @@ from spikecut.regularisers import rcs_snn, tail_steps
 from spikecut.regularisers.rcs import late_correct_mask
 
 
-@pytest.mark.parametrize("n_steps, want", [(1, 1), (2, 1), (3, 1), (4, 1), (6, 1), (7, 2),
-                                           (10, 3), (20, 6)])
+@pytest.mark.parametrize(
+    "n_steps, want", [(1, 1), (2, 1), (3, 1), (4, 1), (6, 1), (7, 2), (10, 3), (20, 6)]
+)
 def test_tail_steps_takes_at_least_one(n_steps, want):
     assert tail_steps(n_steps) == want
 

@@ -13,8 +13,9 @@ from spikecut.models import build_model
 def setup():
     data = prepare("digits", n_steps=3, seed=0, test_fraction=0.25, val_fraction=0.2, limit=120)
     torch.manual_seed(0)
-    model = build_model("convsnn", data.input_shape, 10, {"kind": "snn", "neuron": {}},
-                        channels=[4])
+    model = build_model(
+        "convsnn", data.input_shape, 10, {"kind": "snn", "neuron": {}}, channels=[4]
+    )
     with torch.no_grad():  # make the neurons fire so that dropout has something to drop
         model[0].weight.mul_(4)
     return model, data

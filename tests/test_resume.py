@@ -30,8 +30,9 @@ stages.train(args["frames"], args["model"], args["metrics"], args["settings"], a
 @pytest.fixture(scope="module")
 def frames(tmp_path_factory):
     d = tmp_path_factory.mktemp("resume-data")
-    stages.prepare_dataset(d / "frames.npz", d / "params.json", "digits",
-                           DATA.model_copy(update={"limit": 240}))
+    stages.prepare_dataset(
+        d / "frames.npz", d / "params.json", "digits", DATA.model_copy(update={"limit": 240})
+    )
     return d / "frames.npz"
 
 
@@ -41,11 +42,18 @@ def outputs(d):
 
 def train_in_subprocess(frames, d):
     model, metrics, settings, resume = outputs(d)
-    args = {"frames": str(frames), "model": str(model), "metrics": str(metrics),
-            "settings": str(settings), "run": RUN, "plan": PLAN.model_dump(mode="json"),
-            "resume": str(resume)}
-    return subprocess.Popen([sys.executable, "-c", TRAIN_SCRIPT, json.dumps(args)],
-                            stderr=subprocess.PIPE, text=True)
+    args = {
+        "frames": str(frames),
+        "model": str(model),
+        "metrics": str(metrics),
+        "settings": str(settings),
+        "run": RUN,
+        "plan": PLAN.model_dump(mode="json"),
+        "resume": str(resume),
+    }
+    return subprocess.Popen(
+        [sys.executable, "-c", TRAIN_SCRIPT, json.dumps(args)], stderr=subprocess.PIPE, text=True
+    )
 
 
 def assert_same_run(a, b):
@@ -53,8 +61,7 @@ def assert_same_run(a, b):
     assert first["state_dict"].keys() == second["state_dict"].keys()
     for key, value in first["state_dict"].items():
         assert torch.equal(value, second["state_dict"][key]), key
-    pd.testing.assert_frame_equal(pd.read_csv(a / "metrics.csv"),
-                                  pd.read_csv(b / "metrics.csv"))
+    pd.testing.assert_frame_equal(pd.read_csv(a / "metrics.csv"), pd.read_csv(b / "metrics.csv"))
 
 
 def train(frames, d):
@@ -83,14 +90,12 @@ def test_a_finished_run_started_again_resumes_at_its_end(frames, uninterrupted, 
 
 
 @pytest.mark.parametrize("kill_after_epoch", [1, 3])
-def test_killed_run_resumes_to_the_same_result(frames, uninterrupted, tmp_path,
-                                               kill_after_epoch):
+def test_killed_run_resumes_to_the_same_result(frames, uninterrupted, tmp_path, kill_after_epoch):
     model, metrics, _, resume = outputs(tmp_path)
     proc = train_in_subprocess(frames, tmp_path)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and proc.poll() is None:
-        if resume.exists() and torch.load(resume, weights_only=False)["epoch"] >= \
-                kill_after_epoch:
+        if resume.exists() and torch.load(resume, weights_only=False)["epoch"] >= kill_after_epoch:
             break
         time.sleep(0.01)
     assert proc.poll() is None, f"training ended before the kill: {proc.stderr.read()}"

@@ -38,11 +38,16 @@ PLUGIN = ROOT / ".slurm-plugin"
 
 @pytest.fixture(scope="module")
 def cluster():
-    missing = (os.geteuid() != 0 or shutil.which("slurmctld") is None
-               or not (PLUGIN / "snakemake_executor_plugin_slurm").is_dir())
+    missing = (
+        os.geteuid() != 0
+        or shutil.which("slurmctld") is None
+        or not (PLUGIN / "snakemake_executor_plugin_slurm").is_dir()
+    )
     if missing:
-        why = ("needs root, SLURM (tools/slurm_local.sh install) and the executor plugin "
-               "(make slurm-plugin)")
+        why = (
+            "needs root, SLURM (tools/slurm_local.sh install) and the executor plugin "
+            "(make slurm-plugin)"
+        )
         if os.environ.get("CI"):
             pytest.fail(f"CI must run the SLURM test: {why}")
         pytest.skip(why)
@@ -54,8 +59,9 @@ def cluster():
 
 
 def job_fields(job_id: str) -> dict:
-    out = subprocess.run(["scontrol", "show", "job", "-o", job_id], capture_output=True,
-                         text=True, check=True).stdout
+    out = subprocess.run(
+        ["scontrol", "show", "job", "-o", job_id], capture_output=True, text=True, check=True
+    ).stdout
     return dict(f.split("=", 1) for f in out.split() if "=" in f)
 
 
@@ -65,12 +71,34 @@ def test_tiny_workflow_through_slurm(cluster, tmp_path):
     cfg.write_text(CONFIG)
     workdir = tmp_path / "work"
     # the SLURM executor can ignore SIGTERM; SIGINT stops it
-    cmd = ["timeout", "-s", "INT", "-k", "30", "900", sys.executable, "-m", "snakemake",
-           "-s", str(ROOT / "Snakefile"), "--workflow-profile", str(ROOT / "profiles/slurm"),
-           "--configfile", str(cfg), "--directory", str(workdir), "--jobs", "2",
-           # no accounting database here: poll with squeue, and soon
-           "--slurm-status-command", "squeue",
-           "--slurm-init-seconds-before-status-checks", "2", "--latency-wait", "5"]
+    cmd = [
+        "timeout",
+        "-s",
+        "INT",
+        "-k",
+        "30",
+        "900",
+        sys.executable,
+        "-m",
+        "snakemake",
+        "-s",
+        str(ROOT / "Snakefile"),
+        "--workflow-profile",
+        str(ROOT / "profiles/slurm"),
+        "--configfile",
+        str(cfg),
+        "--directory",
+        str(workdir),
+        "--jobs",
+        "2",
+        # no accounting database here: poll with squeue, and soon
+        "--slurm-status-command",
+        "squeue",
+        "--slurm-init-seconds-before-status-checks",
+        "2",
+        "--latency-wait",
+        "5",
+    ]
     env = os.environ | {"PYTHONPATH": str(PLUGIN)}
     result = subprocess.run(cmd, capture_output=True, text=True, env=env)
     log = result.stdout + result.stderr
@@ -80,8 +108,17 @@ def test_tiny_workflow_through_slurm(cluster, tmp_path):
     jobs = [job_fields(j) for j in submitted]
     rules = sorted(re.match(r"rule_(\w+?)_wildcards", j["Comment"])[1] for j in jobs)
     # the cheap aggregation rules run locally
-    assert rules == ["early_exit", "early_exit", "prepare_dataset", "record_outputs",
-                     "record_outputs", "sweep_cutoff", "sweep_cutoff", "train", "train"]
+    assert rules == [
+        "early_exit",
+        "early_exit",
+        "prepare_dataset",
+        "record_outputs",
+        "record_outputs",
+        "sweep_cutoff",
+        "sweep_cutoff",
+        "train",
+        "train",
+    ]
     assert all(j["JobState"] == "COMPLETED" for j in jobs)
     for job in jobs:
         if job["Comment"].startswith("rule_train_"):

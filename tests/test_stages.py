@@ -19,8 +19,10 @@ SUMMARY_OUTPUTS = ("points", "effects", "fixed", "per_run", "markdown", "headlin
 
 
 def summary_outputs(folder):
-    return {name: folder / f"{name}.{'md' if name in ('markdown', 'headline') else 'csv'}"
-            for name in SUMMARY_OUTPUTS}
+    return {
+        name: folder / f"{name}.{'md' if name in ('markdown', 'headline') else 'csv'}"
+        for name in SUMMARY_OUTPUTS
+    }
 
 
 def test_every_stage_writes_its_outputs(chain):
@@ -49,8 +51,9 @@ def test_every_stage_writes_its_outputs(chain):
 
 
 def test_recording_is_reproducible(chain, tmp_path):
-    stages.record(chain / "model.pt", chain / "frames.npz", tmp_path / "again.npz", RECORD,
-                  batch_size=17)  # another batch size: speed only
+    stages.record(
+        chain / "model.pt", chain / "frames.npz", tmp_path / "again.npz", RECORD, batch_size=17
+    )  # another batch size: speed only
     first, _ = stages.load_step_outputs(chain / "logits.npz")
     second, _ = stages.load_step_outputs(tmp_path / "again.npz")
     assert all(np.array_equal(first[k].logits, second[k].logits) for k in first)
@@ -115,8 +118,9 @@ def test_corrupt_inputs_fail_clearly(chain, tmp_path):
     broken = tmp_path / "logits.npz"
     broken.write_bytes((chain / "logits.npz").read_bytes()[:500])
     with pytest.raises(ValueError, match="corrupt or truncated"):
-        stages.sweep_cutoff(broken, tmp_path / "c.csv", tmp_path / "e.csv",
-                            tmp_path / "s.npz", SWEEP)
+        stages.sweep_cutoff(
+            broken, tmp_path / "c.csv", tmp_path / "e.csv", tmp_path / "s.npz", SWEEP
+        )
     assert not (tmp_path / "c.csv").exists()
     model = tmp_path / "model.pt"
     model.write_bytes((chain / "model.pt").read_bytes()[:300])
@@ -126,12 +130,21 @@ def test_corrupt_inputs_fail_clearly(chain, tmp_path):
 
 def test_conversion_track(chain, tmp_path):
     run = RUN | {"method": "qcfs", "alpha": "0"}
-    plan = TRAIN.model_copy(update={"method": "qcfs", "neuron": None,
-                                    "qcfs": QCFSNet(levels=4, theta_init=4.0)})
-    stages.train(chain / "frames.npz", tmp_path / "model.pt", tmp_path / "metrics.csv",
-                 tmp_path / "settings.json", run, plan, progress=False)
-    record = RecordPlan(method="qcfs", qcfs_steps=6, calibration_dropout=0.3,
-                        dropout_seed=0, device="cpu")
+    plan = TRAIN.model_copy(
+        update={"method": "qcfs", "neuron": None, "qcfs": QCFSNet(levels=4, theta_init=4.0)}
+    )
+    stages.train(
+        chain / "frames.npz",
+        tmp_path / "model.pt",
+        tmp_path / "metrics.csv",
+        tmp_path / "settings.json",
+        run,
+        plan,
+        progress=False,
+    )
+    record = RecordPlan(
+        method="qcfs", qcfs_steps=6, calibration_dropout=0.3, dropout_seed=0, device="cpu"
+    )
     stages.record(tmp_path / "model.pt", chain / "frames.npz", tmp_path / "logits.npz", record)
     sets, meta = stages.load_step_outputs(tmp_path / "logits.npz")
     assert meta["snn"] == {"converted_layers": 1, "n_steps": 6}
@@ -139,10 +152,15 @@ def test_conversion_track(chain, tmp_path):
 
 
 def test_early_exit_stage_runs_the_policies_for_real(chain, tmp_path):
-    plan = EarlyExitPlan(policies=("topk", "spikecp"), epsilon="0.5", max_set_size=1,
-                         device="cpu")
-    stages.early_exit(chain / "model.pt", chain / "frames.npz", chain / "logits.npz",
-                      tmp_path / "early.csv", plan, batch_size=16)
+    plan = EarlyExitPlan(policies=("topk", "spikecp"), epsilon="0.5", max_set_size=1, device="cpu")
+    stages.early_exit(
+        chain / "model.pt",
+        chain / "frames.npz",
+        chain / "logits.npz",
+        tmp_path / "early.csv",
+        plan,
+        batch_size=16,
+    )
     table = pd.read_csv(tmp_path / "early.csv")
     assert table["policy"].tolist() == ["topk", "spikecp"]
     assert table["matches_simulation"].all()
@@ -155,14 +173,17 @@ def test_early_exit_stage_runs_the_policies_for_real(chain, tmp_path):
 def test_recording_consumes_the_training_checkpoint(chain, tmp_path):
     resume = tmp_path / "resume.pt"
     resume.write_bytes(b"the final state of a finished run")
-    stages.record(chain / "model.pt", chain / "frames.npz", tmp_path / "l.npz", RECORD,
-                  resume=resume)
+    stages.record(
+        chain / "model.pt", chain / "frames.npz", tmp_path / "l.npz", RECORD, resume=resume
+    )
     assert not resume.exists()
 
 
 def test_analysis_jobs_do_not_import_torch():
     """Sweeps, tables and figures start in a fraction of a second: no torch."""
-    code = ("import sys; from spikecut.stages import sweep_cutoff, concat_csv, "
-            "summarise_runs; import spikecut.plots; assert 'torch' not in sys.modules")
+    code = (
+        "import sys; from spikecut.stages import sweep_cutoff, concat_csv, "
+        "summarise_runs; import spikecut.plots; assert 'torch' not in sys.modules"
+    )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr

@@ -7,15 +7,22 @@ import pytest
 from spikecut.analysis import RunPoints, evaluate, headline_markdown, summarise, summary_markdown
 from spikecut.analysis.summary import early_exit_markdown
 
-POINTS = pd.DataFrame({"protocol": ["held-out", "held-out"], "policy": ["timestep", "topk"],
-                       "parameter": ["T_fixed", "epsilon"], "value": [2.0, 0.0],
-                       "within_tolerance": [True, True]})
+POINTS = pd.DataFrame(
+    {
+        "protocol": ["held-out", "held-out"],
+        "policy": ["timestep", "topk"],
+        "parameter": ["T_fixed", "epsilon"],
+        "value": [2.0, 0.0],
+        "within_tolerance": [True, True],
+    }
+)
 
 
 def run(correct, timestep_exits, topk_exits, energy=None):
     exits = np.array([timestep_exits, topk_exits])
-    return RunPoints(np.array(correct, bool), exits, POINTS,
-                     None if energy is None else np.array(energy, float))
+    return RunPoints(
+        np.array(correct, bool), exits, POINTS, None if energy is None else np.array(energy, float)
+    )
 
 
 @pytest.fixture
@@ -23,10 +30,18 @@ def runs():
     # N = 4, T = 2. alpha 0: fixed-step accuracy 0.5 then 0.75; Top-K stops three
     # samples at t = 1 and is right on three. alpha 0.5: 0.75 at both steps.
     return {
-        ("0", 0): run([[0, 1], [1, 1], [0, 0], [1, 1]], [2, 2, 2, 2], [2, 1, 1, 1],
-                      energy=[[2.0] * 4, [2.0, 1.0, 1.0, 1.0]]),
-        ("0.5", 0): run([[1, 1], [1, 1], [0, 0], [1, 1]], [1, 1, 1, 1], [1, 1, 2, 1],
-                        energy=[[1.0] * 4, [1.0, 1.0, 2.0, 1.0]]),
+        ("0", 0): run(
+            [[0, 1], [1, 1], [0, 0], [1, 1]],
+            [2, 2, 2, 2],
+            [2, 1, 1, 1],
+            energy=[[2.0] * 4, [2.0, 1.0, 1.0, 1.0]],
+        ),
+        ("0.5", 0): run(
+            [[1, 1], [1, 1], [0, 0], [1, 1]],
+            [1, 1, 1, 1],
+            [1, 1, 2, 1],
+            energy=[[1.0] * 4, [1.0, 1.0, 2.0, 1.0]],
+        ),
     }
 
 
@@ -99,7 +114,8 @@ def summary(runs):
 def test_summary_tables_and_markdown(summary):
     assert set(summary.points["protocol"]) == {"held-out"}
     assert summary.sizes.to_dict("records") == [
-        {"dataset": "d", "method": "bptt", "T": 2, "n_test": 4, "n_seeds": 1}]
+        {"dataset": "d", "method": "bptt", "T": 2, "n_test": 4, "n_seeds": 1}
+    ]
     per_run = summary.per_run.set_index(["alpha", "policy"])
     assert per_run.loc[("0", "topk"), "mean_timesteps"] == 1.25
     assert per_run.loc[("0.5", "topk"), "accuracy"] == 0.75
@@ -131,11 +147,22 @@ def test_headline_without_a_baseline_says_so(runs):
 
 
 def test_early_exit_table_means_over_seeds():
-    timings = pd.DataFrame({
-        "dataset": "digits", "method": "bptt", "alpha": "0.05", "policy": "topk",
-        "epsilon": 0.02, "seed": [0, 1], "mean_timesteps": [1.5, 2.5], "n_steps": 4,
-        "accuracy": [0.9, 0.8], "wall_speedup": [1.8, 1.4],
-        "matches_simulation": [True, True]})
+    timings = pd.DataFrame(
+        {
+            "dataset": "digits",
+            "method": "bptt",
+            "alpha": "0.05",
+            "policy": "topk",
+            "epsilon": 0.02,
+            "seed": [0, 1],
+            "mean_timesteps": [1.5, 2.5],
+            "n_steps": 4,
+            "accuracy": [0.9, 0.8],
+            "wall_speedup": [1.8, 1.4],
+            "matches_simulation": [True, True],
+        }
+    )
     (row,) = [line for line in early_exit_markdown(timings) if line.startswith("| digits")]
-    assert row == ("| digits | bptt | 0.05 | topk | 0.02 | 2.00 of 4 | 2.00× | 1.60× "
-                   "| 85.00 | yes |")
+    assert row == (
+        "| digits | bptt | 0.05 | topk | 0.02 | 2.00 of 4 | 2.00× | 1.60× | 85.00 | yes |"
+    )

@@ -12,12 +12,17 @@ from spikecut.seeding import pick_device, seed_everything
 from spikecut.settings import AugmentConfig, QCFSNet, TrainConfig
 from spikecut.training import task_loss, train_model
 
-PLANS = {"bptt": TRAIN.model_copy(update={"model": TRAIN.model.model_copy(
-             update={"channels": (8,)})}),
-         "qcfs": TRAIN.model_copy(update={"method": "qcfs", "neuron": None,
-                                          "qcfs": QCFSNet(levels=4, theta_init=8.0),
-                                          "model": TRAIN.model.model_copy(
-                                              update={"channels": (8,)})})}
+PLANS = {
+    "bptt": TRAIN.model_copy(update={"model": TRAIN.model.model_copy(update={"channels": (8,)})}),
+    "qcfs": TRAIN.model_copy(
+        update={
+            "method": "qcfs",
+            "neuron": None,
+            "qcfs": QCFSNet(levels=4, theta_init=8.0),
+            "model": TRAIN.model.model_copy(update={"channels": (8,)}),
+        }
+    ),
+}
 
 
 @pytest.fixture(scope="module")
@@ -33,8 +38,17 @@ def run(data, seed=0, method="bptt", alpha=0.0, **overrides):
     generator = seed_everything(seed)
     setup = setup_for(method, data)
     cfg = TrainConfig(epochs=3, batch_size=32, **({"lr": 0.01} | overrides))
-    return train_model(setup.model, data, cfg, alpha, setup.encode, setup.regulariser,
-                       generator, torch.device("cpu"), progress=False)
+    return train_model(
+        setup.model,
+        data,
+        cfg,
+        alpha,
+        setup.encode,
+        setup.regulariser,
+        generator,
+        torch.device("cpu"),
+        progress=False,
+    )
 
 
 @pytest.mark.parametrize("method", ["bptt", "qcfs"])
@@ -45,8 +59,15 @@ def test_training_learns_and_selects_on_validation(small, method):
     assert metrics["selected"].sum() == 1
     chosen = metrics[metrics["selected"]].iloc[0]
     assert chosen["val_accuracy"] == metrics["val_accuracy"].max()
-    assert list(metrics.columns[:7]) == ["epoch", "lr", "loss", "task_loss", "rcs",
-                                         "train_accuracy", "val_accuracy"]
+    assert list(metrics.columns[:7]) == [
+        "epoch",
+        "lr",
+        "loss",
+        "task_loss",
+        "rcs",
+        "train_accuracy",
+        "val_accuracy",
+    ]
 
 
 def test_same_seed_same_numbers(small):
@@ -77,8 +98,17 @@ def test_non_finite_loss_stops_with_epoch_and_batch(small, poison, shown):
     with torch.no_grad():
         setup.model[-1].bias[0] = poison
     with pytest.raises(FloatingPointError, match=rf"loss became {shown} at epoch 1, batch 1/"):
-        train_model(setup.model, small, TrainConfig(epochs=1, loss="tet"), 0.0, setup.encode,
-                    setup.regulariser, generator, torch.device("cpu"), progress=False)
+        train_model(
+            setup.model,
+            small,
+            TrainConfig(epochs=1, loss="tet"),
+            0.0,
+            setup.encode,
+            setup.regulariser,
+            generator,
+            torch.device("cpu"),
+            progress=False,
+        )
 
 
 def test_task_losses_by_hand():
@@ -104,27 +134,50 @@ def test_bad_optimizer_and_device(small):
 
 
 def test_augmentation_changes_training_and_stays_reproducible():
-    data = prepare("digits", n_steps=2, seed=0, test_fraction=0.25, val_fraction=0.2,
-                   limit=200, options={"upsample": 2})
+    data = prepare(
+        "digits",
+        n_steps=2,
+        seed=0,
+        test_fraction=0.25,
+        val_fraction=0.2,
+        limit=200,
+        options={"upsample": 2},
+    )
     data = dataclasses.replace(
-        data, x={k: (v * 255).astype(np.uint8) for k, v in data.x.items()},
-        norm=((0.0,), (1.0,)))
+        data, x={k: (v * 255).astype(np.uint8) for k, v in data.x.items()}, norm=((0.0,), (1.0,))
+    )
     flip = AugmentConfig(crop_padding=2, flip=True)
 
     def fit(augment):
         generator = seed_everything(0)
         setup = setup_for("bptt", data, augment=augment)
         assert (setup.augment is None) == (augment == AugmentConfig())
-        return train_model(setup.model, data, TrainConfig(epochs=2, batch_size=32), 0.0,
-                           setup.encode, setup.regulariser, generator, torch.device("cpu"),
-                           progress=False, augment=setup.augment)[1]
+        return train_model(
+            setup.model,
+            data,
+            TrainConfig(epochs=2, batch_size=32),
+            0.0,
+            setup.encode,
+            setup.regulariser,
+            generator,
+            torch.device("cpu"),
+            progress=False,
+            augment=setup.augment,
+        )[1]
 
     a, b, plain = fit(flip), fit(flip), fit(AugmentConfig())
     assert a.equals(b) and not a["loss"].equals(plain["loss"])
 
 
 def test_augmentation_refused_for_events():
-    data = prepare("digits-dvs", n_steps=2, seed=0, test_fraction=0.25, val_fraction=0.2,
-                   limit=100, options={"recordings": 1})
+    data = prepare(
+        "digits-dvs",
+        n_steps=2,
+        seed=0,
+        test_fraction=0.25,
+        val_fraction=0.2,
+        limit=100,
+        options={"recordings": 1},
+    )
     with pytest.raises(ValueError, match="augmentation is for frame data"):
         setup_for("bptt", data, augment=AugmentConfig(flip=True))

@@ -26,12 +26,22 @@ def test_default_dag(tmp_path):
     assert result.returncode == 0, result.stderr
     counts = job_counts(result.stdout)
     # (digits-dvs, gestures-dvs: bptt; digits: qcfs) x 2 alphas x 3 seeds = 18 runs
-    assert counts == {"prepare_dataset": 3, "train": 18, "record_outputs": 18,
-                      "early_exit": 18, "sweep_cutoff": 18, "collect_sweeps": 1,
-                      "plot_accuracy_vs_timestep": 1,
-                      "plot_pareto": 1, "plot_policy_comparison": 1,
-                      "plot_accuracy_vs_energy": 1, "plot_exit_histograms": 1, "summarise": 1,
-                      "all": 1, "total": 83}
+    assert counts == {
+        "prepare_dataset": 3,
+        "train": 18,
+        "record_outputs": 18,
+        "early_exit": 18,
+        "sweep_cutoff": 18,
+        "collect_sweeps": 1,
+        "plot_accuracy_vs_timestep": 1,
+        "plot_pareto": 1,
+        "plot_policy_comparison": 1,
+        "plot_accuracy_vs_energy": 1,
+        "plot_exit_histograms": 1,
+        "summarise": 1,
+        "all": 1,
+        "total": 83,
+    }
 
 
 def test_bad_config_fails_naming_the_key(tmp_path):
@@ -46,8 +56,16 @@ def test_bad_config_fails_naming_the_key(tmp_path):
 
 def test_overrides_on_the_command_line_are_read_as_numbers(tmp_path):
     # the README's own example: nested values arrive from --config as strings
-    result = snakemake("-n", "--configfile", str(TINY), "--directory", str(tmp_path),
-                       "--config", "seeds=[0]", "alphas=[0]")
+    result = snakemake(
+        "-n",
+        "--configfile",
+        str(TINY),
+        "--directory",
+        str(tmp_path),
+        "--config",
+        "seeds=[0]",
+        "alphas=[0]",
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     assert job_counts(result.stdout)["train"] == 3  # three data sets, one alpha and seed
 
@@ -55,8 +73,9 @@ def test_overrides_on_the_command_line_are_read_as_numbers(tmp_path):
 def test_two_configs_keep_their_results_apart(tmp_path):
     other = yaml.safe_load(TINY.read_text()) | {"results": "results-other"}
     (tmp_path / "other.yaml").write_text(yaml.safe_dump(other))
-    result = snakemake("-n", "--configfile", str(tmp_path / "other.yaml"), "--directory",
-                       str(tmp_path))
+    result = snakemake(
+        "-n", "--configfile", str(tmp_path / "other.yaml"), "--directory", str(tmp_path)
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     assert "results-other/runs/digits-dvs/bptt/alpha0/seed0/model.pt" in result.stdout
     assert "results/runs" not in result.stdout.replace("results-other/runs", "")
@@ -73,15 +92,31 @@ def tiny_run(tmp_path_factory):
 @pytest.mark.slow
 def test_tiny_workflow_outputs(tiny_run):
     results = tiny_run / "results"
-    runs = [f"{d}/{m}/alpha{a}/seed{s}"
-            for d, m in (("digits", "qcfs-l2"), ("digits-dvs", "bptt"), ("gestures-dvs", "bptt"))
-            for a in ("0", "0.005") for s in (0, 1)]
+    runs = [
+        f"{d}/{m}/alpha{a}/seed{s}"
+        for d, m in (("digits", "qcfs-l2"), ("digits-dvs", "bptt"), ("gestures-dvs", "bptt"))
+        for a in ("0", "0.005")
+        for s in (0, 1)
+    ]
     for run in runs:
-        for name in ("model.pt", "metrics.csv", "settings.json", "logits.npz",
-                     "early_exit.csv", "cutoff.csv", "exits.csv", "sweep.npz"):
+        for name in (
+            "model.pt",
+            "metrics.csv",
+            "settings.json",
+            "logits.npz",
+            "early_exit.csv",
+            "cutoff.csv",
+            "exits.csv",
+            "sweep.npz",
+        ):
             assert (results / "runs" / run / name).stat().st_size > 0, (run, name)
-    for name in ("accuracy_vs_timestep", "pareto", "policy_comparison", "accuracy_vs_energy",
-                 "exit_histograms"):
+    for name in (
+        "accuracy_vs_timestep",
+        "pareto",
+        "policy_comparison",
+        "accuracy_vs_energy",
+        "exit_histograms",
+    ):
         png = (results / "figures" / f"{name}.png").read_bytes()
         assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
 
@@ -95,16 +130,21 @@ def test_tiny_workflow_outputs(tiny_run):
         assert (per_run[policy] == 2).all() and (per_run[f"{policy}-raw"] >= 1).all()
     assert set(per_run.xs("digits-dvs")["timestep"]) == {4}
     assert set(per_run.xs(("digits", "qcfs-l2"))["timestep"]) == {8}  # qcfs.T, not data T
-    ckpt = torch.load(results / "runs" / "digits" / "qcfs-l2" / "alpha0" / "seed0" / "model.pt",
-                      weights_only=False)
+    ckpt = torch.load(
+        results / "runs" / "digits" / "qcfs-l2" / "alpha0" / "seed0" / "model.pt",
+        weights_only=False,
+    )
     assert ckpt["model_spec"]["role"] == {"kind": "qcfs", "levels": 2, "theta": 8.0}
     assert "params" not in ckpt  # the model and its architecture, no settings to read back
     assert curves["accuracy"].between(0, 1).all() and curves["config_id"].notna().all()
     # compute up to the exit: fixed T costs grow with T, and every point has an energy
     assert (curves["mean_energy_uj"] > 0).all() and (curves["mean_sops"] >= 0).all()
     fixed = curves[curves["policy"] == "timestep"].sort_values("value")
-    assert fixed.groupby(["dataset", "method", "alpha", "seed"])["mean_energy_uj"].apply(
-        lambda e: e.is_monotonic_increasing).all()
+    assert (
+        fixed.groupby(["dataset", "method", "alpha", "seed"])["mean_energy_uj"]
+        .apply(lambda e: e.is_monotonic_increasing)
+        .all()
+    )
     assert (curves["mean_timesteps"] <= curves["n_steps"]).all()
 
     calibrated = ["timestep", "topk", "confidence", "entropy", "spikecp", "oct"]
@@ -113,11 +153,18 @@ def test_tiny_workflow_outputs(tiny_run):
     assert set(calibrated) <= set(summary["policy"])
     per_quantity = summary.groupby(["dataset", "method", "alpha", "protocol", "quantity"])
     assert per_quantity.size().eq(per_quantity.size().max()).all()  # every policy
-    assert set(summary["quantity"]) == {"accuracy_T", "accuracy", "mean_timesteps",
-                                        "speedup_at_tolerance", "speedup_equal_accuracy",
-                                        "mean_energy_uj"}
-    assert ((summary["low"] <= summary["estimate"] + 1e-9)
-            & (summary["estimate"] <= summary["high"] + 1e-9)).all()
+    assert set(summary["quantity"]) == {
+        "accuracy_T",
+        "accuracy",
+        "mean_timesteps",
+        "speedup_at_tolerance",
+        "speedup_equal_accuracy",
+        "mean_energy_uj",
+    }
+    assert (
+        (summary["low"] <= summary["estimate"] + 1e-9)
+        & (summary["estimate"] <= summary["high"] + 1e-9)
+    ).all()
     effects = pd.read_csv(results / "summary" / "rcs_effect.csv", dtype={"alpha": str})
     assert set(effects["alpha"]) == {"0.005"} and effects["excludes_zero"].dtype == bool
     fixed = pd.read_csv(results / "summary" / "fixed_T.csv", dtype={"alpha": str})
@@ -149,38 +196,79 @@ def test_rerun_does_nothing(tiny_run):
     assert "Nothing to be done" in result.stdout + result.stderr
 
 
-DOWNSTREAM_OF_SUMMARY = {"summarise", "plot_accuracy_vs_timestep", "plot_pareto",
-                         "plot_policy_comparison", "plot_accuracy_vs_energy"}
+DOWNSTREAM_OF_SUMMARY = {
+    "summarise",
+    "plot_accuracy_vs_timestep",
+    "plot_pareto",
+    "plot_policy_comparison",
+    "plot_accuracy_vs_energy",
+}
 DOWNSTREAM_OF_SWEEP = {"sweep_cutoff", "collect_sweeps", "plot_exit_histograms"}
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("key, value, reruns", [
-    # speed only: nothing
-    ("record.batch_size", 7, {}),
-    ("early_exit.batch_size", 5, {}),
-    ("neuron.backend", "torch", {}),
-    # the summary's settings: the summary and the figures that read it
-    ("summary.max_accuracy_loss_pp", 1.0, dict.fromkeys(DOWNSTREAM_OF_SUMMARY, 1)),
-    ("summary.bootstrap.replicates", 300, dict.fromkeys(DOWNSTREAM_OF_SUMMARY, 1)),
-    # the converted SNN's T: recorded again (4 conversion runs), not trained again
-    ("qcfs.T", 6, {"record_outputs": 4, "early_exit": 4, "sweep_cutoff": 4,
-                   "collect_sweeps": 1, "plot_exit_histograms": 1,
-                   **dict.fromkeys(DOWNSTREAM_OF_SUMMARY, 1)}),
-    # the ANN form of RCS: only the conversion runs train again
-    ("rcs.ann_peak", "sample", {"train": 4, "record_outputs": 4, "early_exit": 4,
-                                "sweep_cutoff": 4, "collect_sweeps": 1,
-                                "plot_exit_histograms": 1,
-                                **dict.fromkeys(DOWNSTREAM_OF_SUMMARY, 1)}),
-    # the cutoff: every sweep, nothing trained or recorded
-    ("cutoff.raw_thresholds", 4, {**dict.fromkeys(DOWNSTREAM_OF_SWEEP, 1), "sweep_cutoff": 12,
-                                  **dict.fromkeys(DOWNSTREAM_OF_SUMMARY, 1)}),
-    ("early_exit.epsilon", "0", {"early_exit": 12, "collect_sweeps": 1,
-                                 "plot_exit_histograms": 1,
-                                 **dict.fromkeys(DOWNSTREAM_OF_SUMMARY, 1)}),
-])
-def test_a_changed_setting_reruns_exactly_the_stages_that_read_it(tiny_run, tmp_path, key,
-                                                                   value, reruns):
+@pytest.mark.parametrize(
+    "key, value, reruns",
+    [
+        # speed only: nothing
+        ("record.batch_size", 7, {}),
+        ("early_exit.batch_size", 5, {}),
+        ("neuron.backend", "torch", {}),
+        # the summary's settings: the summary and the figures that read it
+        ("summary.max_accuracy_loss_pp", 1.0, dict.fromkeys(DOWNSTREAM_OF_SUMMARY, 1)),
+        ("summary.bootstrap.replicates", 300, dict.fromkeys(DOWNSTREAM_OF_SUMMARY, 1)),
+        # the converted SNN's T: recorded again (4 conversion runs), not trained again
+        (
+            "qcfs.T",
+            6,
+            {
+                "record_outputs": 4,
+                "early_exit": 4,
+                "sweep_cutoff": 4,
+                "collect_sweeps": 1,
+                "plot_exit_histograms": 1,
+                **dict.fromkeys(DOWNSTREAM_OF_SUMMARY, 1),
+            },
+        ),
+        # the ANN form of RCS: only the conversion runs train again
+        (
+            "rcs.ann_peak",
+            "sample",
+            {
+                "train": 4,
+                "record_outputs": 4,
+                "early_exit": 4,
+                "sweep_cutoff": 4,
+                "collect_sweeps": 1,
+                "plot_exit_histograms": 1,
+                **dict.fromkeys(DOWNSTREAM_OF_SUMMARY, 1),
+            },
+        ),
+        # the cutoff: every sweep, nothing trained or recorded
+        (
+            "cutoff.raw_thresholds",
+            4,
+            {
+                **dict.fromkeys(DOWNSTREAM_OF_SWEEP, 1),
+                "sweep_cutoff": 12,
+                **dict.fromkeys(DOWNSTREAM_OF_SUMMARY, 1),
+            },
+        ),
+        (
+            "early_exit.epsilon",
+            "0",
+            {
+                "early_exit": 12,
+                "collect_sweeps": 1,
+                "plot_exit_histograms": 1,
+                **dict.fromkeys(DOWNSTREAM_OF_SUMMARY, 1),
+            },
+        ),
+    ],
+)
+def test_a_changed_setting_reruns_exactly_the_stages_that_read_it(
+    tiny_run, tmp_path, key, value, reruns
+):
     cfg = yaml.safe_load(TINY.read_text())
     *parents, last = key.split(".")
     node = cfg
@@ -188,8 +276,9 @@ def test_a_changed_setting_reruns_exactly_the_stages_that_read_it(tiny_run, tmp_
         node = node.setdefault(part, {})
     node[last] = value
     (tmp_path / "changed.yaml").write_text(yaml.safe_dump(cfg))
-    result = snakemake("-n", "--configfile", str(tmp_path / "changed.yaml"), "--directory",
-                       str(tiny_run))
+    result = snakemake(
+        "-n", "--configfile", str(tmp_path / "changed.yaml"), "--directory", str(tiny_run)
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     counts = {k: v for k, v in job_counts(result.stdout).items() if k not in ("all", "total")}
     assert counts == reruns
@@ -202,8 +291,11 @@ def follow_advice(work, failed, log):
     """Do, exactly as written, what a failed job's log advises: delete the files it
     names, then run the command it gives."""
     assert failed.returncode != 0
-    found = re.search(r"delete (.+?), then make it again with: (snakemake .+?)(?: \(|$)",
-                      (work / log).read_text(), re.M)
+    found = re.search(
+        r"delete (.+?), then make it again with: (snakemake .+?)(?: \(|$)",
+        (work / log).read_text(),
+        re.M,
+    )
     assert found, (work / log).read_text()[-2000:]
     for doomed in found[1].split(" and "):
         (work / doomed).unlink()
@@ -214,30 +306,61 @@ def run_as_user(command):
     """Run a shell command line from elsewhere, as a user with the project's environment
     active would: its snakemake first on PATH."""
     path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
-    return subprocess.run(shlex.split(command), capture_output=True, text=True, cwd="/",
-                          env={**os.environ, "PATH": path})
+    return subprocess.run(
+        shlex.split(command),
+        capture_output=True,
+        text=True,
+        cwd="/",
+        env={**os.environ, "PATH": path},
+    )
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("victim, reader, target, log", [
-    (f"{RUN0}/logits.npz", "sweep_cutoff", f"{RUN0}/cutoff.csv",
-     "results/logs/sweep_cutoff/digits-dvs/bptt/alpha0/seed0.log"),
-    (f"{RUN0}/model.pt", "record_outputs", f"{RUN0}/logits.npz",
-     "results/logs/record_outputs/digits-dvs/bptt/alpha0/seed0.log"),
-])
-def test_advice_for_a_corrupt_file_works_as_written(tiny_run, tmp_path, victim, reader,
-                                                    target, log):
+@pytest.mark.parametrize(
+    "victim, reader, target, log",
+    [
+        (
+            f"{RUN0}/logits.npz",
+            "sweep_cutoff",
+            f"{RUN0}/cutoff.csv",
+            "results/logs/sweep_cutoff/digits-dvs/bptt/alpha0/seed0.log",
+        ),
+        (
+            f"{RUN0}/model.pt",
+            "record_outputs",
+            f"{RUN0}/logits.npz",
+            "results/logs/record_outputs/digits-dvs/bptt/alpha0/seed0.log",
+        ),
+    ],
+)
+def test_advice_for_a_corrupt_file_works_as_written(
+    tiny_run, tmp_path, victim, reader, target, log
+):
     work = shutil.copytree(tiny_run, tmp_path / "work", symlinks=True)
     (work / victim).write_bytes((work / victim).read_bytes()[:300])
-    failed = snakemake("--cores", "1", "--configfile", str(TINY), "--directory", str(work),
-                       "--forcerun", reader, "--", target)
+    failed = snakemake(
+        "--cores",
+        "1",
+        "--configfile",
+        str(TINY),
+        "--directory",
+        str(work),
+        "--forcerun",
+        reader,
+        "--",
+        target,
+    )
     remade = follow_advice(work, failed, log)
     assert remade.returncode == 0, remade.stderr[-3000:]
     # the next plain run redoes what reads it, and then all is well
     result = snakemake("--cores", "2", "--configfile", str(TINY), "--directory", str(work))
     assert result.returncode == 0, result.stderr[-3000:]
-    assert snakemake("-n", "--configfile", str(TINY), "--directory",
-                     str(work)).stdout.count("Nothing to be done") == 1
+    assert (
+        snakemake("-n", "--configfile", str(TINY), "--directory", str(work)).stdout.count(
+            "Nothing to be done"
+        )
+        == 1
+    )
 
 
 @pytest.mark.slow
@@ -246,15 +369,25 @@ def test_a_corrupt_frame_cache_costs_no_trained_model(tiny_run, tmp_path):
     (frames,) = (work / "results" / "data" / "digits-dvs").rglob("frames.npz")
     frames.write_bytes(frames.read_bytes()[:1000])
     models = {p: p.stat().st_mtime_ns for p in (work / "results" / "runs").rglob("model.pt")}
-    failed = snakemake("--cores", "1", "--configfile", str(TINY), "--directory", str(work),
-                       "--forcerun", "record_outputs", "--", f"{RUN0}/logits.npz")
+    failed = snakemake(
+        "--cores",
+        "1",
+        "--configfile",
+        str(TINY),
+        "--directory",
+        str(work),
+        "--forcerun",
+        "record_outputs",
+        "--",
+        f"{RUN0}/logits.npz",
+    )
     key = frames.parent.name
-    remade = follow_advice(work, failed,
-                           "results/logs/record_outputs/digits-dvs/bptt/alpha0/seed0.log")
+    remade = follow_advice(
+        work, failed, "results/logs/record_outputs/digits-dvs/bptt/alpha0/seed0.log"
+    )
     assert remade.returncode == 0, remade.stderr[-3000:]
     assert f"results/data/digits-dvs/{key}/frames.npz" in remade.stdout + remade.stderr
-    plan = job_counts(snakemake("-n", "--configfile", str(TINY), "--directory",
-                                str(work)).stdout)
+    plan = job_counts(snakemake("-n", "--configfile", str(TINY), "--directory", str(work)).stdout)
     assert "train" not in plan  # the frames are the same: the models stay
     assert {p: p.stat().st_mtime_ns for p in models} == models
 
@@ -277,23 +410,36 @@ def test_a_deleted_intermediate_comes_back_by_name(tiny_run, tmp_path, monkeypat
 
 @pytest.mark.slow
 def test_report_builds(tiny_run):
-    result = snakemake("--configfile", str(TINY), "--directory", str(tiny_run),
-                       "--report", "report.html")
+    result = snakemake(
+        "--configfile", str(TINY), "--directory", str(tiny_run), "--report", "report.html"
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     html = (tiny_run / "report.html").read_text(errors="ignore")
     assert "accuracy_vs_timestep.png" in html and "pareto.png" in html
 
 
-def test_code_style():
-    result = subprocess.run([sys.executable, "-m", "ruff", "check", "."], cwd=ROOT,
-                            capture_output=True, text=True)
-    assert result.returncode == 0, result.stdout
+@pytest.mark.parametrize(
+    "tool",
+    [
+        ["ruff", "check", "."],
+        ["ruff", "format", "--check", "."],
+        ["snakefmt", "--check", "Snakefile", "rules"],
+    ],
+    ids=" ".join,
+)
+def test_code_style(tool):
+    """Lint and format are clean (`make format` fixes the formatting)."""
+    result = subprocess.run([sys.executable, "-m", *tool], cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_remote_data_sets_are_fetched_first(tmp_path):
     cfg = tmp_path / "cifar.yaml"
-    cfg.write_text(TINY.read_text().replace("  digits:\n", "  cifar10:\n", 1)
-                   .replace("data:\n", "data:\n  raw_root: raw\n"))
+    cfg.write_text(
+        TINY.read_text()
+        .replace("  digits:\n", "  cifar10:\n", 1)
+        .replace("data:\n", "data:\n  raw_root: raw\n")
+    )
     result = snakemake("-n", "--configfile", str(cfg), "--directory", str(tmp_path))
     assert result.returncode == 0, result.stdout + result.stderr
     counts = job_counts(result.stdout)
@@ -307,12 +453,23 @@ def test_paper_grid_dag(tmp_path):
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     # frame sets x 4 methods + event sets x 2 methods = 18, x 4 alphas x 3 seeds = 216
     counts = job_counts(result.stdout)
-    assert counts == {"fetch_dataset": 6, "prepare_dataset": 6, "train": 216,
-                      "record_outputs": 216, "early_exit": 216, "sweep_cutoff": 216,
-                      "collect_sweeps": 1,
-                      "plot_accuracy_vs_timestep": 1, "plot_pareto": 1,
-                      "plot_policy_comparison": 1, "plot_accuracy_vs_energy": 1,
-                      "plot_exit_histograms": 1, "summarise": 1, "all": 1, "total": 884}
+    assert counts == {
+        "fetch_dataset": 6,
+        "prepare_dataset": 6,
+        "train": 216,
+        "record_outputs": 216,
+        "early_exit": 216,
+        "sweep_cutoff": 216,
+        "collect_sweeps": 1,
+        "plot_accuracy_vs_timestep": 1,
+        "plot_pareto": 1,
+        "plot_policy_comparison": 1,
+        "plot_accuracy_vs_energy": 1,
+        "plot_exit_histograms": 1,
+        "summarise": 1,
+        "all": 1,
+        "total": 884,
+    }
     jobs = result.stdout.split("\n\n")
     for rule in ("train", "record_outputs", "early_exit"):
         blocks = [b for b in jobs if re.search(rf"^rule {rule}:", b, re.M)]
@@ -341,13 +498,24 @@ def test_frame_cache_is_keyed_by_its_parameters(tmp_path):
 
 def test_bad_archive_stops_the_workflow_with_placement_instructions(tmp_path):
     cfg = tmp_path / "cifar.yaml"
-    cfg.write_text(TINY.read_text().replace("  digits:\n", "  cifar10:\n", 1)
-                   .replace("data:\n", "data:\n  raw_root: raw\n"))
+    cfg.write_text(
+        TINY.read_text()
+        .replace("  digits:\n", "  cifar10:\n", 1)
+        .replace("data:\n", "data:\n  raw_root: raw\n")
+    )
     archive = tmp_path / "raw" / "cifar10" / "cifar-10-python.tar.gz"
     archive.parent.mkdir(parents=True)
     archive.write_bytes(b"an interrupted download")
-    result = snakemake("--cores", "1", "--configfile", str(cfg), "--directory", str(tmp_path),
-                       "--until", "fetch_dataset")
+    result = snakemake(
+        "--cores",
+        "1",
+        "--configfile",
+        str(cfg),
+        "--directory",
+        str(tmp_path),
+        "--until",
+        "fetch_dataset",
+    )
     output = result.stdout + result.stderr
     assert result.returncode != 0
     assert "fetch_dataset cifar10: " in output and "is corrupt or incomplete" in output

@@ -47,8 +47,7 @@ def main(args: list[str]) -> None:
     pip = [sys.executable, "-m", "pip", "install", "--disable-pip-version-check", "-q"]
     if target is not None:
         wanted = [d for e in args for d in optional[e]]
-        subprocess.run(pip + ["--no-deps", "--upgrade", "--target", target] + wanted,
-                       check=True)
+        subprocess.run(pip + ["--no-deps", "--upgrade", "--target", target] + wanted, check=True)
         return
     deps = project["dependencies"] + [d for e in ["test", *args] for d in optional[e]]
     normal = [d for d in deps if _name(d) not in NO_DEPS]

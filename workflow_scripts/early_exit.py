@@ -4,7 +4,14 @@ from spikecut.stages import early_exit
 
 log_to_file(snakemake.log[0])
 speed = Settings.load(snakemake.config).speed()
-early_exit(snakemake.input.model, snakemake.input.frames, snakemake.input.logits,
-           snakemake.output.table, EarlyExitPlan.model_validate(snakemake.params.plan),
-           grid=snakemake.params.grid, batch_size=speed.early_exit_batch_size,
-           threads=snakemake.threads, backend=speed.neuron_backend)
+early_exit(
+    snakemake.input.model,
+    snakemake.input.frames,
+    snakemake.input.logits,
+    snakemake.output.table,
+    EarlyExitPlan.model_validate(snakemake.params.plan),
+    grid=snakemake.params.grid,
+    batch_size=speed.early_exit_batch_size,
+    threads=snakemake.threads,
+    backend=speed.neuron_backend,
+)

@@ -3,6 +3,10 @@ from spikecut.settings import SummaryConfig
 from spikecut.stages import summarise_runs
 
 log_to_file(snakemake.log[0])
-summarise_runs(snakemake.input.sweeps, dict(snakemake.output.items()),
-               SummaryConfig.model_validate(snakemake.params.summary),
-               snakemake.input.settings, early_exit=snakemake.input.early_exit)
+summarise_runs(
+    snakemake.input.sweeps,
+    dict(snakemake.output.items()),
+    SummaryConfig.model_validate(snakemake.params.summary),
+    snakemake.input.settings,
+    early_exit=snakemake.input.early_exit,
+)

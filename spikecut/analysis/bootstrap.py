@@ -35,14 +35,17 @@ class Resamples:
     samples: np.ndarray
 
     @classmethod
-    def draw(cls, n_seeds: int, n_samples: int, n_boot: int = 2000, seed: int = 0
-             ) -> Resamples:
+    def draw(cls, n_seeds: int, n_samples: int, n_boot: int = 2000, seed: int = 0) -> Resamples:
         if n_seeds < 1 or n_samples < 1 or n_boot < 1:
-            raise ValueError("a bootstrap needs at least one seed, one sample and one "
-                             f"replicate; got {n_seeds}, {n_samples} and {n_boot}")
+            raise ValueError(
+                "a bootstrap needs at least one seed, one sample and one "
+                f"replicate; got {n_seeds}, {n_samples} and {n_boot}"
+            )
         rng = np.random.default_rng(seed)
-        return cls(rng.integers(0, n_seeds, (n_boot, n_seeds)),
-                   rng.integers(0, n_samples, (n_boot, n_samples)))
+        return cls(
+            rng.integers(0, n_seeds, (n_boot, n_seeds)),
+            rng.integers(0, n_samples, (n_boot, n_samples)),
+        )
 
     @classmethod
     def identity(cls, n_seeds: int, n_samples: int) -> Resamples:
@@ -64,8 +67,9 @@ class Resamples:
         """The mean over each replicate's samples of ``x`` ``[..., N]``: ``[B, ...]``."""
         x = np.asarray(x, dtype=np.float64)
         if x.shape[-1] != self.n_samples:
-            raise ValueError(f"per-sample arrays must end in N = {self.n_samples}, got "
-                             f"shape {x.shape}")
+            raise ValueError(
+                f"per-sample arrays must end in N = {self.n_samples}, got shape {x.shape}"
+            )
         return np.moveaxis(np.tensordot(x, self.weights, axes=([-1], [1])), -1, 0)
 
     def over_seeds(self, per_seed: np.ndarray) -> np.ndarray:
@@ -87,8 +91,9 @@ class Interval:
         return not self.low <= value <= self.high
 
 
-def interval(statistic: Statistic, data: Resamples, resamples: Resamples,
-             level: float = 0.95) -> Interval:
+def interval(
+    statistic: Statistic, data: Resamples, resamples: Resamples, level: float = 0.95
+) -> Interval:
     """The estimate of ``statistic`` on ``data`` (:meth:`Resamples.identity`) and its
     percentile interval over ``resamples``."""
     estimate = float(statistic(data)[0])

@@ -43,8 +43,9 @@ class RunPoints:
         for name in ("exits", "energy_uj"):
             value = getattr(self, name)
             if value is not None and value.shape != want:
-                raise ValueError(f"{name} must be [points, N] = {list(want)}, got "
-                                 f"{list(value.shape)}")
+                raise ValueError(
+                    f"{name} must be [points, N] = {list(want)}, got {list(value.shape)}"
+                )
 
     @cached_property
     def correct_at_exit(self) -> np.ndarray:
@@ -52,8 +53,9 @@ class RunPoints:
         return self.correct.T[self.exits - 1, np.arange(self.correct.shape[0])]
 
     def row(self, protocol: str, policy: str) -> int:
-        match = np.flatnonzero((self.points["protocol"] == protocol)
-                               & (self.points["policy"] == policy))
+        match = np.flatnonzero(
+            (self.points["protocol"] == protocol) & (self.points["policy"] == policy)
+        )
         if len(match) != 1:
             raise KeyError(f"no single operating point for {policy!r} ({protocol})")
         return int(match[0])
@@ -72,21 +74,24 @@ class RunSweep:
     curves: dict[str, pd.DataFrame]  # "val" and "test": accuracy, mean_timesteps per point
 
     def operating_points(self, max_loss_pp: float) -> RunPoints:
-        points = choose(self.knobs.join(self.curves["val"]),
-                        self.knobs.join(self.curves["test"]), max_loss_pp)
+        points = choose(
+            self.knobs.join(self.curves["val"]), self.knobs.join(self.curves["test"]), max_loss_pp
+        )
         exits = self.exits[points["row"].to_numpy()]
         spent = self.energy_uj[np.arange(exits.shape[1]), exits - 1]
         return RunPoints(self.correct, exits, points, spent)
 
 
-def _stack(runs: dict[int, RunPoints], seeds: list[int], field: str, row: int | None = None
-           ) -> np.ndarray:
+def _stack(
+    runs: dict[int, RunPoints], seeds: list[int], field: str, row: int | None = None
+) -> np.ndarray:
     values = [getattr(runs[s], field) for s in seeds]
     return np.stack(values if row is None else [v[row] for v in values])
 
 
-def evaluate(runs: dict[tuple[str, int], RunPoints], n_boot: int = 2000, seed: int = 0,
-             level: float = 0.95) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+def evaluate(
+    runs: dict[tuple[str, int], RunPoints], n_boot: int = 2000, seed: int = 0, level: float = 0.95
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """``runs`` maps (alpha, seed) to its points, for one data set and method with one
     test set. Returns (fixed, points, effects): tidy tables of ``quantity``,
     ``estimate``, ``low``, ``high``, with ``alpha``, ``T`` / ``protocol``, ``policy``."""
@@ -117,8 +122,7 @@ def evaluate(runs: dict[tuple[str, int], RunPoints], n_boot: int = 2000, seed: i
     for alpha in alphas:
         for t in range(n_steps):
             got = ci(lambda r, a=alpha, t=t: r.over_seeds(fixed_accuracy(a, r)[..., t]))
-            fixed.append({"alpha": alpha, "T": t + 1, "quantity": "accuracy",
-                          **vars(got)})
+            fixed.append({"alpha": alpha, "T": t + 1, "quantity": "accuracy", **vars(got)})
         full_T = vars(ci(lambda r, a=alpha: r.over_seeds(fixed_accuracy(a, r)[..., -1])))
         points = first.points[POINT_KEYS].drop_duplicates()
         for protocol, policy in points.itertuples(index=False):
@@ -142,33 +146,55 @@ def evaluate(runs: dict[tuple[str, int], RunPoints], n_boot: int = 2000, seed: i
             }
             if first.energy_uj is not None:
                 spent = _stack(by_alpha[alpha], seeds, "energy_uj", row)
-                quantities["mean_energy_uj"] = (
-                    lambda r, e=spent: r.over_seeds(r.sample_means(e)))
+                quantities["mean_energy_uj"] = lambda r, e=spent: r.over_seeds(r.sample_means(e))
             if baseline is not None:
                 # the baseline's fixed T within the tolerance, as the same protocol chose
                 # it: on validation (held-out) or on the test curve (paper)
-                fixed_T = _stack(by_alpha[baseline], seeds, "exits",
-                                 first.row(protocol, "timestep"))
+                fixed_T = _stack(
+                    by_alpha[baseline], seeds, "exits", first.row(protocol, "timestep")
+                )
 
                 def at_tolerance(r, fixed_T=fixed_T, steps=steps):
                     return r.sample_means(fixed_T) / steps(r)
 
-                quantities["speedup_at_tolerance"] = (
-                    lambda r, f=at_tolerance: r.over_seeds(f(r)))
-            point_rows.append({"alpha": alpha, "protocol": protocol, "policy": policy,
-                               "quantity": "accuracy_T", **full_T})
+                quantities["speedup_at_tolerance"] = lambda r, f=at_tolerance: r.over_seeds(f(r))
+            point_rows.append(
+                {
+                    "alpha": alpha,
+                    "protocol": protocol,
+                    "policy": policy,
+                    "quantity": "accuracy_T",
+                    **full_T,
+                }
+            )
             for quantity, stat in quantities.items():
-                point_rows.append({"alpha": alpha, "protocol": protocol, "policy": policy,
-                                   "quantity": quantity, **vars(ci(stat))})
+                point_rows.append(
+                    {
+                        "alpha": alpha,
+                        "protocol": protocol,
+                        "policy": policy,
+                        "quantity": quantity,
+                        **vars(ci(stat)),
+                    }
+                )
             if baseline is None or alpha == baseline:
                 continue
             base_exits = _stack(by_alpha[baseline], seeds, "exits", row)
             base_right = _stack(by_alpha[baseline], seeds, "correct_at_exit", row)
-            for quantity, mine, theirs in (("mean_timesteps", exits, base_exits),
-                                           ("accuracy", right, base_right)):
+            for quantity, mine, theirs in (
+                ("mean_timesteps", exits, base_exits),
+                ("accuracy", right, base_right),
+            ):
                 diff = mine.astype(np.float64) - theirs
                 got = ci(lambda r, d=diff: r.over_seeds(r.sample_means(d)))
-                effects.append({"alpha": alpha, "protocol": protocol, "policy": policy,
-                                "quantity": quantity, **vars(got),
-                                "excludes_zero": got.excludes(0.0)})
+                effects.append(
+                    {
+                        "alpha": alpha,
+                        "protocol": protocol,
+                        "policy": policy,
+                        "quantity": quantity,
+                        **vars(got),
+                        "excludes_zero": got.excludes(0.0),
+                    }
+                )
     return pd.DataFrame(fixed), pd.DataFrame(point_rows), pd.DataFrame(effects)

@@ -36,31 +36,46 @@ def fewest_steps_within(curve: pd.DataFrame, max_loss_pp: float) -> pd.DataFrame
     frame = curve.reset_index(drop=True)
     frame = frame.assign(within=frame["accuracy"] >= floor)
     # within the tolerance: fewest steps first; outside it: most accurate first
-    order = pd.concat([
-        frame[frame["within"]].sort_values(["mean_timesteps", "accuracy"],
-                                           ascending=[True, False], kind="stable"),
-        frame[~frame["within"]].sort_values("accuracy", ascending=False, kind="stable"),
-    ])
+    order = pd.concat(
+        [
+            frame[frame["within"]].sort_values(
+                ["mean_timesteps", "accuracy"], ascending=[True, False], kind="stable"
+            ),
+            frame[~frame["within"]].sort_values("accuracy", ascending=False, kind="stable"),
+        ]
+    )
     best = order.groupby("policy", sort=True).head(1)
-    return pd.DataFrame({"row": best.index, "within_tolerance": best["within"].to_numpy()},
-                        index=best["policy"].to_numpy()).sort_index()
+    return pd.DataFrame(
+        {"row": best.index, "within_tolerance": best["within"].to_numpy()},
+        index=best["policy"].to_numpy(),
+    ).sort_index()
 
 
-def choose(val_curve: pd.DataFrame, test_curve: pd.DataFrame, max_loss_pp: float
-           ) -> pd.DataFrame:
+def choose(val_curve: pd.DataFrame, test_curve: pd.DataFrame, max_loss_pp: float) -> pd.DataFrame:
     """The operating point of every policy under each protocol: columns protocol,
     policy, parameter, value, ``row`` (its position in ``test_curve``) and
     ``within_tolerance`` (on the curve that chose it). The two curves must hold the
     same knobs in the same order (sweeps of one run with the same settings)."""
     val, test = val_curve.reset_index(drop=True), test_curve.reset_index(drop=True)
     if not val[_KNOB].equals(test[_KNOB]):
-        raise ValueError("the validation and test curves hold different knobs; sweep both "
-                         "with the same settings")
-    picks = {"held-out": fewest_steps_within(val, max_loss_pp),
-             "paper": fewest_steps_within(test, max_loss_pp)}
-    rows = [{"protocol": protocol, "policy": policy, "row": int(pick.row),
-             "within_tolerance": bool(pick.within_tolerance),
-             **test.loc[pick.row, ["parameter", "value"]].to_dict()}
-            for protocol, chosen in picks.items() for policy, pick in chosen.iterrows()]
-    return pd.DataFrame(rows)[["protocol", "policy", "parameter", "value", "row",
-                               "within_tolerance"]]
+        raise ValueError(
+            "the validation and test curves hold different knobs; sweep both with the same settings"
+        )
+    picks = {
+        "held-out": fewest_steps_within(val, max_loss_pp),
+        "paper": fewest_steps_within(test, max_loss_pp),
+    }
+    rows = [
+        {
+            "protocol": protocol,
+            "policy": policy,
+            "row": int(pick.row),
+            "within_tolerance": bool(pick.within_tolerance),
+            **test.loc[pick.row, ["parameter", "value"]].to_dict(),
+        }
+        for protocol, chosen in picks.items()
+        for policy, pick in chosen.iterrows()
+    ]
+    return pd.DataFrame(rows)[
+        ["protocol", "policy", "parameter", "value", "row", "within_tolerance"]
+    ]

@@ -28,10 +28,9 @@ from spikecut.analysis.protocols import PROTOCOLS
 GROUP = ["dataset", "method"]
 RUN = ["dataset", "method", "alpha", "seed"]
 PROTOCOL_NOTES = {
-    "held-out": "each policy's knob chosen on the validation split, the test split read "
-                "once at it",
+    "held-out": "each policy's knob chosen on the validation split, the test split read once at it",
     "paper": "the operating point read off the test curve, as the paper does (optimistic: "
-             "the test split chooses what it is judged on)",
+    "the test split chooses what it is judged on)",
 }
 
 
@@ -44,8 +43,9 @@ class Summary:
     sizes: pd.DataFrame  # per data set and method: T, test samples, seeds
 
 
-def summarise(runs: dict[tuple[str, str, str, int], RunPoints], n_boot: int = 2000,
-              seed: int = 0) -> Summary:
+def summarise(
+    runs: dict[tuple[str, str, str, int], RunPoints], n_boot: int = 2000, seed: int = 0
+) -> Summary:
     """``runs`` maps (dataset, method, alpha, seed) to the run's operating points."""
     groups: dict[tuple[str, str], dict] = {}
     for (dataset, method, alpha, s), points in runs.items():
@@ -54,38 +54,64 @@ def summarise(runs: dict[tuple[str, str, str, int], RunPoints], n_boot: int = 20
     for (dataset, method), members in sorted(groups.items()):
         for name, table in zip(tables, evaluate(members, n_boot, seed)):
             tables[name].append(table.assign(dataset=dataset, method=method))
-    per_run = pd.concat([
-        points.points.assign(dataset=d, method=m, alpha=a, seed=s,
-                             accuracy=points.correct_at_exit.mean(axis=1),
-                             mean_timesteps=points.exits.mean(axis=1),
-                             mean_energy_uj=(np.nan if points.energy_uj is None
-                                             else points.energy_uj.mean(axis=1)))
-        for (d, m, a, s), points in sorted(runs.items())], ignore_index=True)
-    sizes = pd.DataFrame([
-        {"dataset": d, "method": m, "T": next(iter(members.values())).correct.shape[1],
-         "n_test": next(iter(members.values())).correct.shape[0],
-         "n_seeds": len({s for _, s in members})}
-        for (d, m), members in sorted(groups.items())])
+    per_run = pd.concat(
+        [
+            points.points.assign(
+                dataset=d,
+                method=m,
+                alpha=a,
+                seed=s,
+                accuracy=points.correct_at_exit.mean(axis=1),
+                mean_timesteps=points.exits.mean(axis=1),
+                mean_energy_uj=(
+                    np.nan if points.energy_uj is None else points.energy_uj.mean(axis=1)
+                ),
+            )
+            for (d, m, a, s), points in sorted(runs.items())
+        ],
+        ignore_index=True,
+    )
+    sizes = pd.DataFrame(
+        [
+            {
+                "dataset": d,
+                "method": m,
+                "T": next(iter(members.values())).correct.shape[1],
+                "n_test": next(iter(members.values())).correct.shape[0],
+                "n_seeds": len({s for _, s in members}),
+            }
+            for (d, m), members in sorted(groups.items())
+        ]
+    )
 
     def tidy(frames: list[pd.DataFrame]) -> pd.DataFrame:
         frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-        keys = [c for c in GROUP + ["alpha", "T", "protocol", "policy", "quantity"]
-                if c in frame]
+        keys = [c for c in GROUP + ["alpha", "T", "protocol", "policy", "quantity"] if c in frame]
         return frame[keys + [c for c in frame if c not in keys]]
 
-    first = RUN + ["protocol", "policy", "parameter", "value", "within_tolerance",
-                   "accuracy", "mean_timesteps"]
+    first = RUN + [
+        "protocol",
+        "policy",
+        "parameter",
+        "value",
+        "within_tolerance",
+        "accuracy",
+        "mean_timesteps",
+    ]
     first = [c for c in first if c in per_run]
     per_run = per_run[first + [c for c in per_run if c not in first and c != "row"]]
-    return Summary(tidy(tables["fixed"]), tidy(tables["points"]), tidy(tables["effects"]),
-                   per_run, sizes)
+    return Summary(
+        tidy(tables["fixed"]), tidy(tables["points"]), tidy(tables["effects"]), per_run, sizes
+    )
 
 
 def _ci(row, scale: float = 1.0, digits: int = 2) -> str:
     if row is None or pd.isna(row["estimate"]):
         return "–"
-    return (f"{row['estimate'] * scale:.{digits}f} "
-            f"[{row['low'] * scale:.{digits}f}, {row['high'] * scale:.{digits}f}]")
+    return (
+        f"{row['estimate'] * scale:.{digits}f} "
+        f"[{row['low'] * scale:.{digits}f}, {row['high'] * scale:.{digits}f}]"
+    )
 
 
 def _lookup(table: pd.DataFrame, **keys):
@@ -96,61 +122,94 @@ def _lookup(table: pd.DataFrame, **keys):
 
 
 def _points_table(summary: Summary, dataset: str, method: str, protocol: str) -> list[str]:
-    points = summary.points[(summary.points["dataset"] == dataset)
-                            & (summary.points["method"] == method)
-                            & (summary.points["protocol"] == protocol)]
-    lines = ["| α | policy | acc @T (%) | acc (%) | timesteps | speed-up at tolerance "
-             "| speed-up at equal accuracy |", "|---|---|---|---|---|---|---|"]
+    points = summary.points[
+        (summary.points["dataset"] == dataset)
+        & (summary.points["method"] == method)
+        & (summary.points["protocol"] == protocol)
+    ]
+    lines = [
+        "| α | policy | acc @T (%) | acc (%) | timesteps | speed-up at tolerance "
+        "| speed-up at equal accuracy |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for (alpha, policy), rows in points.groupby(["alpha", "policy"], sort=False):
+
         def q(name, scale=1.0, rows=rows):
             return _ci(_lookup(rows, quantity=name), scale)
-        lines.append(f"| {alpha} | {policy} | {q('accuracy_T', 100)} | {q('accuracy', 100)} "
-                     f"| {q('mean_timesteps')} | {q('speedup_at_tolerance')}× "
-                     f"| {q('speedup_equal_accuracy')}× |")
+
+        lines.append(
+            f"| {alpha} | {policy} | {q('accuracy_T', 100)} | {q('accuracy', 100)} "
+            f"| {q('mean_timesteps')} | {q('speedup_at_tolerance')}× "
+            f"| {q('speedup_equal_accuracy')}× |"
+        )
     return lines
 
 
-def _effects_table(summary: Summary, dataset: str, method: str, protocol: str
-                   ) -> list[str]:
+def _effects_table(summary: Summary, dataset: str, method: str, protocol: str) -> list[str]:
     effects = summary.effects
     if effects.empty:
         return []
-    effects = effects[(effects["dataset"] == dataset) & (effects["method"] == method)
-                      & (effects["protocol"] == protocol)]
-    lines = ["", "RCS effect (α > 0 minus α = 0, same seed and test samples):", "",
-             "| α | policy | Δ timesteps | excludes 0 | Δ accuracy (pp) | excludes 0 |",
-             "|---|---|---|---|---|---|"]
+    effects = effects[
+        (effects["dataset"] == dataset)
+        & (effects["method"] == method)
+        & (effects["protocol"] == protocol)
+    ]
+    lines = [
+        "",
+        "RCS effect (α > 0 minus α = 0, same seed and test samples):",
+        "",
+        "| α | policy | Δ timesteps | excludes 0 | Δ accuracy (pp) | excludes 0 |",
+        "|---|---|---|---|---|---|",
+    ]
     for (alpha, policy), rows in effects.groupby(["alpha", "policy"], sort=False):
         steps, acc = (_lookup(rows, quantity=q) for q in ("mean_timesteps", "accuracy"))
-        lines.append(f"| {alpha} | {policy} | {_ci(steps)} | "
-                     f"{'yes' if steps['excludes_zero'] else 'no'} | {_ci(acc, 100)} | "
-                     f"{'yes' if acc['excludes_zero'] else 'no'} |")
+        lines.append(
+            f"| {alpha} | {policy} | {_ci(steps)} | "
+            f"{'yes' if steps['excludes_zero'] else 'no'} | {_ci(acc, 100)} | "
+            f"{'yes' if acc['excludes_zero'] else 'no'} |"
+        )
     return lines
 
 
 def early_exit_markdown(timings: pd.DataFrame) -> list[str]:
     """The real early-exit runs, mean over seeds: exit step, wall-time speed-up."""
     keys = ["dataset", "method", "alpha", "policy", "epsilon"]
-    agg = timings.groupby(keys, sort=True).agg(
-        mean_timesteps=("mean_timesteps", "mean"), n_steps=("n_steps", "max"),
-        accuracy=("accuracy", "mean"), wall_speedup=("wall_speedup", "mean"),
-        matches=("matches_simulation", "all")).reset_index()
-    lines = ["## Real early exit", "",
-             "Each policy run step by step with finished samples leaving the batch, timed "
-             "against the same model run for all T steps (mean over seeds).", "",
-             "| data set | method | α | policy | ε | t* | T / t* | wall-time speed-up | "
-             "acc (%) | equals simulation |", "|---|---|---|---|---|---|---|---|---|---|"]
+    agg = (
+        timings.groupby(keys, sort=True)
+        .agg(
+            mean_timesteps=("mean_timesteps", "mean"),
+            n_steps=("n_steps", "max"),
+            accuracy=("accuracy", "mean"),
+            wall_speedup=("wall_speedup", "mean"),
+            matches=("matches_simulation", "all"),
+        )
+        .reset_index()
+    )
+    lines = [
+        "## Real early exit",
+        "",
+        "Each policy run step by step with finished samples leaving the batch, timed "
+        "against the same model run for all T steps (mean over seeds).",
+        "",
+        "| data set | method | α | policy | ε | t* | T / t* | wall-time speed-up | "
+        "acc (%) | equals simulation |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for r in agg.itertuples():
-        lines.append(f"| {r.dataset} | {r.method} | {r.alpha} | {r.policy} | {r.epsilon} "
-                     f"| {r.mean_timesteps:.2f} of {r.n_steps} "
-                     f"| {r.n_steps / r.mean_timesteps:.2f}× | {r.wall_speedup:.2f}× "
-                     f"| {100 * r.accuracy:.2f} | {'yes' if r.matches else 'NO'} |")
+        lines.append(
+            f"| {r.dataset} | {r.method} | {r.alpha} | {r.policy} | {r.epsilon} "
+            f"| {r.mean_timesteps:.2f} of {r.n_steps} "
+            f"| {r.n_steps / r.mean_timesteps:.2f}× | {r.wall_speedup:.2f}× "
+            f"| {100 * r.accuracy:.2f} | {'yes' if r.matches else 'NO'} |"
+        )
     return lines + [""]
 
 
 def _preamble(summary: Summary, max_loss_pp: float, machines: list[str]) -> list[str]:
-    sizes = ", ".join(f"{r.dataset} ({r.method}): {r.n_test} test samples, {r.n_seeds} seeds"
-                      for r in summary.sizes.itertuples())
+    sizes = ", ".join(
+        f"{r.dataset} ({r.method}): {r.n_test} test samples, {r.n_seeds} seeds"
+        for r in summary.sizes.itertuples()
+    )
     return [
         f"Operating point of each policy: the fewest mean timesteps within {max_loss_pp} pp "
         "of the full-T accuracy. Estimates with 95 % bootstrap intervals [low, high] over "
@@ -160,15 +219,25 @@ def _preamble(summary: Summary, max_loss_pp: float, machines: list[str]) -> list
     ]
 
 
-def summary_markdown(summary: Summary, max_loss_pp: float, config: dict,
-                     machines: list[str], timings: pd.DataFrame | None = None) -> str:
-    lines = ["# spikecut summary", "", *_preamble(summary, max_loss_pp, machines),
-             "*Speed-up at tolerance*: the fewest fixed timesteps with which the α = 0 model "
-             f"comes within {max_loss_pp} pp of its own full-T accuracy (same seed; chosen on "
-             "validation for the held-out protocol, on the test curve for the paper's), over "
-             "the policy's timesteps. *Speed-up at equal accuracy*: the smallest fixed T of "
-             "the same run whose accuracy is at least the policy's, over the policy's "
-             "timesteps.", ""]
+def summary_markdown(
+    summary: Summary,
+    max_loss_pp: float,
+    config: dict,
+    machines: list[str],
+    timings: pd.DataFrame | None = None,
+) -> str:
+    lines = [
+        "# spikecut summary",
+        "",
+        *_preamble(summary, max_loss_pp, machines),
+        "*Speed-up at tolerance*: the fewest fixed timesteps with which the α = 0 model "
+        f"comes within {max_loss_pp} pp of its own full-T accuracy (same seed; chosen on "
+        "validation for the held-out protocol, on the test curve for the paper's), over "
+        "the policy's timesteps. *Speed-up at equal accuracy*: the smallest fixed T of "
+        "the same run whose accuracy is at least the policy's, over the policy's "
+        "timesteps.",
+        "",
+    ]
     for dataset, method in summary.points[GROUP].drop_duplicates().itertuples(index=False):
         lines += [f"## {dataset} ({method})", ""]
         for protocol in [p for p in PROTOCOLS if p in set(summary.points["protocol"])]:
@@ -178,61 +247,83 @@ def summary_markdown(summary: Summary, max_loss_pp: float, config: dict,
             lines.append("")
     if timings is not None and len(timings):
         lines += early_exit_markdown(timings)
-    lines += ["## Settings", "", "What the runs were trained, recorded, swept and summarised "
-              "with (each run's folder holds its own `settings.json`).", "", "```yaml",
-              # a JSON round trip drops the YAML aliases shared sub-dicts would get
-              yaml.safe_dump(json.loads(json.dumps(config)), sort_keys=False).rstrip(),
-              "```", ""]
+    lines += [
+        "## Settings",
+        "",
+        "What the runs were trained, recorded, swept and summarised "
+        "with (each run's folder holds its own `settings.json`).",
+        "",
+        "```yaml",
+        # a JSON round trip drops the YAML aliases shared sub-dicts would get
+        yaml.safe_dump(json.loads(json.dumps(config)), sort_keys=False).rstrip(),
+        "```",
+        "",
+    ]
     return "\n".join(lines)
 
 
-def headline_markdown(summary: Summary, max_loss_pp: float, machines: list[str],
-                      policy: str = "topk") -> str:
+def headline_markdown(
+    summary: Summary, max_loss_pp: float, machines: list[str], policy: str = "topk"
+) -> str:
     """The README's results table: per data set and method, the room a cutoff has, the
     fixed-T baseline, ``policy`` without and with RCS, and the RCS effect, under both
     protocols."""
-    lines = ["<!-- generated by spikecut (results/summary/headline.md); do not edit -->", "",
-             *_preamble(summary, max_loss_pp, machines)]
+    lines = [
+        "<!-- generated by spikecut (results/summary/headline.md); do not edit -->",
+        "",
+        *_preamble(summary, max_loss_pp, machines),
+    ]
     fixed, points, effects = summary.fixed, summary.points, summary.effects
     for protocol in [p for p in PROTOCOLS if p in set(points["protocol"])]:
-        lines += [f"**{protocol.capitalize()} protocol** ({PROTOCOL_NOTES[protocol]}).", "",
-                  "| data set, method | T | acc at t = 1 (%) | acc at T (%) | fixed T within "
-                  f"{max_loss_pp} pp | {policy} alone: timesteps | RCS + {policy}: α, "
-                  "timesteps | speed-up at tolerance | RCS effect on timesteps |",
-                  "|---|---|---|---|---|---|---|---|---|"]
+        lines += [
+            f"**{protocol.capitalize()} protocol** ({PROTOCOL_NOTES[protocol]}).",
+            "",
+            "| data set, method | T | acc at t = 1 (%) | acc at T (%) | fixed T within "
+            f"{max_loss_pp} pp | {policy} alone: timesteps | RCS + {policy}: α, "
+            "timesteps | speed-up at tolerance | RCS effect on timesteps |",
+            "|---|---|---|---|---|---|---|---|---|",
+        ]
         for dataset, method in points[GROUP].drop_duplicates().itertuples(index=False):
             mine = dict(dataset=dataset, method=method)
-            alphas = sorted(points[(points["dataset"] == dataset)
-                                   & (points["method"] == method)]["alpha"].unique(),
-                            key=float)
+            alphas = sorted(
+                points[(points["dataset"] == dataset) & (points["method"] == method)][
+                    "alpha"
+                ].unique(),
+                key=float,
+            )
             base = next((a for a in alphas if float(a) == 0), None)
             rcs = alphas[-1]
             if base is None:
-                lines.append(f"| {dataset}, {method} | no α = 0 run to compare with |"
-                             + " |" * 7)
+                lines.append(f"| {dataset}, {method} | no α = 0 run to compare with |" + " |" * 7)
                 continue
-            n_steps = int(fixed[(fixed["dataset"] == dataset)
-                                & (fixed["method"] == method)]["T"].max())
+            n_steps = int(
+                fixed[(fixed["dataset"] == dataset) & (fixed["method"] == method)]["T"].max()
+            )
             first = _lookup(fixed, **mine, alpha=base, T=1)
             full = _lookup(fixed, **mine, alpha=base, T=n_steps)
             at = dict(**mine, protocol=protocol)
-            baseline = _lookup(points, **at, alpha=base, policy="timestep",
-                               quantity="mean_timesteps")
-            alone = _lookup(points, **at, alpha=base, policy=policy,
-                            quantity="mean_timesteps")
-            with_rcs = _lookup(points, **at, alpha=rcs, policy=policy,
-                               quantity="mean_timesteps")
-            speedup = _lookup(points, **at, alpha=rcs, policy=policy,
-                              quantity="speedup_at_tolerance")
-            effect = (None if effects.empty else
-                      _lookup(effects, **at, alpha=rcs, policy=policy,
-                              quantity="mean_timesteps"))
-            verdict = ("–" if effect is None else
-                       f"{_ci(effect)} ({'excludes' if effect['excludes_zero'] else 'includes'}"
-                       " 0)")
-            lines.append(f"| {dataset}, {method} | {n_steps} | {_ci(first, 100)} "
-                         f"| {_ci(full, 100)} | {_ci(baseline)} | {_ci(alone)} "
-                         f"| {rcs}: {_ci(with_rcs)} | {_ci(speedup)}× | {verdict} |")
+            baseline = _lookup(
+                points, **at, alpha=base, policy="timestep", quantity="mean_timesteps"
+            )
+            alone = _lookup(points, **at, alpha=base, policy=policy, quantity="mean_timesteps")
+            with_rcs = _lookup(points, **at, alpha=rcs, policy=policy, quantity="mean_timesteps")
+            speedup = _lookup(
+                points, **at, alpha=rcs, policy=policy, quantity="speedup_at_tolerance"
+            )
+            effect = (
+                None
+                if effects.empty
+                else _lookup(effects, **at, alpha=rcs, policy=policy, quantity="mean_timesteps")
+            )
+            verdict = (
+                "–"
+                if effect is None
+                else f"{_ci(effect)} ({'excludes' if effect['excludes_zero'] else 'includes'} 0)"
+            )
+            lines.append(
+                f"| {dataset}, {method} | {n_steps} | {_ci(first, 100)} "
+                f"| {_ci(full, 100)} | {_ci(baseline)} | {_ci(alone)} "
+                f"| {rcs}: {_ci(with_rcs)} | {_ci(speedup)}× | {verdict} |"
+            )
         lines.append("")
     return "\n".join(lines)
-

@@ -40,8 +40,7 @@ class _SortedStep:
         suffix = np.concatenate([np.cumsum(reached[order][::-1])[::-1], [0]])
         return cls(scores[order], suffix)
 
-    def selected(self, candidates: np.ndarray, inclusive: bool
-                 ) -> tuple[np.ndarray, np.ndarray]:
+    def selected(self, candidates: np.ndarray, inclusive: bool) -> tuple[np.ndarray, np.ndarray]:
         """(reached, count) of the samples each candidate selects."""
         first = np.searchsorted(self.scores, candidates, side="left" if inclusive else "right")
         return self.suffix_reached[first], len(self.scores) - first
@@ -57,8 +56,9 @@ class ExactCalibration:
     and one cumulative sum per step give every candidate's confidence at once.
     """
 
-    def __init__(self, scores: np.ndarray, reached: np.ndarray, floor: float = 0.0,
-                 inclusive: bool = False):
+    def __init__(
+        self, scores: np.ndarray, reached: np.ndarray, floor: float = 0.0, inclusive: bool = False
+    ):
         """``scores`` and ``reached`` = (OCT <= t), both ``[N, T]``."""
         self.steps = []
         for t in range(scores.shape[1]):
@@ -80,8 +80,13 @@ class ExactCalibration:
         return out
 
 
-def calibrate_exact(scores: np.ndarray, reached: np.ndarray, epsilon: float,
-                    floor: float = 0.0, inclusive: bool = False) -> np.ndarray:
+def calibrate_exact(
+    scores: np.ndarray,
+    reached: np.ndarray,
+    epsilon: float,
+    floor: float = 0.0,
+    inclusive: bool = False,
+) -> np.ndarray:
     """Exact thresholds ``[T]`` for one epsilon (see :class:`ExactCalibration`)."""
     _check_epsilon(epsilon)
     return ExactCalibration(scores, reached, floor, inclusive).thresholds(epsilon)
@@ -103,8 +108,10 @@ class GridCalibration:
 
     def __init__(self, scores: np.ndarray, reached: np.ndarray, n_candidates: int = 100):
         self.candidates = grid_candidates(scores, n_candidates)
-        self.steps = [_SortedStep.of(scores[:, t], reached[:, t]).selected(
-            self.candidates, inclusive=False) for t in range(scores.shape[1])]
+        self.steps = [
+            _SortedStep.of(scores[:, t], reached[:, t]).selected(self.candidates, inclusive=False)
+            for t in range(scores.shape[1])
+        ]
 
     def thresholds(self, epsilon: float) -> np.ndarray:
         _check_epsilon(epsilon)
@@ -116,7 +123,8 @@ class GridCalibration:
         return out
 
 
-def calibrate_grid(scores: np.ndarray, reached: np.ndarray, epsilon: float,
-                   n_candidates: int = 100) -> np.ndarray:
+def calibrate_grid(
+    scores: np.ndarray, reached: np.ndarray, epsilon: float, n_candidates: int = 100
+) -> np.ndarray:
     """Grid thresholds ``[T]`` for one epsilon (see :class:`GridCalibration`)."""
     return GridCalibration(scores, reached, n_candidates).thresholds(epsilon)

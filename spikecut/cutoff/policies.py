@@ -41,7 +41,10 @@ class Policy(ABC):
 
     @abstractmethod
     def operating_points(
-        self, test: StepOutputs, calibration: StepOutputs | None, epsilons: Sequence[float],
+        self,
+        test: StepOutputs,
+        calibration: StepOutputs | None,
+        epsilons: Sequence[float],
         raw: int = 0,
     ) -> Iterator[OperatingPoint]:
         """Every operating point of the policy on ``test``: one per epsilon for a
@@ -88,8 +91,9 @@ class OracleCutoff(Policy):
         yield OperatingPoint(self.name, "oracle", np.nan, test.oct)
 
 
-def _require(calibration: StepOutputs | None, name: str,
-             test: StepOutputs | None = None) -> StepOutputs:
+def _require(
+    calibration: StepOutputs | None, name: str, test: StepOutputs | None = None
+) -> StepOutputs:
     if calibration is None:
         raise ValueError(f"policy {name!r} needs calibration outputs")
     if test is not None:
@@ -103,8 +107,9 @@ def raw_grid(values: np.ndarray, n: int) -> np.ndarray:
     return np.unique(np.quantile(values, np.linspace(0.0, 1.0, n, endpoint=False)))
 
 
-def exits_at_constant_thresholds(scores: np.ndarray, thresholds: np.ndarray,
-                                 inclusive: bool = False) -> np.ndarray:
+def exits_at_constant_thresholds(
+    scores: np.ndarray, thresholds: np.ndarray, inclusive: bool = False
+) -> np.ndarray:
     """Exit steps ``[R, N]`` of "stop at the first t where score(t) > threshold" (or
     ``>=`` where ``inclusive``) for each of ``R`` thresholds held constant over t. The
     running maximum m(t) of the score fires exactly when the score first does, and m is
@@ -140,14 +145,16 @@ class ScorePolicy(Policy):
     def fires(self, scores: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
         return scores >= thresholds if self.inclusive else scores > thresholds
 
-    def calibrated(self, calibration: StepOutputs, scores: np.ndarray | None = None
-                   ) -> Callable[[float], np.ndarray]:
+    def calibrated(
+        self, calibration: StepOutputs, scores: np.ndarray | None = None
+    ) -> Callable[[float], np.ndarray]:
         """epsilon -> per-step thresholds ``[T]``; the exact calibration sorts each
         step's scores once, whatever the number of epsilons asked for afterwards.
         ``scores`` are the calibration set's, where the caller has them already."""
         scores = self.scores(calibration) if scores is None else scores
-        return ExactCalibration(scores, _reached(calibration), self.floor,
-                                self.inclusive).thresholds
+        return ExactCalibration(
+            scores, _reached(calibration), self.floor, self.inclusive
+        ).thresholds
 
     def thresholds(self, calibration: StepOutputs, epsilon: float) -> np.ndarray:
         return self.calibrated(calibration)(epsilon)
@@ -160,6 +167,7 @@ class ScorePolicy(Policy):
 
         def rule(accumulated, t):
             return self.fires(self.scores(_at_step(accumulated))[:, 0], thresholds[t - 1])
+
         return rule
 
     def operating_points(self, test, calibration, epsilons, raw=0):
@@ -174,8 +182,9 @@ class ScorePolicy(Policy):
             grid = raw_grid(cal_scores, raw)
             exits = exits_at_constant_thresholds(test_scores, grid, self.inclusive)
             for thr, point_exits in zip(grid, exits):
-                yield OperatingPoint(f"{self.name}-raw", self.raw_parameter,
-                                     self.raw_value(thr), point_exits)
+                yield OperatingPoint(
+                    f"{self.name}-raw", self.raw_parameter, self.raw_value(thr), point_exits
+                )
 
 
 def _reached(calibration: StepOutputs) -> np.ndarray:
@@ -314,6 +323,7 @@ class SpikeCP(Policy):
         def rule(accumulated, t):
             top, nxt = (a[:, 0] for a in self.bounds(_at_step(accumulated)))
             return self.fires(top, nxt, q[t - 1])
+
         return rule
 
     def operating_points(self, test, calibration, epsilons, raw=0):
@@ -322,13 +332,13 @@ class SpikeCP(Policy):
         top, nxt = self.bounds(test)
         for eps in epsilons:  # epsilon = 0 asks for certainty: the set never shrinks
             q = self.quantiles(cal_sorted, eps / test.n_steps)
-            yield OperatingPoint(self.name, "epsilon", float(eps),
-                                 self.exit_steps(top, nxt, q))
+            yield OperatingPoint(self.name, "epsilon", float(eps), self.exit_steps(top, nxt, q))
         if raw:
             for alpha in np.linspace(0.0, 1.0, raw + 2)[1:-1]:
                 q = self.quantiles(cal_sorted, alpha)
-                yield OperatingPoint(f"{self.name}-raw", "alpha", float(alpha),
-                                     self.exit_steps(top, nxt, q))
+                yield OperatingPoint(
+                    f"{self.name}-raw", "alpha", float(alpha), self.exit_steps(top, nxt, q)
+                )
 
 
 POLICIES: dict[str, type[Policy]] = {

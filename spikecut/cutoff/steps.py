@@ -38,17 +38,21 @@ class StepOutputs:
             object.__setattr__(self, "labels", self.labels.astype(np.int64))
         bad = (self.labels < 0) | (self.labels >= classes)
         if bad.any():
-            raise ValueError(f"labels must lie in [0, {classes}) for {classes} classes; "
-                             f"{int(bad.sum())} do not, e.g. {int(self.labels[bad][0])}")
+            raise ValueError(
+                f"labels must lie in [0, {classes}) for {classes} classes; "
+                f"{int(bad.sum())} do not, e.g. {int(self.labels[bad][0])}"
+            )
         if not np.isfinite(self.logits).all():
             raise ValueError("logits contain NaN or inf; re-record them from a healthy model")
 
     def check_matches(self, other: StepOutputs, what: str = "calibration") -> None:
         """Refuse ``other`` (e.g. the calibration set) if it has another T or C."""
         if other.logits.shape[1:] != self.logits.shape[1:]:
-            raise ValueError(f"the {what} outputs are [N, T, C] = [*, {other.logits.shape[1]}, "
-                             f"{other.logits.shape[2]}] but these are [*, {self.n_steps}, "
-                             f"{self.logits.shape[2]}]: record both with the same model and T")
+            raise ValueError(
+                f"the {what} outputs are [N, T, C] = [*, {other.logits.shape[1]}, "
+                f"{other.logits.shape[2]}] but these are [*, {self.n_steps}, "
+                f"{self.logits.shape[2]}]: record both with the same model and T"
+            )
 
     @property
     def n_steps(self) -> int:

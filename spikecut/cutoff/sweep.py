@@ -20,14 +20,14 @@ def fixed_steps_needed(fixed_accuracy: np.ndarray, accuracy: np.ndarray) -> np.n
     return first_reaching(curves, accuracy)
 
 
-def cumulative_costs(compute: dict[str, np.ndarray], energy: EnergyModel | None = None
-                     ) -> dict[str, np.ndarray]:
+def cumulative_costs(
+    compute: dict[str, np.ndarray], energy: EnergyModel | None = None
+) -> dict[str, np.ndarray]:
     """MACs, SOPs and energy (µJ) per sample spent up to and including each step,
     ``[N, T]`` each, from the recorded per-step ``macs`` and ``sops``."""
     energy = energy or EnergyModel()
     macs, sops = (np.cumsum(compute[k], axis=1) for k in ("macs", "sops"))
-    return {"mean_macs": macs, "mean_sops": sops,
-            "mean_energy_uj": energy.joules(macs, sops) * 1e6}
+    return {"mean_macs": macs, "mean_sops": sops, "mean_energy_uj": energy.joules(macs, sops) * 1e6}
 
 
 def sweep(
@@ -62,13 +62,16 @@ def sweep(
     for name in policies:
         policy = make_policy(name, grid, max_set_size)
         for op in policy.operating_points(test, calibration, epsilons, raw):
-            point = {"policy": op.policy, "parameter": op.parameter, "value": op.value,
-                     "accuracy": test.accuracy_at_exit(op.exit_steps),
-                     "mean_timesteps": float(op.exit_steps.mean())}
+            point = {
+                "policy": op.policy,
+                "parameter": op.parameter,
+                "value": op.value,
+                "accuracy": test.accuracy_at_exit(op.exit_steps),
+                "mean_timesteps": float(op.exit_steps.mean()),
+            }
             if spent is not None:
                 rows = np.arange(len(op.exit_steps))
-                point |= {k: float(v[rows, op.exit_steps - 1].mean())
-                          for k, v in spent.items()}
+                point |= {k: float(v[rows, op.exit_steps - 1].mean()) for k, v in spent.items()}
             points.append(point)
             counts.append(np.bincount(op.exit_steps, minlength=n_steps + 1)[1:])
             if per_sample:
@@ -76,8 +79,8 @@ def sweep(
     curve = pd.DataFrame(points)
     hists = curve[["policy", "parameter", "value"]].loc[np.repeat(curve.index, n_steps)]
     hists = hists.reset_index(drop=True).assign(
-        timestep=np.tile(np.arange(1, n_steps + 1), len(curve)),
-        count=np.concatenate(counts))
+        timestep=np.tile(np.arange(1, n_steps + 1), len(curve)), count=np.concatenate(counts)
+    )
     needed = fixed_steps_needed(test.fixed_step_accuracy(), curve["accuracy"].to_numpy())
     curve["fixed_T_equal_accuracy"] = needed
     curve["speedup_equal_accuracy"] = needed / curve["mean_timesteps"]

@@ -21,8 +21,11 @@ def cutout(image: torch.Tensor, size: int) -> torch.Tensor:
     cy = int(torch.randint(h, ()))
     cx = int(torch.randint(w, ()))
     out = image.clone()
-    out[:, max(0, cy - size // 2): cy + (size + 1) // 2,
-        max(0, cx - size // 2): cx + (size + 1) // 2] = 0
+    out[
+        :,
+        max(0, cy - size // 2) : cy + (size + 1) // 2,
+        max(0, cx - size // 2) : cx + (size + 1) // 2,
+    ] = 0
     return out
 
 

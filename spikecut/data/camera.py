@@ -36,14 +36,18 @@ class CameraParams:
 
     def thresholds(self, rng: np.random.Generator, n: int) -> np.ndarray:
         """Per-pixel contrast thresholds of ``n`` recordings, ``[n, H, W]``."""
-        draw = rng.normal(self.threshold_mean, self.threshold_sd,
-                          size=(n, self.height, self.width))
+        draw = rng.normal(self.threshold_mean, self.threshold_sd, size=(n, self.height, self.width))
         return np.clip(draw, self.threshold_min, None)
 
 
-def record(scenes: Iterator[np.ndarray], dt_us: float, thresholds: np.ndarray,
-           noise_rate_hz: np.ndarray, params: CameraParams, rng: np.random.Generator
-           ) -> list[np.ndarray]:
+def record(
+    scenes: Iterator[np.ndarray],
+    dt_us: float,
+    thresholds: np.ndarray,
+    noise_rate_hz: np.ndarray,
+    params: CameraParams,
+    rng: np.random.Generator,
+) -> list[np.ndarray]:
     """Events of ``n`` recordings, one time-sorted structured array (x, y, t [us],
     p in {0, 1}) each.
 
@@ -68,9 +72,15 @@ def record(scenes: Iterator[np.ndarray], dt_us: float, thresholds: np.ndarray,
     per_pixel = np.asarray(noise_rate_hz, dtype=float) * duration * 1e-6
     n_noise = rng.poisson(np.broadcast_to(per_pixel, (n,)) * params.height * params.width)
     idx = np.repeat(np.arange(n), n_noise)
-    chunks.append((idx, rng.integers(0, params.width, len(idx)),
-                   rng.integers(0, params.height, len(idx)), rng.random(len(idx)) * duration,
-                   rng.integers(0, 2, len(idx)).astype(np.int8)))
+    chunks.append(
+        (
+            idx,
+            rng.integers(0, params.width, len(idx)),
+            rng.integers(0, params.height, len(idx)),
+            rng.random(len(idx)) * duration,
+            rng.integers(0, 2, len(idx)).astype(np.int8),
+        )
+    )
 
     idx, xs, ys, t, pol = (np.concatenate(c) for c in zip(*chunks))
     t = np.floor(t).astype(np.int64)
@@ -81,8 +91,9 @@ def record(scenes: Iterator[np.ndarray], dt_us: float, thresholds: np.ndarray,
     return [events[bounds[i] : bounds[i + 1]] for i in range(n)]
 
 
-def record_in_batches(n: int, batch: int, simulate: Callable[[slice], list[np.ndarray]]
-                      ) -> list[np.ndarray]:
+def record_in_batches(
+    n: int, batch: int, simulate: Callable[[slice], list[np.ndarray]]
+) -> list[np.ndarray]:
     """``simulate(rows)`` for consecutive slices of at most ``batch`` of ``n``
     recordings, concatenated."""
     events: list[np.ndarray] = []
@@ -91,8 +102,9 @@ def record_in_batches(n: int, batch: int, simulate: Callable[[slice], list[np.nd
     return events
 
 
-def events_to_frames(events: list[np.ndarray], n_bins: int, duration_us: float,
-                     height: int, width: int) -> np.ndarray:
+def events_to_frames(
+    events: list[np.ndarray], n_bins: int, duration_us: float, height: int, width: int
+) -> np.ndarray:
     """Event counts in ``n_bins`` equal bins of the fixed recording window
     ``[0, duration)``, ``[N, T, 2, H, W]`` uint8 (saturating), through tonic.
 

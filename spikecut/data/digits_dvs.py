@@ -46,18 +46,19 @@ class DVSParams:
 
     @property
     def camera(self) -> camera.CameraParams:
-        return camera.CameraParams(self.sensor, self.sensor, self.log_bias,
-                                   self.threshold_mean, self.threshold_sd)
+        return camera.CameraParams(
+            self.sensor, self.sensor, self.log_bias, self.threshold_mean, self.threshold_sd
+        )
 
 
 def _shift_matrices(offsets: np.ndarray, size: int, sensor: int) -> np.ndarray:
     """``[n, sensor, size]`` bilinear matrices placing ``size`` source pixels at the
     sub-pixel ``offsets`` ``[n]`` along one axis of the sensor."""
     whole = np.floor(offsets)[:, None, None]
-    frac = (offsets[:, None, None] - whole)
+    frac = offsets[:, None, None] - whole
     pixel = np.arange(sensor)[None, :, None]
     source = np.arange(size)[None, None, :]
-    return ((1 - frac) * (source == pixel - whole) + frac * (source == pixel - whole - 1))
+    return (1 - frac) * (source == pixel - whole) + frac * (source == pixel - whole - 1)
 
 
 def _render(digits: np.ndarray, ox: np.ndarray, oy: np.ndarray, sensor: int) -> np.ndarray:
@@ -67,8 +68,9 @@ def _render(digits: np.ndarray, ox: np.ndarray, oy: np.ndarray, sensor: int) -> 
     return rows @ digits @ cols.transpose(0, 2, 1)
 
 
-def synthesize_events(images: np.ndarray, seed: int, params: DVSParams = DVSParams(),
-                      recordings: int = 1) -> tuple[list[np.ndarray], np.ndarray]:
+def synthesize_events(
+    images: np.ndarray, seed: int, params: DVSParams = DVSParams(), recordings: int = 1
+) -> tuple[list[np.ndarray], np.ndarray]:
     """Time-sorted structured events (x, y, t [us], p in {0, 1}) of ``recordings``
     recordings of each image, image by image, and the source image of each.
 
@@ -104,15 +106,16 @@ def synthesize_events(images: np.ndarray, seed: int, params: DVSParams = DVSPara
                     yield _render(batch, at[:, 0], at[:, 1], p.sensor)
 
         noise = p.noise_rate_hz * rng.uniform(0.5, 1.5, n)
-        return camera.record(scenes(), p.saccade_us / p.substeps, p.camera.thresholds(rng, n),
-                             noise, p.camera, rng)
+        return camera.record(
+            scenes(), p.saccade_us / p.substeps, p.camera.thresholds(rng, n), noise, p.camera, rng
+        )
 
     return camera.record_in_batches(len(source), p.batch, simulate), source
 
 
-def events_to_frames(events: list[np.ndarray], n_bins: int, params: DVSParams = DVSParams()
-                     ) -> np.ndarray:
+def events_to_frames(
+    events: list[np.ndarray], n_bins: int, params: DVSParams = DVSParams()
+) -> np.ndarray:
     """Event counts in ``n_bins`` equal bins of the recording window, ``[N, T, 2, H, W]``
     uint8 (see :func:`spikecut.data.camera.events_to_frames`)."""
-    return camera.events_to_frames(events, n_bins, params.duration_us, params.sensor,
-                                   params.sensor)
+    return camera.events_to_frames(events, n_bins, params.duration_us, params.sensor, params.sensor)

@@ -31,24 +31,53 @@ class Archive:
 # Sources and checksums as published by the data sets' authors (and used by
 # torchvision and tonic).
 ARCHIVES: dict[str, tuple[Archive, ...]] = {
-    "cifar10": (Archive("https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz",
-                        "c58f30108f718f92721af3b95e74349a", "cifar-10-python.tar.gz"),),
-    "cifar100": (Archive("https://www.cs.toronto.edu/~kriz/cifar-100-python.tar.gz",
-                         "eb9058c3a382ffc7106e4002c42a8d85", "cifar-100-python.tar.gz"),),
-    "tiny-imagenet": (Archive("http://cs231n.stanford.edu/tiny-imagenet-200.zip",
-                              "90528d7ca1a48142e341f4ef8d21d0de", "tiny-imagenet-200.zip"),),
-    "cifar10-dvs": (Archive("https://figshare.com/ndownloader/files/38023437",
-                            "ce3a4a0682dc0943703bd8f749a7701c", "CIFAR10DVS.zip"),),
+    "cifar10": (
+        Archive(
+            "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz",
+            "c58f30108f718f92721af3b95e74349a",
+            "cifar-10-python.tar.gz",
+        ),
+    ),
+    "cifar100": (
+        Archive(
+            "https://www.cs.toronto.edu/~kriz/cifar-100-python.tar.gz",
+            "eb9058c3a382ffc7106e4002c42a8d85",
+            "cifar-100-python.tar.gz",
+        ),
+    ),
+    "tiny-imagenet": (
+        Archive(
+            "http://cs231n.stanford.edu/tiny-imagenet-200.zip",
+            "90528d7ca1a48142e341f4ef8d21d0de",
+            "tiny-imagenet-200.zip",
+        ),
+    ),
+    "cifar10-dvs": (
+        Archive(
+            "https://figshare.com/ndownloader/files/38023437",
+            "ce3a4a0682dc0943703bd8f749a7701c",
+            "CIFAR10DVS.zip",
+        ),
+    ),
     "dvs128-gesture": (
-        Archive("https://figshare.com/ndownloader/files/38022171",
-                "3a8f0d4120a166bac7591f77409cb105", "ibmGestureTrain.tar.gz"),
-        Archive("https://figshare.com/ndownloader/files/38020584",
-                "56070e45dadaa85fff82e0fbfbc06de5", "ibmGestureTest.tar.gz"),
+        Archive(
+            "https://figshare.com/ndownloader/files/38022171",
+            "3a8f0d4120a166bac7591f77409cb105",
+            "ibmGestureTrain.tar.gz",
+        ),
+        Archive(
+            "https://figshare.com/ndownloader/files/38020584",
+            "56070e45dadaa85fff82e0fbfbc06de5",
+            "ibmGestureTest.tar.gz",
+        ),
     ),
     "n-caltech101": (
-        Archive("https://data.mendeley.com/public-files/datasets/cy6cvx3ryv/files/"
-                "36b5c52a-b49d-4853-addb-a836a8883e49/file_downloaded",
-                "66201824eabb0239c7ab992480b50ba3", "N-Caltech101-archive.zip"),
+        Archive(
+            "https://data.mendeley.com/public-files/datasets/cy6cvx3ryv/files/"
+            "36b5c52a-b49d-4853-addb-a836a8883e49/file_downloaded",
+            "66201824eabb0239c7ab992480b50ba3",
+            "N-Caltech101-archive.zip",
+        ),
     ),
 }
 
@@ -73,8 +102,10 @@ def marker_of(root: str | os.PathLike) -> Path:
 def _manual(archive: Archive, target: Path) -> str:
     command = remake_command(marker_of(target.parent))
     then = f"then run: {command}" if command else "then fetch the data set again"
-    return (f"Download {archive.url} on a machine with internet access and copy it to "
-            f"{target.resolve()} (md5 {archive.md5}), {then}")
+    return (
+        f"Download {archive.url} on a machine with internet access and copy it to "
+        f"{target.resolve()} (md5 {archive.md5}), {then}"
+    )
 
 
 def fetch(archive: Archive, root: str | os.PathLike, timeout: float = 60.0) -> Path:
@@ -86,12 +117,15 @@ def fetch(archive: Archive, root: str | os.PathLike, timeout: float = 60.0) -> P
             raise DatasetUnavailable(
                 f"{target} has md5 {found}, expected {archive.md5}: it is corrupt or "
                 f"incomplete; {remake(target, target=marker_of(root))} (it downloads "
-                f"again). Offline: {_manual(archive, target)}")
+                f"again). Offline: {_manual(archive, target)}"
+            )
         return target
     try:
         with atomic_path(target) as tmp:
-            with urllib.request.urlopen(archive.url, timeout=timeout) as response, \
-                    open(tmp, "wb") as out:
+            with (
+                urllib.request.urlopen(archive.url, timeout=timeout) as response,
+                open(tmp, "wb") as out,
+            ):
                 shutil.copyfileobj(response, out, 1 << 20)
             found = md5sum(tmp)
             if found != archive.md5:
@@ -108,8 +142,9 @@ def fetch(archive: Archive, root: str | os.PathLike, timeout: float = 60.0) -> P
     return target
 
 
-def extract(archive_path: str | os.PathLike, destination: str | os.PathLike,
-            advice: str | None = None) -> Path:
+def extract(
+    archive_path: str | os.PathLike, destination: str | os.PathLike, advice: str | None = None
+) -> Path:
     """Unpack a .zip, .tar or .tar.gz into ``destination``, all or nothing; a corrupt
     archive stops with ``advice`` (default: delete and download it again)."""
     archive_path, destination = Path(archive_path), Path(destination)
@@ -127,8 +162,10 @@ def extract(archive_path: str | os.PathLike, destination: str | os.PathLike,
         os.replace(partial, destination)
     except (tarfile.TarError, zipfile.BadZipFile, EOFError, OSError) as err:
         advice = advice or remake(archive_path, target=marker_of(archive_path.parent))
-        raise DatasetUnavailable(f"{archive_path} could not be unpacked ({type(err).__name__}: "
-                                 f"{err}); it is corrupt: {advice}") from err
+        raise DatasetUnavailable(
+            f"{archive_path} could not be unpacked ({type(err).__name__}: "
+            f"{err}); it is corrupt: {advice}"
+        ) from err
     finally:
         shutil.rmtree(partial, ignore_errors=True)
     return destination
@@ -143,8 +180,7 @@ def unpack_again(name: str, root: str | os.PathLike) -> str:
     """Advice for broken unpacked files of data set ``name`` in ``root``: delete what
     was unpacked and the marker, and fetch again, which unpacks the kept archives."""
     unpacked = [extracted_dir(root, a) for a in ARCHIVES[name]]
-    return remake(unpacked[0], also=[*unpacked[1:], marker_of(root)],
-                  target=marker_of(root))
+    return remake(unpacked[0], also=[*unpacked[1:], marker_of(root)], target=marker_of(root))
 
 
 def fetch_dataset(name: str, root: str | os.PathLike, timeout: float = 60.0) -> dict:
@@ -157,6 +193,9 @@ def fetch_dataset(name: str, root: str | os.PathLike, timeout: float = 60.0) -> 
     placed = {}
     for archive in archives:
         path = fetch(archive, root, timeout)
-        placed[archive.filename] = {"md5": archive.md5, "url": archive.url,
-                                    "extracted": str(extract(path, extracted_dir(root, archive)))}
+        placed[archive.filename] = {
+            "md5": archive.md5,
+            "url": archive.url,
+            "extracted": str(extract(path, extracted_dir(root, archive))),
+        }
     return placed

@@ -16,8 +16,7 @@ def normalise(x: np.ndarray | torch.Tensor, norm=None) -> torch.Tensor:
     return (x.float() / 255.0 - mean) / std
 
 
-def to_time_major(x: np.ndarray | torch.Tensor, kind: str, n_steps: int, norm=None
-                  ) -> torch.Tensor:
+def to_time_major(x: np.ndarray | torch.Tensor, kind: str, n_steps: int, norm=None) -> torch.Tensor:
     """A batch as the SNN's multi-step input ``[T, B, C, H, W]`` float32.
 
     Static frames are repeated every step (direct encoding); event frames are already

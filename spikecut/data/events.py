@@ -22,8 +22,8 @@ from spikecut.data.registry import EVENT_SENSORS
 
 # tonic's order: (W, H, polarities), from the registry's (H, W)
 GESTURE_SENSOR, NCALTECH_SENSOR, CIFAR10DVS_SENSOR = (
-    (*EVENT_SENSORS[name][::-1], 2) for name in ("dvs128-gesture", "n-caltech101",
-                                                 "cifar10-dvs"))
+    (*EVENT_SENSORS[name][::-1], 2) for name in ("dvs128-gesture", "n-caltech101", "cifar10-dvs")
+)
 GESTURE_DTYPE = np.dtype([("x", "<i2"), ("y", "<i2"), ("p", "?"), ("t", "<i8")])
 NCALTECH_DTYPE = np.dtype([("x", "<i8"), ("y", "<i8"), ("t", "<i8"), ("p", "<i8")])
 
@@ -52,8 +52,9 @@ def read_gesture(path: Path) -> np.ndarray:
     return events
 
 
-def per_class_split(folder: Path, pattern: str, exclude: tuple[str, ...] = (),
-                    train_share: float = 0.9) -> tuple[list[Path], np.ndarray, np.ndarray]:
+def per_class_split(
+    folder: Path, pattern: str, exclude: tuple[str, ...] = (), train_share: float = 0.9
+) -> tuple[list[Path], np.ndarray, np.ndarray]:
     """Files of each class folder (classes in sorted order), with the last
     ``1 - train_share`` of each class's sorted files marked as test."""
     classes = sorted(d.name for d in folder.iterdir() if d.is_dir() and d.name not in exclude)
@@ -73,8 +74,10 @@ def ncaltech_folder(root: Path) -> Path:
     inner = sorted(outer.rglob("Caltech101.zip"))
     if not inner:
         raise FileNotFoundError(f"no Caltech101.zip under {outer}: fetch the data set first")
-    return extract(inner[0], outer / "Caltech101.zip.d",
-                   unpack_again("n-caltech101", root)) / "Caltech101"
+    return (
+        extract(inner[0], outer / "Caltech101.zip.d", unpack_again("n-caltech101", root))
+        / "Caltech101"
+    )
 
 
 def ncaltech_files(root: Path) -> tuple[list[Path], np.ndarray, np.ndarray]:
@@ -114,9 +117,13 @@ def read_cifar10dvs(path: Path) -> np.ndarray:
     return events
 
 
-def frame_events(events: list[np.ndarray], sensor: tuple[int, int, int], n_bins: int,
-                 size: tuple[int, int] | None = None, window_ms: float | None = None
-                 ) -> np.ndarray:
+def frame_events(
+    events: list[np.ndarray],
+    sensor: tuple[int, int, int],
+    n_bins: int,
+    size: tuple[int, int] | None = None,
+    window_ms: float | None = None,
+) -> np.ndarray:
     """Each recording's events in ``n_bins`` equal slices, as uint8 counts
     ``[N, T, 2, H, W]``. The slices cover the recording from its first to its last
     event, or only its first ``window_ms`` milliseconds when given. ``size`` (H, W)
@@ -144,8 +151,12 @@ def frame_events(events: list[np.ndarray], sensor: tuple[int, int, int], n_bins:
         # include_incomplete rounds the slice count up, so float error can only add an
         # empty trailing slice, which [:n_bins] drops
         to_frame = tonic.transforms.ToFrame(
-            sensor_size=sensor, time_window=(end - start) / n_bins,
-            start_time=start, end_time=end, include_incomplete=True)
+            sensor_size=sensor,
+            time_window=(end - start) / n_bins,
+            start_time=start,
+            end_time=end,
+            include_incomplete=True,
+        )
         frames[i] = np.minimum(to_frame(ev)[:n_bins], 255)
     return frames
 
@@ -164,14 +175,23 @@ SOURCES = {
 }
 
 
-def load_event_dataset(name: str, root: Path, n_bins: int,
-                       size: tuple[int, int] | None = None, window_ms: float | None = None
-                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def load_event_dataset(
+    name: str,
+    root: Path,
+    n_bins: int,
+    size: tuple[int, int] | None = None,
+    window_ms: float | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Frames, labels and test mask of event data set ``name`` from its raw folder."""
     source = SOURCES[name]
     files, labels, is_test = source.list_files(root)
-    frames = frame_events([read_event_file(name, source, f, root) for f in files],
-                          source.sensor, n_bins, size, window_ms)
+    frames = frame_events(
+        [read_event_file(name, source, f, root) for f in files],
+        source.sensor,
+        n_bins,
+        size,
+        window_ms,
+    )
     return frames, labels, is_test
 
 
@@ -180,5 +200,7 @@ def read_event_file(name: str, source: EventSource, path: Path, root: Path) -> n
     try:
         return source.read(path)
     except Exception as err:  # numpy, tonic and aedat each raise their own kinds
-        raise ValueError(f"event file {path} is corrupt or truncated ({type(err).__name__}: "
-                         f"{err}); {unpack_again(name, root)}") from err
+        raise ValueError(
+            f"event file {path} is corrupt or truncated ({type(err).__name__}: "
+            f"{err}); {unpack_again(name, root)}"
+        ) from err

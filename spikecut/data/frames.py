@@ -28,8 +28,7 @@ def _read_cifar_batch(path: Path) -> tuple[np.ndarray, list[int]]:
     return np.asarray(entry["data"], dtype=np.uint8).reshape(-1, 3, 32, 32), labels
 
 
-def load_cifar(root: str | Path, num_classes: int
-               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def load_cifar(root: str | Path, num_classes: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """CIFAR-10 or CIFAR-100 from ``root`` (the folder holding ``cifar-10-batches-py``
     or ``cifar-100-python``). The archive's md5 is checked once, when it is fetched, so
     the batch files are not hashed again on every preparation (torchvision does)."""
@@ -46,12 +45,16 @@ def load_cifar(root: str | Path, num_classes: int
                     f"no valid {cls.base_folder} under {root}: {folder / name} is missing "
                     f"or corrupt ({type(err).__name__}: {err}); "
                     f"{remake(root, also=[marker], target=marker)} (the archive is unpacked "
-                    "again)") from err
+                    "again)"
+                ) from err
             images.append(x)
             labels += y
             is_test += [test] * len(y)
-    return (np.ascontiguousarray(np.concatenate(images)), np.asarray(labels, dtype=np.int64),
-            np.asarray(is_test))
+    return (
+        np.ascontiguousarray(np.concatenate(images)),
+        np.asarray(labels, dtype=np.int64),
+        np.asarray(is_test),
+    )
 
 
 def _read_rgb(path: Path) -> np.ndarray:
@@ -66,8 +69,9 @@ def load_tiny_imagenet(root: str | Path) -> tuple[np.ndarray, np.ndarray, np.nda
     root = Path(root)
     wnids_file = root / "wnids.txt"
     if not wnids_file.exists():
-        raise FileNotFoundError(f"{wnids_file} is missing: {root} is not an extracted "
-                                "tiny-imagenet-200 folder")
+        raise FileNotFoundError(
+            f"{wnids_file} is missing: {root} is not an extracted tiny-imagenet-200 folder"
+        )
     wnids = wnids_file.read_text().split()
     index = {w: i for i, w in enumerate(wnids)}
     paths, labels = [], []

@@ -40,8 +40,18 @@ from scipy import ndimage
 
 from spikecut.data import camera
 
-CLASSES = ("swipe right", "swipe left", "swipe up", "swipe down", "circle clockwise",
-           "circle anticlockwise", "approach", "recede", "right and back", "left and back")
+CLASSES = (
+    "swipe right",
+    "swipe left",
+    "swipe up",
+    "swipe down",
+    "circle clockwise",
+    "circle anticlockwise",
+    "approach",
+    "recede",
+    "right and back",
+    "left and back",
+)
 _LEAD_IN = 0.25  # share of a circle gesture spent moving out to the circle
 _GROWTH = 2.2  # approach and recede: the ratio of the largest to the smallest radius
 
@@ -61,12 +71,14 @@ class GestureParams:
 
     @property
     def camera(self) -> camera.CameraParams:
-        return camera.CameraParams(self.sensor, self.sensor, self.log_bias,
-                                   self.threshold_mean, self.threshold_sd)
+        return camera.CameraParams(
+            self.sensor, self.sensor, self.log_bias, self.threshold_mean, self.threshold_sd
+        )
 
 
-def trajectory(label: np.ndarray, progress: np.ndarray, reach: np.ndarray
-               ) -> tuple[np.ndarray, np.ndarray]:
+def trajectory(
+    label: np.ndarray, progress: np.ndarray, reach: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Offset of the disc from the gesture's centre ``[n, 2]`` (x right, y down) and
     its radius scale ``[n]``, at ``progress`` in [0, 1] through each gesture of class
     ``label`` that reaches ``reach`` pixels."""
@@ -83,10 +95,26 @@ def trajectory(label: np.ndarray, progress: np.ndarray, reach: np.ndarray
         2: (np.stack([0 * u, (1 - 2 * u) * reach], 1), None),
         3: (np.stack([0 * u, (2 * u - 1) * reach], 1), None),
         # image y points down, so increasing angle turns clockwise on screen
-        4: (np.stack([radius * np.where(u < _LEAD_IN, lead, np.cos(turn)),
-                      radius * np.where(u < _LEAD_IN, 0.0, np.sin(turn))], 1), None),
-        5: (np.stack([radius * np.where(u < _LEAD_IN, lead, np.cos(turn)),
-                      -radius * np.where(u < _LEAD_IN, 0.0, np.sin(turn))], 1), None),
+        4: (
+            np.stack(
+                [
+                    radius * np.where(u < _LEAD_IN, lead, np.cos(turn)),
+                    radius * np.where(u < _LEAD_IN, 0.0, np.sin(turn)),
+                ],
+                1,
+            ),
+            None,
+        ),
+        5: (
+            np.stack(
+                [
+                    radius * np.where(u < _LEAD_IN, lead, np.cos(turn)),
+                    -radius * np.where(u < _LEAD_IN, 0.0, np.sin(turn)),
+                ],
+                1,
+            ),
+            None,
+        ),
         6: (None, 1 + (_GROWTH - 1) * u),
         7: (None, _GROWTH - (_GROWTH - 1) * u),
         8: (np.stack([(2 * there_and_back - 1) * reach, 0 * u], 1), None),
@@ -109,8 +137,9 @@ def _background(rng: np.random.Generator, n: int, sensor: int) -> np.ndarray:
     return np.clip(level + noise, 0.05, 0.35)
 
 
-def synthesize_events(n: int, seed: int, params: GestureParams = GestureParams()
-                      ) -> tuple[list[np.ndarray], np.ndarray]:
+def synthesize_events(
+    n: int, seed: int, params: GestureParams = GestureParams()
+) -> tuple[list[np.ndarray], np.ndarray]:
     """Events of ``n`` gesture recordings (structured x, y, t [us], p in {0, 1}, time
     sorted) and their labels, balanced over the classes; the same seed gives the same
     events, bit for bit."""
@@ -135,22 +164,25 @@ def synthesize_events(n: int, seed: int, params: GestureParams = GestureParams()
         def scene(t: float) -> np.ndarray:
             offset, scale = trajectory(label, (t - onset) / length, reach)
             cx, cy = (centre + offset).T
-            dist = np.sqrt((grid[None, None, :] - cx[:, None, None]) ** 2
-                           + (grid[None, :, None] - cy[:, None, None]) ** 2)
+            dist = np.sqrt(
+                (grid[None, None, :] - cx[:, None, None]) ** 2
+                + (grid[None, :, None] - cy[:, None, None]) ** 2
+            )
             disc = 1.0 / (1.0 + np.exp((dist - (radius * scale)[:, None, None]) / 0.5))
             return background + (brightness[:, None, None] - background) * disc
 
         scenes = (scene(k / p.substeps) for k in range(p.substeps + 1))
         noise = rng.uniform(1.0, 5.0, m)
-        return camera.record(scenes, p.duration_us / p.substeps, p.camera.thresholds(rng, m),
-                             noise, p.camera, rng)
+        return camera.record(
+            scenes, p.duration_us / p.substeps, p.camera.thresholds(rng, m), noise, p.camera, rng
+        )
 
     return camera.record_in_batches(n, p.batch, simulate), labels
 
 
-def events_to_frames(events: list[np.ndarray], n_bins: int,
-                     params: GestureParams = GestureParams()) -> np.ndarray:
+def events_to_frames(
+    events: list[np.ndarray], n_bins: int, params: GestureParams = GestureParams()
+) -> np.ndarray:
     """Event counts in ``n_bins`` equal bins of the recording window, ``[N, T, 2, H, W]``
     uint8 (see :func:`spikecut.data.camera.events_to_frames`)."""
-    return camera.events_to_frames(events, n_bins, params.duration_us, params.sensor,
-                                   params.sensor)
+    return camera.events_to_frames(events, n_bins, params.duration_us, params.sensor, params.sensor)

@@ -79,29 +79,38 @@ def prepare(
     )
 
 
-def _split(name: str, index: np.ndarray, groups: np.ndarray, y: np.ndarray,
-           second: float | int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+def _split(
+    name: str, index: np.ndarray, groups: np.ndarray, y: np.ndarray, second: float | int, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
     """``index`` split into two parts by whole groups, stratified by class; the second
     part gets ``second`` of the groups (a fraction, or a count)."""
     from sklearn.model_selection import train_test_split  # slow to import; only needed here
 
     members, first_member = np.unique(groups[index], return_index=True)
     try:
-        _, chosen = train_test_split(members, test_size=second, random_state=seed,
-                                     stratify=y[index][first_member])
+        _, chosen = train_test_split(
+            members, test_size=second, random_state=seed, stratify=y[index][first_member]
+        )
     except ValueError as err:
         raise ValueError(
             f"cannot split the {len(members)} sources of data set {name!r} so that each of "
             f"its {len(np.unique(y[index]))} classes is on both sides ({err}); raise "
-            f"datasets.{name}.limit, data.test_fraction or data.val_fraction") from err
+            f"datasets.{name}.limit, data.test_fraction or data.val_fraction"
+        ) from err
     in_second = np.isin(groups[index], chosen)
     return index[~in_second], index[in_second]
 
 
-def save_prepared(data: PreparedData, frames_path: os.PathLike, params_path: os.PathLike,
-                  params: dict) -> None:
-    meta = {"kind": data.kind, "num_classes": data.num_classes, "n_steps": data.n_steps,
-            "norm": data.norm, "params": params}
+def save_prepared(
+    data: PreparedData, frames_path: os.PathLike, params_path: os.PathLike, params: dict
+) -> None:
+    meta = {
+        "kind": data.kind,
+        "num_classes": data.num_classes,
+        "n_steps": data.n_steps,
+        "norm": data.norm,
+        "params": params,
+    }
     arrays = {f"{a}_{s}": getattr(data, a)[s] for a in ("x", "y", "index") for s in SPLITS}
     write_npz(frames_path, meta, **arrays)
     counts = {s: np.bincount(data.y[s], minlength=data.num_classes).tolist() for s in SPLITS}

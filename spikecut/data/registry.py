@@ -55,10 +55,12 @@ class GesturesDVSOptions(Strict):
 class EventOptions(Strict):
     """The downloaded event data sets."""
 
-    size: tuple[PositiveInt, PositiveInt] | None = Field(None,
-        description="(H, W) to resize frames to")
-    window_ms: PositiveFloat | None = Field(None,
-        description="frame only each recording's first ms")
+    size: tuple[PositiveInt, PositiveInt] | None = Field(
+        None, description="(H, W) to resize frames to"
+    )
+    window_ms: PositiveFloat | None = Field(
+        None, description="frame only each recording's first ms"
+    )
 
 
 @dataclass(frozen=True)
@@ -88,20 +90,21 @@ def _build_digits(n_steps: int, seed: int, options: DigitsOptions, root: Path) -
     return Samples(digits_frames(images, upsample=options.upsample), labels)
 
 
-def _build_digits_dvs(n_steps: int, seed: int, options: DigitsDVSOptions, root: Path
-                      ) -> Samples:
+def _build_digits_dvs(n_steps: int, seed: int, options: DigitsDVSOptions, root: Path) -> Samples:
     from spikecut.data.digits import load_digit_images
     from spikecut.data.digits_dvs import DVSParams, events_to_frames, synthesize_events
 
     images, labels = load_digit_images()
     params = DVSParams()
     events, source = synthesize_events(images, seed, params, options.recordings)
-    return Samples(events_to_frames(events, n_bins=n_steps, params=params), labels[source],
-                   groups=source)
+    return Samples(
+        events_to_frames(events, n_bins=n_steps, params=params), labels[source], groups=source
+    )
 
 
-def _build_gestures_dvs(n_steps: int, seed: int, options: GesturesDVSOptions, root: Path
-                        ) -> Samples:
+def _build_gestures_dvs(
+    n_steps: int, seed: int, options: GesturesDVSOptions, root: Path
+) -> Samples:
     from spikecut.data.gestures_dvs import GestureParams, events_to_frames, synthesize_events
 
     params = GestureParams()
@@ -132,15 +135,17 @@ def _build_events(name: str) -> Callable[[int, int, Strict, Path], Samples]:
     def build(n_steps: int, seed: int, options: EventOptions, root: Path) -> Samples:
         from spikecut.data.events import load_event_dataset
 
-        return Samples(*load_event_dataset(name, root, n_steps, options.size,
-                                           options.window_ms))
+        return Samples(*load_event_dataset(name, root, n_steps, options.size, options.window_ms))
 
     return build
 
 
 # (H, W) of each event camera, before any resize
-EVENT_SENSORS = {"dvs128-gesture": (128, 128), "n-caltech101": (180, 240),
-                 "cifar10-dvs": (128, 128)}
+EVENT_SENSORS = {
+    "dvs128-gesture": (128, 128),
+    "n-caltech101": (180, 240),
+    "cifar10-dvs": (128, 128),
+}
 
 
 def _fixed(shape: tuple[int, int, int]) -> Callable[[Strict], tuple[int, int, int]]:
@@ -159,23 +164,82 @@ _IMAGENET_NORM = ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))
 DATASETS: dict[str, DatasetSpec] = {
     spec.name: spec
     for spec in (
-        DatasetSpec("digits", "static", 10, _build_digits, DigitsOptions,
-                    lambda o: (1, 8 * o.upsample, 8 * o.upsample),
-                    lambda o: (DIGIT_IMAGES, DIGITS_PER_CLASS)),
-        DatasetSpec("digits-dvs", "events", 10, _build_digits_dvs, DigitsDVSOptions,
-                    _fixed((2, 34, 34)), lambda o: (DIGIT_IMAGES, DIGITS_PER_CLASS)),
-        DatasetSpec("gestures-dvs", "events", 10, _build_gestures_dvs, GesturesDVSOptions,
-                    _fixed((2, 32, 32)), lambda o: (o.samples, o.samples // 10)),
-        DatasetSpec("cifar10", "static", 10, _build_cifar(10), NoOptions,
-                    _fixed((3, 32, 32)), None, *_CIFAR10_NORM, remote=True),
-        DatasetSpec("cifar100", "static", 100, _build_cifar(100), NoOptions,
-                    _fixed((3, 32, 32)), None, *_CIFAR100_NORM, remote=True),
-        DatasetSpec("tiny-imagenet", "static", 200, _build_tiny_imagenet, NoOptions,
-                    _fixed((3, 64, 64)), None, *_IMAGENET_NORM, remote=True),
-        *(DatasetSpec(name, "events", classes, _build_events(name), EventOptions,
-                      _event_frames(name), remote=True)
-          for name, classes in (("dvs128-gesture", 11), ("n-caltech101", 101),
-                                ("cifar10-dvs", 10))),
+        DatasetSpec(
+            "digits",
+            "static",
+            10,
+            _build_digits,
+            DigitsOptions,
+            lambda o: (1, 8 * o.upsample, 8 * o.upsample),
+            lambda o: (DIGIT_IMAGES, DIGITS_PER_CLASS),
+        ),
+        DatasetSpec(
+            "digits-dvs",
+            "events",
+            10,
+            _build_digits_dvs,
+            DigitsDVSOptions,
+            _fixed((2, 34, 34)),
+            lambda o: (DIGIT_IMAGES, DIGITS_PER_CLASS),
+        ),
+        DatasetSpec(
+            "gestures-dvs",
+            "events",
+            10,
+            _build_gestures_dvs,
+            GesturesDVSOptions,
+            _fixed((2, 32, 32)),
+            lambda o: (o.samples, o.samples // 10),
+        ),
+        DatasetSpec(
+            "cifar10",
+            "static",
+            10,
+            _build_cifar(10),
+            NoOptions,
+            _fixed((3, 32, 32)),
+            None,
+            *_CIFAR10_NORM,
+            remote=True,
+        ),
+        DatasetSpec(
+            "cifar100",
+            "static",
+            100,
+            _build_cifar(100),
+            NoOptions,
+            _fixed((3, 32, 32)),
+            None,
+            *_CIFAR100_NORM,
+            remote=True,
+        ),
+        DatasetSpec(
+            "tiny-imagenet",
+            "static",
+            200,
+            _build_tiny_imagenet,
+            NoOptions,
+            _fixed((3, 64, 64)),
+            None,
+            *_IMAGENET_NORM,
+            remote=True,
+        ),
+        *(
+            DatasetSpec(
+                name,
+                "events",
+                classes,
+                _build_events(name),
+                EventOptions,
+                _event_frames(name),
+                remote=True,
+            )
+            for name, classes in (
+                ("dvs128-gesture", 11),
+                ("n-caltech101", 101),
+                ("cifar10-dvs", 10),
+            )
+        ),
     )
 }
 

@@ -32,20 +32,33 @@ def fan_out(layer: nn.Module, input_shape: tuple[int, ...]) -> torch.Tensor:
     if isinstance(layer, nn.Linear):
         return torch.full(input_shape, float(layer.out_features))
     if isinstance(layer, nn.Conv2d):
-        out_shape = F.conv2d(torch.zeros((1, *input_shape)), layer.weight.detach().cpu(),
-                             stride=layer.stride, padding=layer.padding,
-                             dilation=layer.dilation, groups=layer.groups).shape
+        out_shape = F.conv2d(
+            torch.zeros((1, *input_shape)),
+            layer.weight.detach().cpu(),
+            stride=layer.stride,
+            padding=layer.padding,
+            dilation=layer.dilation,
+            groups=layer.groups,
+        ).shape
         # each output position and channel reads a kernel window of every input
         # channel of its group: the transposed convolution of ones counts the readers.
         # output_padding restores the rows and columns a stride leaves at the end.
-        size = [(o - 1) * s - 2 * p + d * (k - 1) + 1 for o, s, p, d, k in zip(
-            out_shape[-2:], layer.stride, layer.padding, layer.dilation,
-            layer.kernel_size)]
+        size = [
+            (o - 1) * s - 2 * p + d * (k - 1) + 1
+            for o, s, p, d, k in zip(
+                out_shape[-2:], layer.stride, layer.padding, layer.dilation, layer.kernel_size
+            )
+        ]
         extra = tuple(i - z for i, z in zip(input_shape[-2:], size))
-        counts = F.conv_transpose2d(torch.ones(out_shape), torch.ones(layer.weight.shape),
-                                    stride=layer.stride, padding=layer.padding,
-                                    output_padding=extra, dilation=layer.dilation,
-                                    groups=layer.groups)
+        counts = F.conv_transpose2d(
+            torch.ones(out_shape),
+            torch.ones(layer.weight.shape),
+            stride=layer.stride,
+            padding=layer.padding,
+            output_padding=extra,
+            dilation=layer.dilation,
+            groups=layer.groups,
+        )
         return counts[0]
     raise TypeError(f"no fan-out rule for {type(layer).__name__}")
 
@@ -86,12 +99,12 @@ class ComputeCounter:
             self._call["sops"] = self._call.get("sops", 0) + sops.double()
 
     def _neuron_hook(self, module, inputs, output):
-        self._call.setdefault("spikes", []).append(
-            (output != 0).flatten(2).sum(2).double())
+        self._call.setdefault("spikes", []).append((output != 0).flatten(2).sum(2).double())
 
     def __enter__(self) -> ComputeCounter:
-        self._hooks.enter_context(forward_hooks((self.synaptic, self._synaptic_hook),
-                                                (self.neurons, self._neuron_hook)))
+        self._hooks.enter_context(
+            forward_hooks((self.synaptic, self._synaptic_hook), (self.neurons, self._neuron_hook))
+        )
         return self
 
     def __exit__(self, *exc) -> None:
@@ -104,10 +117,16 @@ class ComputeCounter:
         self._macs.append(call["macs"].T.cpu())
         self._sops.append(call.get("sops", torch.zeros(shape, dtype=torch.float64)).T.cpu())
         spikes = call.get("spikes", [])
-        self._spikes.append(torch.stack(spikes, -1).transpose(0, 1).cpu() if spikes
-                            else torch.zeros((*shape[::-1], 0), dtype=torch.float64))
+        self._spikes.append(
+            torch.stack(spikes, -1).transpose(0, 1).cpu()
+            if spikes
+            else torch.zeros((*shape[::-1], 0), dtype=torch.float64)
+        )
 
     def result(self) -> dict[str, np.ndarray]:
         """``macs`` and ``sops`` ``[N, T]`` and ``spikes`` ``[N, T, L]`` over all calls."""
-        return {"macs": torch.cat(self._macs).numpy(), "sops": torch.cat(self._sops).numpy(),
-                "spikes": torch.cat(self._spikes).numpy()}
+        return {
+            "macs": torch.cat(self._macs).numpy(),
+            "sops": torch.cat(self._sops).numpy(),
+            "spikes": torch.cat(self._spikes).numpy(),
+        }

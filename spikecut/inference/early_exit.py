@@ -42,14 +42,21 @@ def _drop_finished(model: nn.Module, keep: torch.Tensor, batch: int) -> None:
 def run_early_exit(model: nn.Module, x: torch.Tensor, rule: StoppingRule) -> EarlyExitResult:
     """Run ``model`` (eval mode) on ``x`` ``[T, B, ...]`` step by step, each sample
     until ``rule`` stops it or T is reached. The model is left in multi-step mode."""
-    multi_only = {name or type(model).__name__: m for name, m in model.named_modules()
-                  if isinstance(m, base.StepModule) and "s" not in m.supported_step_mode()}
+    multi_only = {
+        name or type(model).__name__: m
+        for name, m in model.named_modules()
+        if isinstance(m, base.StepModule) and "s" not in m.supported_step_mode()
+    }
     if multi_only:
-        hint = ("; SpikingJelly's TEBN has a stepwise form, spikecut.models.SteppedTEBN2d"
-                if any(isinstance(m, layer.TemporalEffectiveBatchNorm2d)
-                       for m in multi_only.values()) else "")
-        raise ValueError(f"modules {sorted(multi_only)} run multi-step only, so the model "
-                         f"cannot run step by step{hint}")
+        hint = (
+            "; SpikingJelly's TEBN has a stepwise form, spikecut.models.SteppedTEBN2d"
+            if any(isinstance(m, layer.TemporalEffectiveBatchNorm2d) for m in multi_only.values())
+            else ""
+        )
+        raise ValueError(
+            f"modules {sorted(multi_only)} run multi-step only, so the model "
+            f"cannot run step by step{hint}"
+        )
     n_steps, n = x.shape[:2]
     exits = np.full(n, n_steps)
     predictions = np.zeros(n, dtype=np.int64)
@@ -80,21 +87,34 @@ def run_early_exit(model: nn.Module, x: torch.Tensor, rule: StoppingRule) -> Ear
     return EarlyExitResult(exits, predictions, seconds)
 
 
-def measure_early_exit(model: nn.Module, x: np.ndarray, encode, test: StepOutputs,
-                       calibration: StepOutputs, policies: list[str], epsilon: float,
-                       batch_size: int, device: torch.device, max_set_size: int = 1,
-                       grid: int | None = None) -> pd.DataFrame:
+def measure_early_exit(
+    model: nn.Module,
+    x: np.ndarray,
+    encode,
+    test: StepOutputs,
+    calibration: StepOutputs,
+    policies: list[str],
+    epsilon: float,
+    batch_size: int,
+    device: torch.device,
+    max_set_size: int = 1,
+    grid: int | None = None,
+) -> pd.DataFrame:
     """Each policy at ``epsilon`` run for real on the stored test samples ``x``, beside a
     full-T run: mean exit step, accuracy, wall time, and whether the exits equal the
     simulated cutoff's (they should, always)."""
     model.to(device).eval()
 
     def run(rule: StoppingRule) -> EarlyExitResult:
-        parts = [run_early_exit(model, encode(x[i : i + batch_size]).to(device), rule)
-                 for i in range(0, len(x), batch_size)]
-        return EarlyExitResult(np.concatenate([p.exit_steps for p in parts]),
-                               np.concatenate([p.predictions for p in parts]),
-                               sum(p.seconds for p in parts))
+        parts = [
+            run_early_exit(model, encode(x[i : i + batch_size]).to(device), rule)
+            for i in range(0, len(x), batch_size)
+        ]
+        return EarlyExitResult(
+            np.concatenate([p.exit_steps for p in parts]),
+            np.concatenate([p.predictions for p in parts]),
+            sum(p.seconds for p in parts),
+        )
 
     full = run(make_policy("timestep").stopping_rule(None, test.n_steps))
     rows = []
@@ -102,11 +122,17 @@ def measure_early_exit(model: nn.Module, x: np.ndarray, encode, test: StepOutput
         policy = make_policy(name, grid=grid, max_set_size=max_set_size)
         result = run(policy.stopping_rule(calibration, epsilon))
         (point,) = policy.operating_points(test, calibration, [epsilon])
-        rows.append({"policy": name, "epsilon": epsilon, "n_steps": test.n_steps,
-                     "mean_timesteps": float(result.exit_steps.mean()),
-                     "accuracy": float((result.predictions == test.labels).mean()),
-                     "wall_s": result.seconds, "wall_full_T_s": full.seconds,
-                     "wall_speedup": full.seconds / max(result.seconds, 1e-9),
-                     "matches_simulation": bool(np.array_equal(result.exit_steps,
-                                                               point.exit_steps))})
+        rows.append(
+            {
+                "policy": name,
+                "epsilon": epsilon,
+                "n_steps": test.n_steps,
+                "mean_timesteps": float(result.exit_steps.mean()),
+                "accuracy": float((result.predictions == test.labels).mean()),
+                "wall_s": result.seconds,
+                "wall_full_T_s": full.seconds,
+                "wall_speedup": full.seconds / max(result.seconds, 1e-9),
+                "matches_simulation": bool(np.array_equal(result.exit_steps, point.exit_steps)),
+            }
+        )
     return pd.DataFrame(rows)

@@ -41,8 +41,10 @@ def calibration_dropout(model: nn.Module, p: float, seed: int) -> Iterator[None]
     def drop(module, inputs, output):
         layer, start = layers.index(module), seen[module]
         seen[module] += output.shape[1]
-        masks = [torch.rand(output[:, 0].shape, generator=_generator(seed, layer, start + i))
-                 >= p for i in range(output.shape[1])]
+        masks = [
+            torch.rand(output[:, 0].shape, generator=_generator(seed, layer, start + i)) >= p
+            for i in range(output.shape[1])
+        ]
         keep = torch.stack(masks, dim=1).to(output.device, output.dtype)
         return output * keep / (1.0 - p)
 

@@ -14,8 +14,14 @@ Encoder = Callable[[np.ndarray | torch.Tensor], torch.Tensor]
 
 
 @torch.no_grad()
-def per_step_logits(model: nn.Module, x: np.ndarray, encode: Encoder, batch_size: int,
-                    device: torch.device, counter=None) -> torch.Tensor:
+def per_step_logits(
+    model: nn.Module,
+    x: np.ndarray,
+    encode: Encoder,
+    batch_size: int,
+    device: torch.device,
+    counter=None,
+) -> torch.Tensor:
     """Per-step outputs ``[N, T, C]`` of ``model`` in its current mode, on CPU. A
     :class:`spikecut.inference.compute.ComputeCounter` given as ``counter`` closes each batch."""
     outs = []

@@ -34,8 +34,14 @@ MODELS: dict[str, Callable[..., nn.Module]] = {
 }
 
 
-def build_model(model: ModelConfig | str, input_shape: Sequence[int], num_classes: int,
-                role: dict, n_steps: int = 1, **options) -> nn.Module:
+def build_model(
+    model: ModelConfig | str,
+    input_shape: Sequence[int],
+    num_classes: int,
+    role: dict,
+    n_steps: int = 1,
+    **options,
+) -> nn.Module:
     """The architecture ``model`` (settings, or a name and its options, with the
     defaults of :mod:`spikecut.settings.models`) in ``role``; its ``norm`` ("bn", or
     "tebn", which needs ``n_steps``) and ``pool`` apply to every architecture."""

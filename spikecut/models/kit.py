@@ -43,8 +43,9 @@ class LayerKit:
         return layer.BatchNorm2d(channels, step_mode="m")
 
     def conv(self, c_in: int, c_out: int, kernel: int = 3, stride: int = 1) -> nn.Module:
-        return layer.Conv2d(c_in, c_out, kernel, stride=stride, padding=kernel // 2,
-                            bias=False, step_mode="m")
+        return layer.Conv2d(
+            c_in, c_out, kernel, stride=stride, padding=kernel // 2, bias=False, step_mode="m"
+        )
 
     def conv_bn_act(self, c_in: int, c_out: int, stride: int = 1) -> list[nn.Module]:
         return [self.conv(c_in, c_out, stride=stride), self.bn(c_out), self.act()]
@@ -62,8 +63,9 @@ def _snn(role: dict, norm: str, n_steps: int, pool: str | None) -> LayerKit:
 
 
 def _qcfs(role: dict, norm: str, n_steps: int, pool: str | None) -> LayerKit:
-    return LayerKit(lambda: QCFS(levels=role["levels"], theta=role["theta"]),
-                    pool_kind=pool or "avg")
+    return LayerKit(
+        lambda: QCFS(levels=role["levels"], theta=role["theta"]), pool_kind=pool or "avg"
+    )
 
 
 def _ann(role: dict, norm: str, n_steps: int, pool: str | None) -> LayerKit:
@@ -72,11 +74,13 @@ def _ann(role: dict, norm: str, n_steps: int, pool: str | None) -> LayerKit:
 
 # kind -> (kit builder, whether it runs over T steps, so TEBN can apply)
 ROLES: dict[str, tuple[Callable[..., LayerKit], bool]] = {
-    "snn": (_snn, True), "qcfs": (_qcfs, False), "ann": (_ann, False)}
+    "snn": (_snn, True),
+    "qcfs": (_qcfs, False),
+    "ann": (_ann, False),
+}
 
 
-def make_kit(role: dict, norm: str = "bn", n_steps: int = 1, pool: str | None = None
-             ) -> LayerKit:
+def make_kit(role: dict, norm: str = "bn", n_steps: int = 1, pool: str | None = None) -> LayerKit:
     """The kit for ``role`` (``{"kind": ..., ...}``). Converted networks pool by
     averaging: the max of spike trains is not the max of their rates. TEBN exists only
     for SNNs trained over T."""

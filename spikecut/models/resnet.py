@@ -16,11 +16,13 @@ class BasicBlock(nn.Module):
 
     def __init__(self, c_in: int, c_out: int, stride: int, kit: LayerKit):
         super().__init__()
-        self.body = nn.Sequential(*kit.conv_bn_act(c_in, c_out, stride),
-                                  kit.conv(c_out, c_out), kit.bn(c_out))
+        self.body = nn.Sequential(
+            *kit.conv_bn_act(c_in, c_out, stride), kit.conv(c_out, c_out), kit.bn(c_out)
+        )
         self.shortcut = (
             nn.Sequential(kit.conv(c_in, c_out, kernel=1, stride=stride), kit.bn(c_out))
-            if stride != 1 or c_in != c_out else nn.Identity()
+            if stride != 1 or c_in != c_out
+            else nn.Identity()
         )
         self.act = kit.act()
 
@@ -28,9 +30,15 @@ class BasicBlock(nn.Module):
         return self.act(self.body(x) + self.shortcut(x))
 
 
-def build_resnet(input_shape: Sequence[int], num_classes: int, kit: LayerKit,
-                 stem: int, widths: Sequence[int], depths: Sequence[int],
-                 hidden: Sequence[int] = ()) -> nn.Sequential:
+def build_resnet(
+    input_shape: Sequence[int],
+    num_classes: int,
+    kit: LayerKit,
+    stem: int,
+    widths: Sequence[int],
+    depths: Sequence[int],
+    hidden: Sequence[int] = (),
+) -> nn.Sequential:
     """A 3x3 stem of ``stem`` channels, stages of basic blocks (the first of each stage
     after the first halves the resolution), global average pooling, linear head."""
     if len(widths) != len(depths):
@@ -55,8 +63,9 @@ def build_resnet18(input_shape, num_classes, kit):
 
 
 def build_resnet19(input_shape, num_classes, kit):
-    return build_resnet(input_shape, num_classes, kit, 128, (128, 256, 512), (3, 3, 2),
-                        hidden=(256,))
+    return build_resnet(
+        input_shape, num_classes, kit, 128, (128, 256, 512), (3, 3, 2), hidden=(256,)
+    )
 
 
 def build_resnet20(input_shape, num_classes, kit, widths):

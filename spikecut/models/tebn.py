@@ -31,11 +31,13 @@ class SteppedTEBN2d(layer.TemporalEffectiveBatchNorm2d, base.MemoryModule):
         if self.training:
             raise RuntimeError(
                 "TEBN shares its batch statistics over all T steps, so in training mode it "
-                "runs multi-step only; call model.eval() before running it step by step")
+                "runs multi-step only; call model.eval() before running it step by step"
+            )
         if self.step >= len(self.scale):
             raise RuntimeError(
                 f"TEBN has scales for {len(self.scale)} steps and was asked for step "
-                f"{self.step + 1}; call functional.reset_net(model) before each new input")
+                f"{self.step + 1}; call functional.reset_net(model) before each new input"
+            )
         y = self.super_forward(x) * self.scale[self.step]
         self.step += 1
         return y

@@ -18,13 +18,13 @@ from torch import nn
 
 from spikecut.models.kit import LayerKit
 
-VGG16 = (64, 64, "P", 128, 128, "P", 256, 256, 256, "P", 512, 512, 512, "P",
-         512, 512, 512, "P")
+VGG16 = (64, 64, "P", 128, 128, "P", 256, 256, 256, "P", 512, 512, 512, "P", 512, 512, 512, "P")
 VGGSNN = (64, 128, "P", 256, 256, "P", 512, 512, "P", 512, 512, "P")
 
 
-def _features(layout: Sequence, c: int, h: int, w: int, kit: LayerKit
-              ) -> tuple[list[nn.Module], int, int, int]:
+def _features(
+    layout: Sequence, c: int, h: int, w: int, kit: LayerKit
+) -> tuple[list[nn.Module], int, int, int]:
     blocks: list[nn.Module] = []
     for item in layout:
         if item == "P":
@@ -38,8 +38,9 @@ def _features(layout: Sequence, c: int, h: int, w: int, kit: LayerKit
     return blocks, c, h, w
 
 
-def _classifier(features: int, hidden: Sequence[int], num_classes: int, kit: LayerKit,
-                dropout: float) -> list[nn.Module]:
+def _classifier(
+    features: int, hidden: Sequence[int], num_classes: int, kit: LayerKit, dropout: float
+) -> list[nn.Module]:
     blocks: list[nn.Module] = [layer.Flatten(step_mode="m")]
     for width in hidden:
         blocks += [kit.linear(features, width), kit.act()]
@@ -50,8 +51,14 @@ def _classifier(features: int, hidden: Sequence[int], num_classes: int, kit: Lay
     return blocks
 
 
-def build_vgg(input_shape: Sequence[int], num_classes: int, kit: LayerKit,
-              layout: Sequence, hidden: Sequence[int], dropout: float) -> nn.Sequential:
+def build_vgg(
+    input_shape: Sequence[int],
+    num_classes: int,
+    kit: LayerKit,
+    layout: Sequence,
+    hidden: Sequence[int],
+    dropout: float,
+) -> nn.Sequential:
     c, h, w = input_shape
     features, c, h, w = _features(layout, c, h, w, kit)
     return nn.Sequential(*features, *_classifier(c * h * w, hidden, num_classes, kit, dropout))
@@ -65,7 +72,8 @@ def build_vggsnn(input_shape, num_classes, kit, dropout):
     return build_vgg(input_shape, num_classes, kit, VGGSNN, (), dropout)
 
 
-def build_dvs_vgg(input_shape, num_classes, kit, blocks: int, width: int,
-                  hidden: Sequence[int], dropout: float):
+def build_dvs_vgg(
+    input_shape, num_classes, kit, blocks: int, width: int, hidden: Sequence[int], dropout: float
+):
     layout = [item for _ in range(blocks) for item in (width, "P")]
     return build_vgg(input_shape, num_classes, kit, layout, hidden, dropout)

@@ -91,9 +91,20 @@ class _FusedMultiStep(torch.autograd.Function):
         spikes, v_last = torch.empty_like(x), torch.empty_like(x[0])
         v_seq = torch.empty_like(x) if want_v_seq else x.new_empty(0)
         z_seq = torch.empty_like(x) if any(ctx.needs_input_grad[:2]) else None
-        _launch(forward_kernel, x.device, n, _ptr(x), _ptr(v0), np.float32(v_init),
-                _ptr(spikes), _ptr(v_last), _ptr(z_seq), _ptr(v_seq if want_v_seq else None),
-                np.int32(n_steps), np.int64(n))
+        _launch(
+            forward_kernel,
+            x.device,
+            n,
+            _ptr(x),
+            _ptr(v0),
+            np.float32(v_init),
+            _ptr(spikes),
+            _ptr(v_last),
+            _ptr(z_seq),
+            _ptr(v_seq if want_v_seq else None),
+            np.int32(n_steps),
+            np.int64(n),
+        )
         ctx.set_materialize_grads(False)
         ctx.spec, ctx.dtype = spec, dtype
         if z_seq is not None:
@@ -106,19 +117,29 @@ class _FusedMultiStep(torch.autograd.Function):
     def backward(ctx, grad_spikes, grad_v_last, grad_v_seq):
         (z_seq,) = ctx.saved_tensors
         _, backward_kernel = _kernels(ctx.spec, ctx.dtype, z_seq.device.index)
-        grads = [None if g is None else g.contiguous()
-                 for g in (grad_spikes, grad_v_seq, grad_v_last)]
+        grads = [
+            None if g is None else g.contiguous() for g in (grad_spikes, grad_v_seq, grad_v_last)
+        ]
         grad_x = torch.empty_like(z_seq)
         grad_v0 = torch.empty_like(z_seq[0]) if ctx.needs_input_grad[1] else None
         n_steps, n = z_seq.shape[0], z_seq[0].numel()
-        _launch(backward_kernel, z_seq.device, n, *map(_ptr, grads), _ptr(z_seq),
-                _ptr(grad_x), _ptr(grad_v0), np.int32(n_steps), np.int64(n))
+        _launch(
+            backward_kernel,
+            z_seq.device,
+            n,
+            *map(_ptr, grads),
+            _ptr(z_seq),
+            _ptr(grad_x),
+            _ptr(grad_v0),
+            np.int32(n_steps),
+            np.int64(n),
+        )
         return grad_x, grad_v0, None, None, None
 
 
-def fused_multi_step(x: torch.Tensor, spec: FusedSpec, v0: torch.Tensor | float,
-                     want_v_seq: bool = False
-                     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+def fused_multi_step(
+    x: torch.Tensor, spec: FusedSpec, v0: torch.Tensor | float, want_v_seq: bool = False
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
     """Spikes, the final membrane and (when asked) every post-reset membrane of ``spec``
     driven by the CUDA tensor ``x`` of shape ``[T, ...]`` from the membrane ``v0``."""
     x = x.contiguous()
@@ -150,15 +171,19 @@ def _disagreement(spec: FusedSpec, dtype: str, device: torch.device) -> str | No
         grads = [rand(t.shape) for t in (spikes, v_seq, v_last)]
         torch.autograd.backward([spikes, v_seq, v_last], grads)
     ref_s, ref_z, ref_v = reference_forward(x.detach().float(), spec, v0.detach().float())
-    want_x, want_v0 = reference_backward(grads[0].float(), grads[1].float(),
-                                         ref_z.to(torch_dtype).float(), spec, grads[2].float())
+    want_x, want_v0 = reference_backward(
+        grads[0].float(), grads[1].float(), ref_z.to(torch_dtype).float(), spec, grads[2].float()
+    )
     wrong = int((spikes.float() != ref_s).sum())
     if wrong:
         return f"gives {wrong} of {spikes.numel()} spikes different from the reference"
     tol = 1e-5 if dtype == "float32" else 2 * torch.finfo(torch_dtype).eps
-    for name, got, want in (("membrane", v_seq, ref_v), ("final membrane", v_last, ref_v[-1]),
-                            ("input gradient", x.grad, want_x),
-                            ("state gradient", v0.grad, want_v0)):
+    for name, got, want in (
+        ("membrane", v_seq, ref_v),
+        ("final membrane", v_last, ref_v[-1]),
+        ("input gradient", x.grad, want_x),
+        ("state gradient", v0.grad, want_v0),
+    ):
         want = want.to(torch_dtype).float()
         got = got.detach().float()
         if not torch.allclose(got, want, rtol=tol, atol=tol):
@@ -207,8 +232,9 @@ class _FusedMixin:
             return spec
         message = f"the fused CuPy neuron kernel for {spec} with {dtype} on {x.device} {problem}"
         if self.strict:
-            raise RuntimeError(f"{message}; set neuron.backend: auto to fall back to "
-                               "SpikingJelly's implementation")
+            raise RuntimeError(
+                f"{message}; set neuron.backend: auto to fall back to SpikingJelly's implementation"
+            )
         _warn_fallback(f"{message}; using SpikingJelly's implementation instead")
         return None
 
@@ -234,8 +260,15 @@ class CupyLIFNode(_FusedMixin, neuron.LIFNode):
         sg = surrogate_of(self.surrogate_function)
         if sg is None:
             return None
-        return FusedSpec("lif", self.tau, self.decay_input, self.v_threshold, self.v_reset,
-                         self.detach_reset, *sg)
+        return FusedSpec(
+            "lif",
+            self.tau,
+            self.decay_input,
+            self.v_threshold,
+            self.v_reset,
+            self.detach_reset,
+            *sg,
+        )
 
 
 class CupyIFNode(_FusedMixin, neuron.IFNode):
@@ -243,5 +276,4 @@ class CupyIFNode(_FusedMixin, neuron.IFNode):
         sg = surrogate_of(self.surrogate_function)
         if sg is None:
             return None
-        return FusedSpec("if", 2.0, False, self.v_threshold, self.v_reset,
-                         self.detach_reset, *sg)
+        return FusedSpec("if", 2.0, False, self.v_threshold, self.v_reset, self.detach_reset, *sg)

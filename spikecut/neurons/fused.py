@@ -92,9 +92,12 @@ class FusedSpec:
             raise ValueError(f"kind must be 'lif' or 'if', got {self.kind!r}")
         if self.surrogate not in SURROGATE_KINDS:
             raise ValueError(f"surrogate must be one of {SURROGATE_KINDS}")
-        numbers = {"tau": self.tau, "v_threshold": self.v_threshold,
-                   "v_reset": 0.0 if self.v_reset is None else self.v_reset,
-                   "surrogate_param": self.surrogate_param}
+        numbers = {
+            "tau": self.tau,
+            "v_threshold": self.v_threshold,
+            "v_reset": 0.0 if self.v_reset is None else self.v_reset,
+            "surrogate_param": self.surrogate_param,
+        }
         bad = {k: v for k, v in numbers.items() if not math.isfinite(v)}
         if bad:
             raise ValueError(f"neuron parameters must be finite, got {bad}")
@@ -131,9 +134,9 @@ def surrogate_grad(z: torch.Tensor, spec: FusedSpec) -> torch.Tensor:
     return SURROGATES[spec.surrogate].torch_grad(z, spec.surrogate_param)
 
 
-def reference_forward(x: torch.Tensor, spec: FusedSpec,
-                      v0: torch.Tensor | float | None = None
-                      ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def reference_forward(
+    x: torch.Tensor, spec: FusedSpec, v0: torch.Tensor | float | None = None
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Spikes, z = h - v_th and post-reset membranes v, each ``[T, ...]``, from the
     starting membrane ``v0`` (default: the resting value)."""
     v0 = spec.v_rest if v0 is None else v0
@@ -152,10 +155,13 @@ def reference_forward(x: torch.Tensor, spec: FusedSpec,
     return torch.stack(spikes), torch.stack(zs), torch.stack(vs)
 
 
-def reference_backward(grad_spikes: torch.Tensor | None, grad_v: torch.Tensor | None,
-                       z: torch.Tensor, spec: FusedSpec,
-                       grad_v_last: torch.Tensor | None = None
-                       ) -> tuple[torch.Tensor, torch.Tensor]:
+def reference_backward(
+    grad_spikes: torch.Tensor | None,
+    grad_v: torch.Tensor | None,
+    z: torch.Tensor,
+    spec: FusedSpec,
+    grad_v_last: torch.Tensor | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Grads of the input x and of the starting membrane v0, from the grads of the
     spikes, of the post-reset membranes and of the final membrane (None: zero)."""
     grad_x = torch.empty_like(z)
@@ -169,7 +175,8 @@ def reference_backward(grad_spikes: torch.Tensor | None, grad_v: torch.Tensor | 
         else:
             dv_dh = (1 - s) + (0.0 if spec.detach_reset else (spec.v_reset - h) * sg)
         grad_h = (0.0 if grad_spikes is None else grad_spikes[t] * sg) + (
-            (0.0 if grad_v is None else grad_v[t]) + carry) * dv_dh
+            (0.0 if grad_v is None else grad_v[t]) + carry
+        ) * dv_dh
         grad_x[t] = grad_h * spec.input_gain
         carry = grad_h * spec.leak
     return grad_x, carry
@@ -190,8 +197,9 @@ def kernel_source(spec: FusedSpec, dtype: str = "float32") -> str:
     are null pointers when absent."""
     if dtype not in DTYPES:
         raise ValueError(f"dtype must be one of {DTYPES}, got {dtype!r}")
-    vth, leak, gain, offset = (_f(v) for v in (spec.v_threshold, spec.leak,
-                                                spec.input_gain, spec.offset))
+    vth, leak, gain, offset = (
+        _f(v) for v in (spec.v_threshold, spec.leak, spec.input_gain, spec.offset)
+    )
     if spec.v_reset is None:
         reset = f"v = h - {vth} * s;"
         dv_dh = "1.0f" if spec.detach_reset else f"1.0f - {vth} * sg"
@@ -201,7 +209,9 @@ def kernel_source(spec: FusedSpec, dtype: str = "float32") -> str:
         # 1 - s, with s read back from the sign of z; then the reset's own slope
         no_spike = "(signbit(z) ? 1.0f : 0.0f)"
         dv_dh = no_spike if spec.detach_reset else f"{no_spike} + ({vr} - (z + {vth})) * sg"
-    return _STORAGE_C[dtype] + f"""
+    return (
+        _STORAGE_C[dtype]
+        + f"""
 extern "C" __global__ void fused_forward(
         const store_t* __restrict__ x, const store_t* __restrict__ v0, const float v_init,
         store_t* __restrict__ spikes, store_t* __restrict__ v_last,
@@ -242,3 +252,4 @@ extern "C" __global__ void fused_backward(
     if (grad_v0) grad_v0[i] = save(carry);
 }}
 """
+    )

@@ -76,17 +76,31 @@ _HALF_PI = math.pi / 2
 
 SURROGATES: dict[str, Surrogate] = {
     "triangle": Surrogate(
-        Triangle, "width", float,
+        Triangle,
+        "width",
+        float,
         lambda z, a: (a - z.abs()).clamp_min(0) / (a * a),
-        lambda a: f"fmaxf({a} - fabsf(z), 0.0f) / ({a} * {a})"),
+        lambda a: f"fmaxf({a} - fabsf(z), 0.0f) / ({a} * {a})",
+    ),
     "sigmoid": Surrogate(
-        surrogate.Sigmoid, "alpha", lambda width: 4.0 / width, _sigmoid_grad,
-        lambda a: f"{a} * (1.0f / (1.0f + expf(-{a} * z))) * (1.0f - 1.0f / (1.0f + expf(-{a} * z)))"),  # noqa: E501
+        surrogate.Sigmoid,
+        "alpha",
+        lambda width: 4.0 / width,
+        _sigmoid_grad,
+        lambda a: (
+            f"{a} * (1.0f / (1.0f + expf(-{a} * z))) * (1.0f - 1.0f / (1.0f + expf(-{a} * z)))"
+        ),
+    ),  # noqa: E501
     "atan": Surrogate(
-        surrogate.ATan, "alpha", lambda width: 2.0 / width,
+        surrogate.ATan,
+        "alpha",
+        lambda width: 2.0 / width,
         lambda z, a: (a * 0.5) / (1.0 + (_HALF_PI * a * z) * (_HALF_PI * a * z)),
-        lambda a: (f"({a} * 0.5f) / (1.0f + ({float(_HALF_PI)!r}f * {a} * z) "
-                   f"* ({float(_HALF_PI)!r}f * {a} * z))")),
+        lambda a: (
+            f"({a} * 0.5f) / (1.0f + ({float(_HALF_PI)!r}f * {a} * z) "
+            f"* ({float(_HALF_PI)!r}f * {a} * z))"
+        ),
+    ),
 }
 
 

@@ -15,8 +15,14 @@ from matplotlib.ticker import MaxNLocator  # noqa: E402
 from spikecut import __version__  # noqa: E402
 from spikecut.io import atomic_path  # noqa: E402
 
-POLICY_LABELS = {"timestep": "fixed T", "topk": "Top-K", "confidence": "confidence (SEENN-I)",
-                 "entropy": "entropy (DT-SNN)", "spikecp": "SpikeCP", "oct": "OCT (oracle)"}
+POLICY_LABELS = {
+    "timestep": "fixed T",
+    "topk": "Top-K",
+    "confidence": "confidence (SEENN-I)",
+    "entropy": "entropy (DT-SNN)",
+    "spikecp": "SpikeCP",
+    "oct": "OCT (oracle)",
+}
 
 
 def _alpha_label(alpha: str) -> str:
@@ -58,39 +64,53 @@ def plot_accuracy_vs_timestep(fixed: pd.DataFrame, path: str) -> None:
     frame = _labelled(fixed)
     panels, models = sorted(frame["panel"].unique()), _model_order(frame)
     colours = dict(zip(models, sns.color_palette("colorblind", len(models))))
-    fig, axes = plt.subplots(1, len(panels), figsize=(4.4 * len(panels), 3.6),
-                             squeeze=False)
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.4 * len(panels), 3.6), squeeze=False)
     for ax, panel in zip(axes[0], panels):
         for model in models:
             pts = frame[(frame["panel"] == panel) & (frame["model"] == model)]
             pts = pts.sort_values("T")
             if not len(pts):
                 continue
-            ax.plot(pts["T"], 100 * pts["estimate"], "-o", ms=3, color=colours[model],
-                    label=model)
-            ax.fill_between(pts["T"], 100 * pts["low"], 100 * pts["high"],
-                            color=colours[model], alpha=0.25, lw=0)
+            ax.plot(pts["T"], 100 * pts["estimate"], "-o", ms=3, color=colours[model], label=model)
+            ax.fill_between(
+                pts["T"],
+                100 * pts["low"],
+                100 * pts["high"],
+                color=colours[model],
+                alpha=0.25,
+                lw=0,
+            )
         ax.set_title(panel)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_xlabel("timestep t (fixed cutoff)")
         ax.set_ylabel("test accuracy (%)")
         ax.grid(alpha=0.3)
     handles, labels = axes[0][0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, 0.0),
-               ncol=min(4, len(labels)), frameon=False)
+    fig.legend(
+        handles,
+        labels,
+        loc="upper center",
+        bbox_to_anchor=(0.5, 0.0),
+        ncol=min(4, len(labels)),
+        frameon=False,
+    )
     fig.suptitle("Accuracy at each timestep (mean over seeds, 95 % bootstrap interval)")
     fig.tight_layout()
     _save(fig, path, fixed)
 
 
-def _operating_points(points: pd.DataFrame, x: str, protocol: str = "held-out"
-                      ) -> pd.DataFrame:
+def _operating_points(points: pd.DataFrame, x: str, protocol: str = "held-out") -> pd.DataFrame:
     """Per panel, model and policy, the estimate and interval of ``x`` and of the
     accuracy (%) at the operating point chosen by ``protocol``."""
-    chosen = _labelled(points[(points["protocol"] == protocol)
-                              & points["quantity"].isin([x, "accuracy"])])
-    wide = chosen.pivot_table(index=["panel", "model", "policy"], columns="quantity",
-                              values=["estimate", "low", "high"], aggfunc="first")
+    chosen = _labelled(
+        points[(points["protocol"] == protocol) & points["quantity"].isin([x, "accuracy"])]
+    )
+    wide = chosen.pivot_table(
+        index=["panel", "model", "policy"],
+        columns="quantity",
+        values=["estimate", "low", "high"],
+        aggfunc="first",
+    )
     wide.columns = [f"{q}_{stat}" for stat, q in wide.columns]
     return wide.reset_index()
 
@@ -102,9 +122,19 @@ def _draw_operating_point(ax, op: pd.Series, x: str, colour, marker: str = "D") 
         above = max(0.0, op[f"{name}_high"] - op[f"{name}_estimate"])
         return [[scale * below], [scale * above]]
 
-    ax.errorbar(op[f"{x}_estimate"], 100 * op["accuracy_estimate"], xerr=bars(x),
-                yerr=bars("accuracy", 100), fmt=marker, ms=6, color=colour,
-                markeredgecolor="black", capsize=3, elinewidth=1, zorder=5)
+    ax.errorbar(
+        op[f"{x}_estimate"],
+        100 * op["accuracy_estimate"],
+        xerr=bars(x),
+        yerr=bars("accuracy", 100),
+        fmt=marker,
+        ms=6,
+        color=colour,
+        markeredgecolor="black",
+        capsize=3,
+        elinewidth=1,
+        zorder=5,
+    )
 
 
 def _accuracy_limits(ax, values: pd.Series) -> None:
@@ -138,19 +168,39 @@ def plot_pareto(curves: pd.DataFrame, points: pd.DataFrame, path: str) -> None:
                 pts = sub[(sub["model"] == model) & (sub["policy"] == policy)]
                 pts = pts.sort_values("mean_timesteps")
                 if len(pts):
-                    ax.plot(pts["mean_timesteps"], pts["accuracy (%)"], style, ms=4,
-                            color=colours[model], label=f"{model}: {POLICY_LABELS[policy]}")
+                    ax.plot(
+                        pts["mean_timesteps"],
+                        pts["accuracy (%)"],
+                        style,
+                        ms=4,
+                        color=colours[model],
+                        label=f"{model}: {POLICY_LABELS[policy]}",
+                    )
                     drawn.append(pts["accuracy (%)"])
-                op = chosen[(chosen["panel"] == panel) & (chosen["model"] == model)
-                            & (chosen["policy"] == policy)]
+                op = chosen[
+                    (chosen["panel"] == panel)
+                    & (chosen["model"] == model)
+                    & (chosen["policy"] == policy)
+                ]
                 if len(op):
-                    _draw_operating_point(ax, op.iloc[0], "mean_timesteps", colours[model],
-                                          "D" if policy == "topk" else "o")
+                    _draw_operating_point(
+                        ax,
+                        op.iloc[0],
+                        "mean_timesteps",
+                        colours[model],
+                        "D" if policy == "topk" else "o",
+                    )
             oct_pts = sub[(sub["model"] == model) & (sub["policy"] == "oct")]
             if len(oct_pts):
-                ax.plot(oct_pts["mean_timesteps"], oct_pts["accuracy (%)"], "*", ms=14,
-                        color=colours[model], markeredgecolor="black",
-                        label=f"{model}: {POLICY_LABELS['oct']}")
+                ax.plot(
+                    oct_pts["mean_timesteps"],
+                    oct_pts["accuracy (%)"],
+                    "*",
+                    ms=14,
+                    color=colours[model],
+                    markeredgecolor="black",
+                    label=f"{model}: {POLICY_LABELS['oct']}",
+                )
                 drawn.append(oct_pts["accuracy (%)"])
         _accuracy_limits(ax, pd.concat(drawn) if drawn else pd.Series(dtype=float))
         ax.set_title(panel)
@@ -158,10 +208,18 @@ def plot_pareto(curves: pd.DataFrame, points: pd.DataFrame, path: str) -> None:
         ax.set_ylabel("test accuracy (%)")
         ax.grid(alpha=0.3)
     handles, labels = axes[0][0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, 0.0),
-               ncol=min(3, len(labels)), frameon=False)
-    fig.suptitle("Accuracy versus latency (curves: mean over seeds; markers with bars: "
-                 "held-out operating points, 95 % intervals)")
+    fig.legend(
+        handles,
+        labels,
+        loc="upper center",
+        bbox_to_anchor=(0.5, 0.0),
+        ncol=min(3, len(labels)),
+        frameon=False,
+    )
+    fig.suptitle(
+        "Accuracy versus latency (curves: mean over seeds; markers with bars: "
+        "held-out operating points, 95 % intervals)"
+    )
     fig.tight_layout()
     _save(fig, path, curves)
 
@@ -171,32 +229,46 @@ def plot_exit_histograms(exits: pd.DataFrame, epsilon: float, path: str) -> None
     topk = exits[(exits["policy"] == "topk") & np.isclose(exits["value"], epsilon)]
     chosen = pd.concat([topk, exits[exits["policy"] == "oct"]])
     if chosen.empty:
-        raise ValueError(f"no Top-K exits recorded at epsilon {epsilon}; add it to "
-                         "cutoff.epsilons or change summary.histogram_epsilon")
+        raise ValueError(
+            f"no Top-K exits recorded at epsilon {epsilon}; add it to "
+            "cutoff.epsilons or change summary.histogram_epsilon"
+        )
     frame = _labelled(chosen)
     frame["policy"] = frame["policy"].map(POLICY_LABELS)
     counts = frame.groupby(["panel", "policy", "model", "timestep"], sort=True)["count"].sum()
     share = 100 * counts / counts.groupby(level=["panel", "policy", "model"]).transform("sum")
     share = share.rename("share of samples (%)").reset_index()
     grid = sns.catplot(
-        data=share, x="timestep", y="share of samples (%)", hue="model", col="panel",
+        data=share,
+        x="timestep",
+        y="share of samples (%)",
+        hue="model",
+        col="panel",
         hue_order=_model_order(frame),
-        row="policy", kind="bar", height=3.0, aspect=1.4, sharex=False,
+        row="policy",
+        kind="bar",
+        height=3.0,
+        aspect=1.4,
+        sharex=False,
     )
     grid.set_titles("{col_name} · {row_name}")
     grid.set_axis_labels("exit timestep t*", "share of test samples (%)")
-    grid.figure.suptitle(f"Exit timesteps: Top-K at ε = {epsilon} and the oracle (all seeds)",
-                         y=1.03)
+    grid.figure.suptitle(
+        f"Exit timesteps: Top-K at ε = {epsilon} and the oracle (all seeds)", y=1.03
+    )
     _save(grid.figure, path, chosen)
 
 
-COSTS = {"mean_timesteps": "mean timesteps per sample",
-         "mean_sops": "mean synaptic operations per sample",
-         "mean_energy_uj": "mean energy per sample (µJ, 45 nm estimate)"}
+COSTS = {
+    "mean_timesteps": "mean timesteps per sample",
+    "mean_sops": "mean synaptic operations per sample",
+    "mean_energy_uj": "mean energy per sample (µJ, 45 nm estimate)",
+}
 
 
-def plot_policy_comparison(curves: pd.DataFrame, points: pd.DataFrame, path: str,
-                           x: str = "mean_timesteps") -> None:
+def plot_policy_comparison(
+    curves: pd.DataFrame, points: pd.DataFrame, path: str, x: str = "mean_timesteps"
+) -> None:
     """Every policy's accuracy against a cost ``x`` (a key of ``COSTS``), one panel per
     data set, track and model: calibrated policies as lines (mean over seeds per ε),
     their raw threshold sweeps as dots, the fixed-T baseline dashed, the OCT oracle as
@@ -205,8 +277,9 @@ def plot_policy_comparison(curves: pd.DataFrame, points: pd.DataFrame, path: str
     if x not in COSTS:
         raise ValueError(f"unknown cost {x!r}; choose one of {sorted(COSTS)}")
     if x not in curves:
-        raise ValueError(f"the curves have no {x!r} column: record them again to count "
-                         "compute and energy")
+        raise ValueError(
+            f"the curves have no {x!r} column: record them again to count compute and energy"
+        )
     frame = _labelled(_test_split(curves))
     keys = ["panel", "model", "policy", "parameter", "value"]
     mean = frame.groupby(keys, dropna=False, sort=True)[["accuracy (%)", x]].mean()
@@ -216,8 +289,9 @@ def plot_policy_comparison(curves: pd.DataFrame, points: pd.DataFrame, path: str
     policies = [p for p in POLICY_LABELS if p in set(mean["policy"].str.removesuffix("-raw"))]
     learned = [p for p in policies if p not in ("timestep", "oct")]
     colours = dict(zip(learned, sns.color_palette("colorblind", len(learned))))
-    fig, axes = plt.subplots(len(models), len(panels), squeeze=False,
-                             figsize=(5 * len(panels), 3.6 * len(models)))
+    fig, axes = plt.subplots(
+        len(models), len(panels), squeeze=False, figsize=(5 * len(panels), 3.6 * len(models))
+    )
     for row, model in enumerate(models):
         for col, panel in enumerate(panels):
             ax = axes[row][col]
@@ -232,20 +306,48 @@ def plot_policy_comparison(curves: pd.DataFrame, points: pd.DataFrame, path: str
                     drawn.append(pts["accuracy (%)"])
                     label = POLICY_LABELS[policy] + (" (raw)" if raw else "")
                     if policy == "oct":
-                        ax.plot(pts[x], pts["accuracy (%)"], "*", ms=14,
-                                color="gold", markeredgecolor="black", label=label)
+                        ax.plot(
+                            pts[x],
+                            pts["accuracy (%)"],
+                            "*",
+                            ms=14,
+                            color="gold",
+                            markeredgecolor="black",
+                            label=label,
+                        )
                     elif policy == "timestep":
-                        ax.plot(pts[x], pts["accuracy (%)"], "--o", ms=3,
-                                color="black", label=label)
+                        ax.plot(
+                            pts[x], pts["accuracy (%)"], "--o", ms=3, color="black", label=label
+                        )
                     elif raw:  # thresholds are per-run quantiles: one dot per run
-                        ax.plot(pts[x], pts["accuracy (%)"], ".", ms=4, alpha=0.6,
-                                color=colours[policy], label=label)
+                        ax.plot(
+                            pts[x],
+                            pts["accuracy (%)"],
+                            ".",
+                            ms=4,
+                            alpha=0.6,
+                            color=colours[policy],
+                            label=label,
+                        )
                     else:
-                        ax.plot(pts[x], pts["accuracy (%)"], "-s", ms=3, lw=1.5,
-                                color=colours[policy], label=label)
-                        op = None if chosen is None else chosen[
-                            (chosen["panel"] == panel) & (chosen["model"] == model)
-                            & (chosen["policy"] == policy)]
+                        ax.plot(
+                            pts[x],
+                            pts["accuracy (%)"],
+                            "-s",
+                            ms=3,
+                            lw=1.5,
+                            color=colours[policy],
+                            label=label,
+                        )
+                        op = (
+                            None
+                            if chosen is None
+                            else chosen[
+                                (chosen["panel"] == panel)
+                                & (chosen["model"] == model)
+                                & (chosen["policy"] == policy)
+                            ]
+                        )
                         if op is not None and len(op):
                             _draw_operating_point(ax, op.iloc[0], x, colours[policy])
             _accuracy_limits(ax, pd.concat(drawn) if drawn else pd.Series(dtype=float))
@@ -254,10 +356,18 @@ def plot_policy_comparison(curves: pd.DataFrame, points: pd.DataFrame, path: str
             ax.set_ylabel("test accuracy (%)")
             ax.grid(alpha=0.3)
     handles, labels = axes[0][0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, 0.0),
-               ncol=min(4, len(labels)), frameon=False)
-    fig.suptitle(f"Early-exit policies: accuracy versus {COSTS[x].split(' per ')[0]} "
-                 "(lines: mean over seeds; diamonds with bars: held-out operating points, "
-                 "95 % intervals; OCT is the oracle bound)")
+    fig.legend(
+        handles,
+        labels,
+        loc="upper center",
+        bbox_to_anchor=(0.5, 0.0),
+        ncol=min(4, len(labels)),
+        frameon=False,
+    )
+    fig.suptitle(
+        f"Early-exit policies: accuracy versus {COSTS[x].split(' per ')[0]} "
+        "(lines: mean over seeds; diamonds with bars: held-out operating points, "
+        "95 % intervals; OCT is the oracle bound)"
+    )
     fig.tight_layout()
     _save(fig, path, curves)

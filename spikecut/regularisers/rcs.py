@@ -32,8 +32,9 @@ def late_correct_mask(logits: torch.Tensor, labels: torch.Tensor, n_tail: int) -
     return (logits[-n_tail:].argmax(dim=-1) == labels).all(dim=0)
 
 
-def rcs_per_sample(spikes: torch.Tensor, membrane: torch.Tensor, v_threshold: float,
-                   n_tail: int) -> torch.Tensor:
+def rcs_per_sample(
+    spikes: torch.Tensor, membrane: torch.Tensor, v_threshold: float, n_tail: int
+) -> torch.Tensor:
     """1 / (mean_t cos(r(t), r_d) + 1e-5) per sample, ``[B]``, for one layer.
 
     ``spikes`` and ``membrane`` (after reset) are ``[T, B, ...]``; r = s + ReLU(u / V_th)
@@ -70,9 +71,7 @@ def rcs_snn(
     if not mask.any():
         return logits.new_zeros(())
     reduce = torch.amax if aggregation == "max" else torch.mean
-    per_layer = [
-        reduce(rcs_per_sample(s, u, v_threshold, n_tail)[mask], dim=0) for s, u in layers
-    ]
+    per_layer = [reduce(rcs_per_sample(s, u, v_threshold, n_tail)[mask], dim=0) for s, u in layers]
     return torch.stack(per_layer).mean()
 
 
@@ -80,11 +79,15 @@ class SpikingRCS:
     """RCS of an SNN as a training-loop regulariser: capture during the forward pass
     (``with reg: logits = model(x)``), then ``reg.value(logits, labels)``."""
 
-    def __init__(self, model, v_threshold: float = 1.0, tail_fraction: float = 0.3,
-                 aggregation: str = "max"):
+    def __init__(
+        self, model, v_threshold: float = 1.0, tail_fraction: float = 0.3, aggregation: str = "max"
+    ):
         self.probe = SpikingLayerProbe(model)
         self.v_threshold, self.tail_fraction, self.aggregation = (
-            v_threshold, tail_fraction, aggregation)
+            v_threshold,
+            tail_fraction,
+            aggregation,
+        )
 
     def __enter__(self):
         self.probe.__enter__()
@@ -94,5 +97,6 @@ class SpikingRCS:
         self.probe.__exit__(*exc)
 
     def value(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        return rcs_snn(self.probe.pop(), logits, labels, self.v_threshold,
-                       self.tail_fraction, self.aggregation)
+        return rcs_snn(
+            self.probe.pop(), logits, labels, self.v_threshold, self.tail_fraction, self.aggregation
+        )

@@ -46,8 +46,13 @@ def peak_to_rms(preact: torch.Tensor, peak: str = "batch") -> tuple[torch.Tensor
     return top / (mean_square + _EPS).sqrt(), mean_square > _EPS
 
 
-def rcs_ann(preacts: Sequence[torch.Tensor], logits: torch.Tensor, labels: torch.Tensor,
-            aggregation: str = "max", peak: str = "batch") -> torch.Tensor:
+def rcs_ann(
+    preacts: Sequence[torch.Tensor],
+    logits: torch.Tensor,
+    labels: torch.Tensor,
+    aggregation: str = "max",
+    peak: str = "batch",
+) -> torch.Tensor:
     """RCS of a batch: only correctly classified samples count, and per layer only
     those active enough (see the module's note); per layer their values are reduced by
     ``aggregation`` (max in the paper), 0 where none is left, then averaged over layers.

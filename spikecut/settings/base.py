@@ -41,8 +41,10 @@ class Strict(BaseModel):
             unknown = sorted(str(k) for k in data if k not in cls.model_fields)
             if unknown:
                 raise PydanticCustomError(
-                    "unknown_key", "unknown key (a typo?); allowed keys: {allowed}",
-                    {"keys": unknown, "allowed": allowed})
+                    "unknown_key",
+                    "unknown key (a typo?); allowed keys: {allowed}",
+                    {"keys": unknown, "allowed": allowed},
+                )
         return data
 
 
@@ -73,8 +75,7 @@ def format_errors(err: ValidationError, prefix: tuple | Locate = ()) -> list[str
     return lines
 
 
-def validate(model: type[BaseModel] | TypeAdapter, data: Any, prefix: tuple | Locate = ()
-             ) -> Any:
+def validate(model: type[BaseModel] | TypeAdapter, data: Any, prefix: tuple | Locate = ()) -> Any:
     """``model`` validated from ``data``, or a :class:`ConfigError` naming every bad key."""
     check = model.validate_python if isinstance(model, TypeAdapter) else model.model_validate
     try:

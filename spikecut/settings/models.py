@@ -13,10 +13,12 @@ from spikecut.settings.base import Strict
 
 
 class _Model(Strict):
-    norm: Literal["bn", "tebn"] = Field("bn",
-        description="tebn: temporal effective batch norm, BPTT only")
-    pool: Literal["max", "avg"] | None = Field(None,
-        description="default by role: max, avg for QCFS")
+    norm: Literal["bn", "tebn"] = Field(
+        "bn", description="tebn: temporal effective batch norm, BPTT only"
+    )
+    pool: Literal["max", "avg"] | None = Field(
+        None, description="default by role: max, avg for QCFS"
+    )
 
     def options(self) -> dict:
         """The builder's own keyword arguments."""
@@ -33,10 +35,12 @@ class _Model(Strict):
 
 def _pooled(shape: tuple[int, ...], halvings: int, name: str, first: int = 1) -> str | None:
     h, w = shape[1] // first, shape[2] // first
-    if min(h, w) < 2 ** halvings or min(h, w) < 1:
-        return (f"{name} halves its input {halvings} times after pooling it by {first}; "
-                f"a {shape[1]}x{shape[2]} input leaves nothing (it needs at least "
-                f"{2 ** halvings * first} pixels a side)")
+    if min(h, w) < 2**halvings or min(h, w) < 1:
+        return (
+            f"{name} halves its input {halvings} times after pooling it by {first}; "
+            f"a {shape[1]}x{shape[2]} input leaves nothing (it needs at least "
+            f"{2**halvings * first} pixels a side)"
+        )
     return None
 
 
@@ -99,8 +103,9 @@ ARCHITECTURES: dict[str, type[_Model]] = {
 }
 base._TAGS.update(ARCHITECTURES)
 
-ModelConfig = Annotated[ConvSNN | VGG16 | VGGSNN | DVSVGG | ResNet18 | ResNet19 | ResNet20,
-                        Field(discriminator="name")]
+ModelConfig = Annotated[
+    ConvSNN | VGG16 | VGGSNN | DVSVGG | ResNet18 | ResNet19 | ResNet20, Field(discriminator="name")
+]
 
 
 def merge_model(base_model: dict, override: dict) -> dict:

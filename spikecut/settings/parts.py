@@ -39,10 +39,12 @@ class QCFSConfig(Strict):
 
 
 class RCSConfig(Strict):
-    aggregation: Literal["max", "mean"] = Field("max",
-        description="over the kept samples of a layer")
-    tail_fraction: float = Field(0.3, gt=0.0, le=1.0,
-        description="target: the last max(1, floor(f T))")
+    aggregation: Literal["max", "mean"] = Field(
+        "max", description="over the kept samples of a layer"
+    )
+    tail_fraction: float = Field(
+        0.3, gt=0.0, le=1.0, description="target: the last max(1, floor(f T))"
+    )
     # ANN form: the largest activation of the whole batch (the authors') or each sample's
     ann_peak: Literal["batch", "sample"] = "batch"
 
@@ -62,8 +64,9 @@ class TrainConfig(Strict):
 class AugmentConfig(Strict):
     """Training-time augmentation of frame data."""
 
-    crop_padding: NonNegativeInt = Field(0,
-        description="random crop after padding by this many pixels")
+    crop_padding: NonNegativeInt = Field(
+        0, description="random crop after padding by this many pixels"
+    )
     flip: bool = Field(False, description="random horizontal flip")
     autoaugment: bool = Field(False, description="AutoAugment, CIFAR-10 policy")
     cutout: NonNegativeInt = Field(0, description="side of the Cutout square; 0 is off")
@@ -97,10 +100,12 @@ class CutoffConfig(Strict):
     policies: tuple[Literal[POLICY_NAMES], ...] = POLICY_NAMES  # type: ignore[valid-type]
     epsilons: tuple[NumberString, ...] = tuple(f"0.0{i}" for i in range(10))
     grid: int | None = Field(None, ge=2, description="topk: the authors' grid of N candidates")
-    raw_thresholds: NonNegativeInt = Field(20,
-        description="uncalibrated points per policy, '<name>-raw'")
-    max_set_size: PositiveInt = Field(1,
-        description="spikecp stops once its set holds 1..this many classes")
+    raw_thresholds: NonNegativeInt = Field(
+        20, description="uncalibrated points per policy, '<name>-raw'"
+    )
+    max_set_size: PositiveInt = Field(
+        1, description="spikecp stops once its set holds 1..this many classes"
+    )
     energy: EnergyConfig = EnergyConfig()
 
     @field_validator("policies")
@@ -133,7 +138,11 @@ class EarlyExitConfig(Strict):
     """The calibrated policies run for real, samples leaving the batch as they stop."""
 
     policies: tuple[Literal["topk", "confidence", "entropy", "spikecp"], ...] = (
-        "topk", "confidence", "entropy", "spikecp")
+        "topk",
+        "confidence",
+        "entropy",
+        "spikecp",
+    )
     epsilon: NumberString = "0.02"
     batch_size: PositiveInt = Field(256, description="speed only")
 

@@ -54,8 +54,9 @@ class DatasetEntry(Strict):
     T: int = Field(ge=1, le=64, description="timesteps")
     epochs: PositiveInt | None = Field(None, description="overrides training.epochs")
     limit: int | None = Field(None, ge=20, description="a stratified subset of this many samples")
-    options: dict[str, Any] = Field({},
-        description="the data set's own options (spikecut.data.registry)")
+    options: dict[str, Any] = Field(
+        {}, description="the data set's own options (spikecut.data.registry)"
+    )
     model: dict[str, Any] = Field({}, description="overrides keys of the shared model block")
     augment: AugmentConfig = Field(AugmentConfig(), description="frame data only")
     methods: tuple[str, ...] | None = Field(None, description="overrides the top-level methods")
@@ -154,8 +155,10 @@ class Settings(Strict):
     variants: dict[str, Variant] = {}
     alphas: tuple[NumberString, ...] = Field(min_length=1, description="RCS weights; '0': baseline")
     seeds: tuple[NonNegativeInt, ...] = Field(min_length=1)
-    model: dict[str, Any] = Field({}, description="shared by every data set and method; "
-                                  "without a name, the convsnn architecture")
+    model: dict[str, Any] = Field(
+        {},
+        description="shared by every data set and method; without a name, the convsnn architecture",
+    )
     neuron: NeuronConfig = NeuronConfig()
     qcfs: QCFSConfig = QCFSConfig()
     training: TrainConfig = TrainConfig()
@@ -186,8 +189,10 @@ class Settings(Strict):
                 problems.append(f"config key {what}: {err}")
         for name, entry in self.datasets.items():
             if name not in _datasets():
-                problems.append(f"config key datasets.{name}: unknown data set; "
-                                f"registered: {sorted(_datasets())}")
+                problems.append(
+                    f"config key datasets.{name}: unknown data set; "
+                    f"registered: {sorted(_datasets())}"
+                )
                 continue
             try:
                 options = self.options(name)
@@ -200,7 +205,8 @@ class Settings(Strict):
                     problems.append(
                         f"config key datasets.{name}.methods: {method!r} is neither "
                         f"{' nor '.join(BASE_METHODS)} nor a key of variants "
-                        f"({sorted(self.variants)})")
+                        f"({sorted(self.variants)})"
+                    )
                     continue
                 try:
                     plan = self.train_plan(name, method)
@@ -211,29 +217,37 @@ class Settings(Strict):
                 if why is not None:
                     problems.append(f"config key {self._model_key(name, method)}: {why}")
         if self.summary.histogram_epsilon not in self.cutoff.epsilons:
-            problems.append(f"config key summary.histogram_epsilon: "
-                            f"{self.summary.histogram_epsilon} is not among cutoff.epsilons "
-                            f"{list(self.cutoff.epsilons)}; the figure would show only the "
-                            "oracle")
+            problems.append(
+                f"config key summary.histogram_epsilon: "
+                f"{self.summary.histogram_epsilon} is not among cutoff.epsilons "
+                f"{list(self.cutoff.epsilons)}; the figure would show only the "
+                "oracle"
+            )
         return problems
 
     def options(self, name: str):
         """The typed options of data set ``name``."""
-        return validate(_datasets()[name].options, self.datasets[name].options,
-                        ("datasets", name, "options"))
+        return validate(
+            _datasets()[name].options, self.datasets[name].options, ("datasets", name, "options")
+        )
 
     def _split_problems(self, name: str, entry: DatasetEntry, options) -> list[str]:
         spec = _datasets()[name]
         problems = []
         if entry.augment.any and spec.kind != "static":
-            problems.append(f"config key datasets.{name}.augment: augmentation is for frame "
-                            "data; remove it from this event data set")
+            problems.append(
+                f"config key datasets.{name}.augment: augmentation is for frame "
+                "data; remove it from this event data set"
+            )
         if spec.sources is None:  # known only once the data are there
             return problems
         sources, rarest = spec.sources(options)
         samples = sources * getattr(options, "recordings", 1)
-        kept = sources if entry.limit is None or entry.limit >= samples else max(
-            1, round(entry.limit * sources / samples))
+        kept = (
+            sources
+            if entry.limit is None or entry.limit >= samples
+            else max(1, round(entry.limit * sources / samples))
+        )
         per_class = math.floor(rarest * kept / sources)
         test = math.ceil(kept * self.data.test_fraction)
         val = math.ceil((kept - test) * self.data.val_fraction)
@@ -243,21 +257,30 @@ class Settings(Strict):
             problems.append(
                 f"config key {key}: {kept} sources of {spec.num_classes} classes "
                 f"(about {per_class} of the rarest) split into {parts} sources; every split "
-                "needs every class: raise the limit or the fractions")
+                "needs every class: raise the limit or the fractions"
+            )
         return problems
 
     def _model_key(self, dataset: str, method: str, key: str | None = None) -> str:
         """Where the model key ``key`` of this data set and method was written, or,
         without a key, the last model block that changed it."""
         variant = self.variants.get(method)
-        layers = [("model", self.model), (f"datasets.{dataset}.model",
-                                          self.datasets[dataset].model)]
+        layers = [
+            ("model", self.model),
+            (f"datasets.{dataset}.model", self.datasets[dataset].model),
+        ]
         if variant:
             layers.append((f"variants.{method}.model", variant.model))
         if key is None:
             return next(path for path, block in reversed(layers) if block)
-        return next((f"{path}.{key}" for path, block in reversed(layers)
-                     if key in block or "name" in block), f"model.{key}")
+        return next(
+            (
+                f"{path}.{key}"
+                for path, block in reversed(layers)
+                if key in block or "name" in block
+            ),
+            f"model.{key}",
+        )
 
     # -- what each stage reads -------------------------------------------------------
 
@@ -266,8 +289,13 @@ class Settings(Strict):
 
     def runs(self) -> list[tuple[str, str, str, int]]:
         """Every (data set, method, alpha, seed) the config asks for."""
-        return [(d, m, a, s) for d in self.datasets for m in self.dataset_methods(d)
-                for a in self.alphas for s in self.seeds]
+        return [
+            (d, m, a, s)
+            for d in self.datasets
+            for m in self.dataset_methods(d)
+            for a in self.alphas
+            for s in self.seeds
+        ]
 
     def _block(self, cls, shared: dict, method: str, name: str) -> Any:
         """Block ``name`` of ``method``: the shared block with the variant's overrides,
@@ -285,8 +313,10 @@ class Settings(Strict):
         variant = self.variants.get(method)
         base = variant.method if variant else method
         entry = self.datasets[dataset]
-        merged = merge_model(merge_model(merge_model(DEFAULT_MODEL, self.model), entry.model),
-                             variant.model if variant else {})
+        merged = merge_model(
+            merge_model(merge_model(DEFAULT_MODEL, self.model), entry.model),
+            variant.model if variant else {},
+        )
 
         def locate(key: str) -> tuple:
             return tuple(self._model_key(dataset, method, key).split(".")[:-1])
@@ -295,11 +325,15 @@ class Settings(Strict):
         training = self._block(TrainConfig, self.training.model_dump(), method, "training")
         if entry.epochs is not None:
             training = training.model_copy(update={"epochs": entry.epochs})
-        plan = {"method": base, "model": model, "training": training, "rcs": self.rcs,
-                "augment": entry.augment}
+        plan = {
+            "method": base,
+            "model": model,
+            "training": training,
+            "rcs": self.rcs,
+            "augment": entry.augment,
+        }
         if base == "bptt":
-            plan["neuron"] = self._block(NeuronConfig, self.neuron.model_dump(), method,
-                                         "neuron")
+            plan["neuron"] = self._block(NeuronConfig, self.neuron.model_dump(), method, "neuron")
         else:
             qcfs = self._block(QCFSConfig, self.qcfs.model_dump(), method, "qcfs")
             plan["qcfs"] = QCFSNet(levels=qcfs.levels, theta_init=qcfs.theta_init)
@@ -308,9 +342,12 @@ class Settings(Strict):
     def data_params(self, dataset: str) -> dict:
         """What preparing ``dataset`` reads (a :class:`DataPlan`)."""
         entry = self.datasets[dataset]
-        return DataPlan(T=entry.T, limit=entry.limit,
-                        options=self.options(dataset).model_dump(mode="json"),
-                        **self.data.model_dump()).model_dump()
+        return DataPlan(
+            T=entry.T,
+            limit=entry.limit,
+            options=self.options(dataset).model_dump(mode="json"),
+            **self.data.model_dump(),
+        ).model_dump()
 
     def train_params(self, dataset: str, method: str) -> dict:
         """What training reads: a :class:`TrainPlan` without the settings its method
@@ -326,20 +363,25 @@ class Settings(Strict):
         plan = self.train_plan(dataset, method)
         static_qcfs = plan.method == "qcfs" and _datasets()[dataset].kind == "static"
         steps = self._block(QCFSConfig, self.qcfs.model_dump(), method, "qcfs").T
-        return RecordPlan(method=plan.method, qcfs_steps=steps if static_qcfs else None,
-                          calibration_dropout=self.record.calibration_dropout,
-                          dropout_seed=self.record.dropout_seed,
-                          device=plan.training.device).model_dump()
+        return RecordPlan(
+            method=plan.method,
+            qcfs_steps=steps if static_qcfs else None,
+            calibration_dropout=self.record.calibration_dropout,
+            dropout_seed=self.record.dropout_seed,
+            device=plan.training.device,
+        ).model_dump()
 
     def early_exit_params(self, dataset: str, method: str) -> dict:
-        return EarlyExitPlan(policies=self.early_exit.policies,
-                             epsilon=self.early_exit.epsilon,
-                             max_set_size=self.cutoff.max_set_size,
-                             device=self.train_plan(dataset, method).training.device
-                             ).model_dump()
+        return EarlyExitPlan(
+            policies=self.early_exit.policies,
+            epsilon=self.early_exit.epsilon,
+            max_set_size=self.cutoff.max_set_size,
+            device=self.train_plan(dataset, method).training.device,
+        ).model_dump()
 
     def speed(self) -> Speed:
-        return Speed(record_batch_size=self.record.batch_size,
-                     early_exit_batch_size=self.early_exit.batch_size,
-                     neuron_backend=self.neuron.backend)
-
+        return Speed(
+            record_batch_size=self.record.batch_size,
+            early_exit_batch_size=self.early_exit.batch_size,
+            neuron_backend=self.neuron.backend,
+        )

@@ -29,36 +29,58 @@ def load_step_outputs(path: str) -> tuple[dict[str, StepOutputs], dict]:
     return sets, meta | {"compute": {k: arrays[f"{k}_test"] for k in COMPUTE}}
 
 
-def sweep_cutoff(logits: str, curve_out: str, exits_out: str, sweep_out: str,
-                 cutoff: CutoffConfig) -> None:
+def sweep_cutoff(
+    logits: str, curve_out: str, exits_out: str, sweep_out: str, cutoff: CutoffConfig
+) -> None:
     """Every policy's curve for one run on its test and its validation split, the test
     exit histograms, and the sweep kept per test sample, from which the summary reads
     each protocol's operating points."""
     sets, meta = load_step_outputs(logits)
-    settings = dict(policies=list(cutoff.policies),
-                    epsilons=[float(e) for e in cutoff.epsilons], grid=cutoff.grid,
-                    raw=cutoff.raw_thresholds, max_set_size=cutoff.max_set_size)
+    settings = dict(
+        policies=list(cutoff.policies),
+        epsilons=[float(e) for e in cutoff.epsilons],
+        grid=cutoff.grid,
+        raw=cutoff.raw_thresholds,
+        max_set_size=cutoff.max_set_size,
+    )
     energy = EnergyModel(**cutoff.energy.model_dump())
-    test_curve, exits, per_sample = sweep(sets["test"], sets["cal"], **settings,
-                                          compute=meta["compute"], energy=energy,
-                                          per_sample=True)
+    test_curve, exits, per_sample = sweep(
+        sets["test"],
+        sets["cal"],
+        **settings,
+        compute=meta["compute"],
+        energy=energy,
+        per_sample=True,
+    )
     val_curve, _ = sweep(sets["val"], sets["cal"], **settings)
     cid = config_id({"logits": meta["config_id"], "cutoff": cutoff.model_dump(mode="json")})
-    curve = pd.concat([test_curve.assign(split="test"), val_curve.assign(split="val")],
-                      ignore_index=True)
+    curve = pd.concat(
+        [test_curve.assign(split="test"), val_curve.assign(split="val")], ignore_index=True
+    )
     curve.insert(0, "n_steps", sets["test"].n_steps)
     write_csv(curve_out, with_run(curve, meta["run"], cid))
     write_csv(exits_out, with_run(exits, meta["run"], cid))
     spent = cumulative_costs(meta["compute"], energy)["mean_energy_uj"]
     knobs = test_curve[KNOBS]
-    write_npz(sweep_out, {"run": meta["run"], "config_id": cid,
-                          "machine": meta.get("machine", "an unrecorded machine"),
-                          "cutoff": cutoff.model_dump(mode="json"),
-                          "record": meta.get("plan"), "knobs": knobs.to_dict(orient="list")},
-              exits=per_sample, correct=sets["test"].correct,
-              energy_uj=spent.astype(np.float32),
-              **{f"{split}_{q}": c[q].to_numpy() for split, c in
-                 (("val", val_curve), ("test", test_curve)) for q in CURVE})
+    write_npz(
+        sweep_out,
+        {
+            "run": meta["run"],
+            "config_id": cid,
+            "machine": meta.get("machine", "an unrecorded machine"),
+            "cutoff": cutoff.model_dump(mode="json"),
+            "record": meta.get("plan"),
+            "knobs": knobs.to_dict(orient="list"),
+        },
+        exits=per_sample,
+        correct=sets["test"].correct,
+        energy_uj=spent.astype(np.float32),
+        **{
+            f"{split}_{q}": c[q].to_numpy()
+            for split, c in (("val", val_curve), ("test", test_curve))
+            for q in CURVE
+        },
+    )
 
 
 KNOBS = ["policy", "parameter", "value"]
@@ -70,8 +92,9 @@ def load_run_sweep(path: str) -> tuple[RunSweep, dict]:
     split_arrays = tuple(f"{s}_{q}" for s in ("val", "test") for q in CURVE)
     arrays, meta = read_npz(path, ("exits", "correct", "energy_uj") + split_arrays)
     curves = {s: pd.DataFrame({q: arrays[f"{s}_{q}"] for q in CURVE}) for s in ("val", "test")}
-    return RunSweep(pd.DataFrame(meta["knobs"]), arrays["exits"], arrays["correct"],
-                    arrays["energy_uj"], curves), meta
+    return RunSweep(
+        pd.DataFrame(meta["knobs"]), arrays["exits"], arrays["correct"], arrays["energy_uj"], curves
+    ), meta
 
 
 def concat_csv(inputs: list[str], output: str) -> None:
@@ -80,8 +103,13 @@ def concat_csv(inputs: list[str], output: str) -> None:
     write_csv(output, pd.concat(frames, ignore_index=True))
 
 
-def summarise_runs(sweeps: list[str], outputs: dict[str, str], summary: SummaryConfig,
-                   run_settings: list[str] = (), early_exit: str | None = None) -> None:
+def summarise_runs(
+    sweeps: list[str],
+    outputs: dict[str, str],
+    summary: SummaryConfig,
+    run_settings: list[str] = (),
+    early_exit: str | None = None,
+) -> None:
     """Intervals for every quantity of every data set and method, at the operating
     points both protocols choose from the runs' sweeps: ``outputs`` names the files
     ``points`` (summary.csv), ``effects``, ``fixed``, ``per_run``, ``markdown`` and

@@ -18,8 +18,16 @@ def fetch_dataset(marker_out: str, dataset: str, root: str) -> None:
 
 
 def prepare_dataset(frames_out: str, params_out: str, dataset: str, plan: DataPlan) -> None:
-    data = prepare(dataset, plan.T, plan.seed, plan.test_fraction, plan.val_fraction,
-                   plan.limit, plan.options, plan.raw_root)
+    data = prepare(
+        dataset,
+        plan.T,
+        plan.seed,
+        plan.test_fraction,
+        plan.val_fraction,
+        plan.limit,
+        plan.options,
+        plan.raw_root,
+    )
     params = plan.model_dump()
     save_prepared(data, frames_out, params_out, params | {"config_id": config_id(params)})
     log.info("prepared %s: %s", dataset, {s: len(v) for s, v in data.y.items()})

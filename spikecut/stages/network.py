@@ -23,9 +23,18 @@ from spikecut.training.checkpoint import Checkpointer
 log = logging.getLogger(__name__)
 
 
-def train(frames: str, model_out: str, metrics_out: str, settings_out: str, run: dict,
-          plan: TrainPlan, threads: int = 1, progress: bool = True,
-          resume: str | None = None, backend: str = "auto") -> None:
+def train(
+    frames: str,
+    model_out: str,
+    metrics_out: str,
+    settings_out: str,
+    run: dict,
+    plan: TrainPlan,
+    threads: int = 1,
+    progress: bool = True,
+    resume: str | None = None,
+    backend: str = "auto",
+) -> None:
     """Train one run as ``plan`` says. With ``resume``, a checkpoint path, the run
     saves itself there after every epoch and continues from it when started again; the
     checkpoint outlives the outputs (the recording removes it), so a job that finished
@@ -37,22 +46,37 @@ def train(frames: str, model_out: str, metrics_out: str, settings_out: str, run:
     data = load_prepared(frames)
     method = METHODS[plan.method]
     if plan.neuron is not None:
-        plan = plan.model_copy(update={"neuron": plan.neuron.model_copy(
-            update={"backend": backend})})
+        plan = plan.model_copy(
+            update={"neuron": plan.neuron.model_copy(update={"backend": backend})}
+        )
     setup = method.setup(plan, data)
-    cid = config_id({"run": run, "plan": plan.model_dump(mode="json",
-                                                         exclude={"neuron": {"backend"}})})
+    cid = config_id(
+        {"run": run, "plan": plan.model_dump(mode="json", exclude={"neuron": {"backend"}})}
+    )
     checkpoint = Checkpointer(Path(resume), cid) if resume else None
-    model, metrics = train_model(setup.model, data, plan.training, float(run["alpha"]),
-                                 setup.encode, setup.regulariser, generator, device,
-                                 progress=progress, augment=setup.augment,
-                                 checkpoint=checkpoint)
-    save_torch(model_out, {"state_dict": model.state_dict(), "model_spec": setup.spec,
-                           "run": run, "config_id": cid})
+    model, metrics = train_model(
+        setup.model,
+        data,
+        plan.training,
+        float(run["alpha"]),
+        setup.encode,
+        setup.regulariser,
+        generator,
+        device,
+        progress=progress,
+        augment=setup.augment,
+        checkpoint=checkpoint,
+    )
+    save_torch(
+        model_out,
+        {"state_dict": model.state_dict(), "model_spec": setup.spec, "run": run, "config_id": cid},
+    )
     write_csv(metrics_out, with_run(metrics, run, cid))
-    write_text(settings_out, json.dumps({"run": run, "config_id": cid,
-                                         "train": plan.model_dump(mode="json")},
-                                        indent=2) + "\n")
+    write_text(
+        settings_out,
+        json.dumps({"run": run, "config_id": cid, "train": plan.model_dump(mode="json")}, indent=2)
+        + "\n",
+    )
 
 
 def _load_snn(model_path: str, frames: str, plan: RecordPlan, backend: str):
@@ -64,32 +88,56 @@ def _load_snn(model_path: str, frames: str, plan: RecordPlan, backend: str):
     return ckpt, data, snn, encode, info
 
 
-def record(model_path: str, frames: str, logits_out: str, plan: RecordPlan,
-           batch_size: int = 256, threads: int = 1, resume: str | None = None,
-           backend: str = "auto") -> None:
+def record(
+    model_path: str,
+    frames: str,
+    logits_out: str,
+    plan: RecordPlan,
+    batch_size: int = 256,
+    threads: int = 1,
+    resume: str | None = None,
+    backend: str = "auto",
+) -> None:
     """Per-step logits of the test, validation and calibration sets of one run, and
     the test set's compute; a QCFS ANN is converted to an SNN first. ``resume`` is the
     training run's checkpoint, no longer needed once the outputs are written."""
     torch.set_num_threads(threads)
     ckpt, data, snn, encode, info = _load_snn(model_path, frames, plan, backend)
     device = pick_device(plan.device)
-    logits, compute = record_outputs(snn, data, encode, plan.calibration_dropout,
-                                     plan.dropout_seed, batch_size, device)
+    logits, compute = record_outputs(
+        snn, data, encode, plan.calibration_dropout, plan.dropout_seed, batch_size, device
+    )
     labels = {"test": data.y["test"], "val": data.y["val"], "cal": data.y["train"]}
-    meta = {"run": ckpt["run"], "model_config_id": ckpt["config_id"],
-            "plan": plan.model_dump(), "snn": info, "machine": describe(device_name(device)),
-            "config_id": config_id({"model": ckpt["config_id"], "plan": plan.model_dump()})}
-    write_npz(logits_out, meta,
-              **{f"logits_{k}": logits[k].numpy() for k in LOGIT_SETS},
-              **{f"labels_{k}": labels[k] for k in LOGIT_SETS},
-              **{f"{k}_test": v for k, v in compute.items()})
+    meta = {
+        "run": ckpt["run"],
+        "model_config_id": ckpt["config_id"],
+        "plan": plan.model_dump(),
+        "snn": info,
+        "machine": describe(device_name(device)),
+        "config_id": config_id({"model": ckpt["config_id"], "plan": plan.model_dump()}),
+    }
+    write_npz(
+        logits_out,
+        meta,
+        **{f"logits_{k}": logits[k].numpy() for k in LOGIT_SETS},
+        **{f"labels_{k}": labels[k] for k in LOGIT_SETS},
+        **{f"{k}_test": v for k, v in compute.items()},
+    )
     if resume:
         Path(resume).unlink(missing_ok=True)
 
 
-def early_exit(model_path: str, frames: str, logits: str, table_out: str,
-               plan: EarlyExitPlan, grid: int | None = None, batch_size: int = 256,
-               threads: int = 1, backend: str = "auto") -> None:
+def early_exit(
+    model_path: str,
+    frames: str,
+    logits: str,
+    table_out: str,
+    plan: EarlyExitPlan,
+    grid: int | None = None,
+    batch_size: int = 256,
+    threads: int = 1,
+    backend: str = "auto",
+) -> None:
     """Every policy of ``plan`` run for real on the test set, samples leaving the batch
     as they stop, timed against a full-T run, with a check that the exits equal the
     simulated cutoff's on the recorded outputs."""
@@ -99,7 +147,17 @@ def early_exit(model_path: str, frames: str, logits: str, table_out: str,
     sets, meta = load_step_outputs(logits)
     record_plan = RecordPlan.model_validate(meta["plan"])
     ckpt, data, snn, encode, _ = _load_snn(model_path, frames, record_plan, backend)
-    table = measure_early_exit(snn, data.x["test"], encode, sets["test"], sets["cal"],
-                               list(plan.policies), float(plan.epsilon), batch_size,
-                               pick_device(plan.device), plan.max_set_size, grid)
+    table = measure_early_exit(
+        snn,
+        data.x["test"],
+        encode,
+        sets["test"],
+        sets["cal"],
+        list(plan.policies),
+        float(plan.epsilon),
+        batch_size,
+        pick_device(plan.device),
+        plan.max_set_size,
+        grid,
+    )
     write_csv(table_out, with_run(table, ckpt["run"], meta["config_id"]))

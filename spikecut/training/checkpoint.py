@@ -27,11 +27,16 @@ class Checkpointer:
         """The saved state of this run, or None to start from epoch 1."""
         if not self.path.exists():
             return None
-        state = load_torch(self.path, f"delete {self.path}: the run then starts again "
-                                      "from its first epoch")
+        state = load_torch(
+            self.path, f"delete {self.path}: the run then starts again from its first epoch"
+        )
         if state.get("identity") != self.identity:
-            log.warning("ignoring %s: it belongs to another configuration (%s, not %s)",
-                        self.path, state.get("identity"), self.identity)
+            log.warning(
+                "ignoring %s: it belongs to another configuration (%s, not %s)",
+                self.path,
+                state.get("identity"),
+                self.identity,
+            )
             return None
         return state
 

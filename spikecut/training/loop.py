@@ -28,8 +28,9 @@ def make_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
     if cfg.optimizer == "adam":
         return torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     if cfg.optimizer == "sgd":
-        return torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum,
-                               weight_decay=cfg.weight_decay)
+        return torch.optim.SGD(
+            model.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay
+        )
     raise ValueError(f"unknown optimizer {cfg.optimizer!r}; choose 'adam' or 'sgd'")
 
 
@@ -63,14 +64,22 @@ def train_model(
         optimizer.load_state_dict(saved["optimizer"])
         scheduler.load_state_dict(saved["scheduler"])
         restore_rng_state(saved["rng"], generator)
-        best_acc, best_epoch, best_state, rows = (saved[k] for k in (
-            "best_acc", "best_epoch", "best_state", "rows"))
+        best_acc, best_epoch, best_state, rows = (
+            saved[k] for k in ("best_acc", "best_epoch", "best_state", "rows")
+        )
         first = saved["epoch"] + 1
-        log.info("resuming from %s after epoch %d of %d", checkpoint.path, saved["epoch"],
-                 cfg.epochs)
+        log.info(
+            "resuming from %s after epoch %d of %d", checkpoint.path, saved["epoch"], cfg.epochs
+        )
 
-    epochs = tqdm(range(first, cfg.epochs + 1), desc="epochs", unit="epoch",
-                  initial=first - 1, total=cfg.epochs, disable=not progress)
+    epochs = tqdm(
+        range(first, cfg.epochs + 1),
+        desc="epochs",
+        unit="epoch",
+        initial=first - 1,
+        total=cfg.epochs,
+        disable=not progress,
+    )
     for epoch in epochs:
         model.train()
         order = torch.randperm(len(y_train), generator=generator)
@@ -107,9 +116,15 @@ def train_model(
         val_logits = per_step_logits(model, data.x["val"], encode, cfg.batch_size * 4, device)
         val_acc = float((val_logits.sum(1).argmax(-1).numpy() == data.y["val"]).mean())
         n_train = len(y_train)
-        row = {"epoch": epoch, "lr": lr, "loss": sums["loss"] / n_train,
-               "task_loss": sums["task_loss"] / n_train, "rcs": sums["rcs"] / n_train,
-               "train_accuracy": sums["correct"] / n_train, "val_accuracy": val_acc}
+        row = {
+            "epoch": epoch,
+            "lr": lr,
+            "loss": sums["loss"] / n_train,
+            "task_loss": sums["task_loss"] / n_train,
+            "rcs": sums["rcs"] / n_train,
+            "train_accuracy": sums["correct"] / n_train,
+            "val_accuracy": val_acc,
+        }
         rows.append(row)
         epochs.set_postfix(loss=f"{row['loss']:.3f}", val=f"{val_acc:.3f}")
         log.info("epoch %d: %s", epoch, row)
@@ -118,11 +133,19 @@ def train_model(
             best_acc, best_epoch = val_acc, epoch
             best_state = copy.deepcopy(model.state_dict())
         if checkpoint:
-            checkpoint.save({"epoch": epoch, "model": model.state_dict(),
-                             "optimizer": optimizer.state_dict(),
-                             "scheduler": scheduler.state_dict(), "rng": rng_state(generator),
-                             "best_acc": best_acc, "best_epoch": best_epoch,
-                             "best_state": best_state, "rows": rows})
+            checkpoint.save(
+                {
+                    "epoch": epoch,
+                    "model": model.state_dict(),
+                    "optimizer": optimizer.state_dict(),
+                    "scheduler": scheduler.state_dict(),
+                    "rng": rng_state(generator),
+                    "best_acc": best_acc,
+                    "best_epoch": best_epoch,
+                    "best_state": best_state,
+                    "rows": rows,
+                }
+            )
 
     model.load_state_dict(best_state)
     metrics = pd.DataFrame(rows)
