@@ -160,7 +160,11 @@ class ScorePolicy(Policy):
         return self.calibrated(calibration)(epsilon)
 
     def exit_steps(self, outputs: StepOutputs, thresholds: np.ndarray) -> np.ndarray:
-        return first_firing_step(self.fires(self.scores(outputs), thresholds[None, :]))
+        """Each sample's stopping step (1-based) under per-step ``thresholds`` ``[T]``."""
+        return self._exits(self.scores(outputs), thresholds)
+
+    def _exits(self, scores: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
+        return first_firing_step(self.fires(scores, thresholds[None, :]))
 
     def stopping_rule(self, calibration, knob):
         thresholds = self.thresholds(_require(calibration, self.name), knob)
@@ -176,7 +180,7 @@ class ScorePolicy(Policy):
         if epsilons:
             thresholds = self.calibrated(calibration, cal_scores)
             for eps in epsilons:
-                exits = first_firing_step(self.fires(test_scores, thresholds(eps)[None, :]))
+                exits = self._exits(test_scores, thresholds(eps))
                 yield OperatingPoint(self.name, "epsilon", float(eps), exits)
         if raw:
             grid = raw_grid(cal_scores, raw)

@@ -12,6 +12,10 @@ import torch
 from spikingjelly.activation_based import surrogate
 
 
+def _triangle_grad(x: torch.Tensor, width: float) -> torch.Tensor:
+    return (width - x.abs()).clamp_min(0) / (width * width)
+
+
 class _TriangleSpike(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x: torch.Tensor, width: float) -> torch.Tensor:
@@ -22,9 +26,7 @@ class _TriangleSpike(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad_output: torch.Tensor):
         (x,) = ctx.saved_tensors
-        w = ctx.width
-        grad = (w - x.abs()).clamp_min(0) / (w * w)
-        return grad_output * grad, None
+        return grad_output * _triangle_grad(x, ctx.width), None
 
 
 class Triangle(surrogate.SurrogateFunctionBase):
@@ -79,7 +81,7 @@ SURROGATES: dict[str, Surrogate] = {
         Triangle,
         "width",
         float,
-        lambda z, a: (a - z.abs()).clamp_min(0) / (a * a),
+        _triangle_grad,
         lambda a: f"fmaxf({a} - fabsf(z), 0.0f) / ({a} * {a})",
     ),
     "sigmoid": Surrogate(
@@ -90,7 +92,7 @@ SURROGATES: dict[str, Surrogate] = {
         lambda a: (
             f"{a} * (1.0f / (1.0f + expf(-{a} * z))) * (1.0f - 1.0f / (1.0f + expf(-{a} * z)))"
         ),
-    ),  # noqa: E501
+    ),
     "atan": Surrogate(
         surrogate.ATan,
         "alpha",

@@ -42,6 +42,3 @@ class Checkpointer:
 
     def save(self, state: dict) -> None:
         save_torch(self.path, state | {"identity": self.identity})
-
-    def clear(self) -> None:
-        self.path.unlink(missing_ok=True)
