@@ -6,6 +6,8 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.spikecut-installed
 CORES  ?= all
 SNAKEMAKE_ARGS ?=
+# set it beside a config whose `results:` is another folder
+REPORT ?= results/report.html
 
 .PHONY: run report test test-fast lint format clean-venv gpu-wheels slurm-plugin
 
@@ -16,7 +18,7 @@ $(STAMP): pyproject.toml tools/install_deps.py
 
 run: $(STAMP)
 	$(BIN)/snakemake --cores $(CORES) $(SNAKEMAKE_ARGS)
-	$(BIN)/snakemake --cores 1 --report results/report.html $(SNAKEMAKE_ARGS)
+	$(BIN)/snakemake --cores 1 --report $(REPORT) $(SNAKEMAKE_ARGS)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -12,10 +12,11 @@ min_version("9.0")
 
 
 # A --configfile replaces the default rather than being merged over it, so that a
-# config lists exactly the data sets and runs it wants.
+# config lists exactly the data sets and runs it wants. The default is found beside
+# this file, so that --directory can point anywhere.
 if not workflow.overwrite_configfiles:
 
-    configfile: "config/config.yaml"
+    configfile: f"{workflow.basedir}/config/config.yaml"
 
 
 # Every key is checked here, before any job: an error names its key path.
@@ -26,6 +27,7 @@ os.environ[ENV] = snakemake_options(
     workflow.main_snakefile,
     os.getcwd(),
     workflow.configfiles if workflow.overwrite_configfiles else [],
+    workflow.config_settings.config,
 )
 
 

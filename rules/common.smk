@@ -13,7 +13,7 @@ RAW_ROOT = settings.data.raw_root
 def raw_data_marker(wildcards):
     """The fetched marker of a downloaded data set; nothing for embedded ones."""
     if DATASETS[wildcards.dataset].remote:
-        return f"{RAW_ROOT}/{wildcards.dataset}/fetched.json"
+        return [f"{RAW_ROOT}/{wildcards.dataset}/fetched.json"]
     return []
 
 

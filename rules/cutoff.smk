@@ -24,16 +24,14 @@ rule collect_sweeps:
         curves=run_paths(rules.sweep_cutoff.output.curve),
         exits=run_paths(rules.sweep_cutoff.output.exits),
         metrics=run_paths(rules.train.output.metrics),
-        early_exit=run_paths(rules.early_exit.output.table),
     output:
         curves=f"{RESULTS}/cutoff/curves.csv",
         exits=f"{RESULTS}/cutoff/exits.csv",
         metrics=f"{RESULTS}/cutoff/training_metrics.csv",
-        early_exit=f"{RESULTS}/cutoff/early_exit.csv",
     log:
         f"{RESULTS}/logs/collect_sweeps.log",
     localrule: True
     conda:
         "../envs/spikecut.yaml"
     script:
-        "../workflow_scripts/collect_sweeps.py"
+        "../workflow_scripts/collect_csv.py"

@@ -46,6 +46,20 @@ rule early_exit:
         plan=lambda wildcards: settings.early_exit_params(
             wildcards.dataset, wildcards.method
         ),
-        grid=settings.cutoff.grid,
     script:
         "../workflow_scripts/early_exit.py"
+
+
+# its own table, so that a change to early_exit.* reruns only the summary after it
+rule collect_early_exit:
+    input:
+        early_exit=run_paths(rules.early_exit.output.table),
+    output:
+        early_exit=f"{RESULTS}/cutoff/early_exit.csv",
+    log:
+        f"{RESULTS}/logs/collect_early_exit.log",
+    localrule: True
+    conda:
+        "../envs/spikecut.yaml"
+    script:
+        "../workflow_scripts/collect_csv.py"

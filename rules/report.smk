@@ -2,7 +2,7 @@ rule summarise:
     input:
         sweeps=run_paths(rules.sweep_cutoff.output.sweep),
         settings=run_paths(rules.train.output.settings),
-        early_exit=rules.collect_sweeps.output.early_exit,
+        early_exit=rules.collect_early_exit.output.early_exit,
     output:
         points=report(
             f"{RESULTS}/summary/summary.csv",
@@ -20,7 +20,7 @@ rule summarise:
     conda:
         "../envs/spikecut.yaml"
     params:
-        summary=settings.summary.model_dump(mode="json"),
+        summary=settings.summary_params(),
     script:
         "../workflow_scripts/summarise.py"
 

@@ -76,8 +76,7 @@ def read_npz(path: str | os.PathLike, required: tuple[str, ...]) -> tuple[dict, 
     missing = [k for k in required + ("meta",) if k not in arrays]
     if missing:
         raise ValueError(
-            f"{path} lacks the arrays {missing}; it was written by another "
-            f"version. {remake(path).capitalize()}"
+            f"{path} lacks the arrays {missing}; it was written by another version; {remake(path)}"
         )
     return arrays, json.loads(str(arrays.pop("meta")))
 

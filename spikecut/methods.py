@@ -147,9 +147,9 @@ class QCFSConversion(Method):
     def to_snn(self, trained, data, plan):
         snn, converted = convert_qcfs_to_snn(trained)
         # event frames fix T; static inputs are repeated for as long as configured
-        n_steps = data.n_steps if data.kind == "events" else plan.qcfs_steps
+        n_steps = data.n_steps if data.kind == "events" else plan.static_steps
         if n_steps is None:
-            raise ValueError("recording a converted SNN on static data needs qcfs_steps")
+            raise ValueError("recording a converted SNN on static data needs static_steps")
         log.info("converted %d QCFS layers to IF neurons; simulating %d steps", converted, n_steps)
         return snn, n_steps, {"converted_layers": converted}
 

@@ -4,28 +4,37 @@ is written.
 Snakemake does nothing when only an intermediate file is missing, so "delete it and
 rerun" would do nothing for, say, a corrupt ``logits.npz``: the file has to be asked for
 by name. The Snakefile records how it was started (Snakefile, working directory,
-config files) in an environment variable that its jobs inherit; a job's message then
-names the command that makes the file again. The next plain run redoes what depends on
-it.
+config files, ``--config`` overrides) in an environment variable that its jobs inherit;
+a job's message then names the command that makes the file again. The next plain run
+redoes what depends on it. The command runs with the workflow's default profile: a
+file of a cluster run is remade on the machine the command is typed on.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shlex
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 ENV = "SPIKECUT_SNAKEMAKE"
 
 
 def snakemake_options(
-    snakefile: str | Path, workdir: str | Path, configfiles: Sequence[str | Path]
+    snakefile: str | Path,
+    workdir: str | Path,
+    configfiles: Sequence[str | Path],
+    overrides: Mapping[str, object] | None = None,
 ) -> str:
-    """The options that rebuild a file of this workflow run, for :data:`ENV`."""
+    """The options that rebuild a file of this workflow run, for :data:`ENV`.
+    ``overrides`` are the ``--config`` values as Snakemake parsed them; JSON is YAML,
+    which is how Snakemake reads them back."""
     words = ["-s", str(Path(snakefile).resolve()), "--directory", str(Path(workdir).resolve())]
     for path in configfiles:
         words += ["--configfile", str(Path(path).resolve())]
+    if overrides:
+        words += ["--config", *(f"{key}={json.dumps(value)}" for key, value in overrides.items())]
     return shlex.join(words + ["--cores", "all"])
 
 

@@ -71,9 +71,7 @@ TRAIN = TrainPlan.model_validate(
 )
 RECORD = RecordPlan(method="bptt", calibration_dropout=0.3, dropout_seed=0, device="cpu")
 SWEEP = CutoffConfig(policies=("timestep", "topk", "oct"), epsilons=("0", "0.1"), raw_thresholds=0)
-DATA = DataPlan(
-    T=3, seed=0, test_fraction=0.25, val_fraction=0.2, limit=150, options={}, raw_root="data/raw"
-)
+DATA = DataPlan(T=3, seed=0, test_fraction=0.25, val_fraction=0.2, limit=150, options={})
 
 
 def with_training(plan: TrainPlan, **training) -> TrainPlan:

@@ -18,7 +18,7 @@ from spikecut.regularisers import AGGREGATIONS
 from spikecut.settings import ARCHITECTURES, ConfigError, NeuronConfig, RCSConfig, Settings
 from spikecut.settings.parts import POLICY_NAMES, TrainConfig
 from spikecut.settings.reference import markdown
-from spikecut.settings.workflow import BASE_METHODS, UNUSED_RCS
+from spikecut.settings.workflow import BASE_METHODS, METHOD_SETTINGS
 from spikecut.training import LOSSES
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -89,7 +89,7 @@ def problems(cfg) -> list[str]:
         (
             DEFAULT,
             "cutoff.policies",
-            ["topk", "oct", "topk"],
+            ["timestep", "topk", "oct", "topk"],
             "cutoff.policies: policies ['topk'] appear more than once",
         ),
         (
@@ -124,6 +124,88 @@ def problems(cfg) -> list[str]:
             "datasets.gestures-dvs.augment",
             {"flip": True},
             "datasets.gestures-dvs.augment: augmentation is for frame data",
+        ),
+        # found on review: variants, methods, zero, policies the summary needs, empties
+        (
+            PAPER,
+            "variants.spare",
+            {"method": "bptt", "neuron": {"tauu": 3}},
+            "variants.spare.neuron.tauu: unknown key",
+        ),
+        (
+            PAPER,
+            "variants.spare",
+            {"method": "qcfs", "model": {"widths": [4]}},
+            "variants.spare.model.widths: unknown key",
+        ),
+        (
+            PAPER,
+            "variants.qcfs-l4.neuron",
+            {"tau": 3.0},
+            "variants.qcfs-l4.neuron: a qcfs variant does not read this block",
+        ),
+        (
+            PAPER,
+            "variants.tet.neuron",
+            {"backend": "torch"},
+            "variants.tet.neuron.backend: the backend changes speed only",
+        ),
+        (
+            PAPER,
+            "variants.bptt",
+            {"method": "qcfs"},
+            "variants.bptt: a variant cannot be named like the method bptt",
+        ),
+        (
+            PAPER,
+            "variants.qcfs-l4.model",
+            {"norm": "tebn"},
+            "variants.qcfs-l4.model.norm: qcfs models take norm bn",
+        ),
+        (
+            PAPER,
+            "variants.tet.training",
+            {"epochs": 3},
+            "variants.tet.training.epochs: datasets.cifar10-dvs.epochs is set too",
+        ),
+        (
+            DEFAULT,
+            "datasets.digits.methods",
+            ["qcfs", "qcfs"],
+            "datasets.digits.methods: methods ['qcfs'] appear more than once",
+        ),
+        (DEFAULT, "methods", ["bpt"], "methods: 'bpt' is neither bptt nor qcfs"),
+        (DEFAULT, "alphas", ["0", "-0"], "alphas: alphas ['0'] appear more than once"),
+        (
+            DEFAULT,
+            "alphas",
+            ["0", "-0.1"],
+            "alphas.1: '-0.1' must be a finite number >= 0",
+        ),
+        (
+            DEFAULT,
+            "cutoff.policies",
+            ["topk", "oct"],
+            "cutoff.policies: add ['timestep']: the summary",
+        ),
+        (
+            DEFAULT,
+            "early_exit.policies",
+            [],
+            "early_exit.policies: Tuple should have at least 1 item",
+        ),
+        (DEFAULT, "results", "", "results: String should have at least 1 character"),
+        (
+            DEFAULT,
+            "datasets.gestures-dvs.options",
+            {"samples": 40},
+            "datasets.gestures-dvs.options.samples: 40 sources of 10 classes",
+        ),
+        (
+            DEFAULT,
+            "data.test_fraction",
+            0.995,
+            "data.val_fraction and data.test_fraction: 1797 sources",
         ),
     ],
 )
@@ -169,17 +251,17 @@ def test_each_stage_reads_only_its_settings():
     qcfs = settings.train_params("digits", "qcfs")
     assert "backend" not in bptt["neuron"]  # speed only
     assert "qcfs" not in bptt and "neuron" not in qcfs
-    assert set(bptt["rcs"]) == set(RCSConfig.model_fields) - set(UNUSED_RCS["bptt"])
+    assert set(bptt["rcs"]) == set(RCSConfig.model_fields) - set(METHOD_SETTINGS["bptt"].unused_rcs)
     assert "T" not in qcfs["qcfs"]  # the recording's, not training's
-    assert settings.record_params("digits", "qcfs")["qcfs_steps"] == 16
-    assert settings.record_params("digits-dvs", "bptt")["qcfs_steps"] is None
+    assert settings.record_params("digits", "qcfs")["static_steps"] == 16
+    assert settings.record_params("digits-dvs", "bptt")["static_steps"] is None
     assert "batch_size" not in settings.record_params("digits", "qcfs")
 
 
 def test_registries_and_settings_agree():
     assert set(ARCHITECTURES) == set(MODELS)
     assert set(POLICY_NAMES) == set(POLICIES)
-    assert set(BASE_METHODS) == set(METHODS) == set(UNUSED_RCS)
+    assert set(BASE_METHODS) == set(METHODS)
     literal = NeuronConfig.model_fields
     assert set(literal["backend"].annotation.__args__) == set(BACKENDS)
     assert set(literal["surrogate"].annotation.__args__) == set(SURROGATES)

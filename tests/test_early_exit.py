@@ -34,7 +34,6 @@ def recorded(request, tmp_path_factory):
             val_fraction=0.1,
             limit=500,
             options={},
-            raw_root="data/raw",
         ),
     )
     plan = with_training(TRAIN, epochs=6, optimizer="adam", lr=0.01)

@@ -32,7 +32,10 @@ def stage_calls(src, out):
     return {
         "prepare": (
             lambda: stages.prepare_dataset(
-                out / "f.npz", out / "p.json", "digits", DATA.model_copy(update={"limit": 100})
+                out / "f.npz",
+                out / "p.json",
+                "digits",
+                DATA.model_copy(update={"limit": 100}),
             ),
             ["f.npz", "p.json"],
         ),

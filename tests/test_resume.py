@@ -31,7 +31,10 @@ stages.train(args["frames"], args["model"], args["metrics"], args["settings"], a
 def frames(tmp_path_factory):
     d = tmp_path_factory.mktemp("resume-data")
     stages.prepare_dataset(
-        d / "frames.npz", d / "params.json", "digits", DATA.model_copy(update={"limit": 240})
+        d / "frames.npz",
+        d / "params.json",
+        "digits",
+        DATA.model_copy(update={"limit": 240}),
     )
     return d / "frames.npz"
 

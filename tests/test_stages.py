@@ -143,7 +143,7 @@ def test_conversion_track(chain, tmp_path):
         progress=False,
     )
     record = RecordPlan(
-        method="qcfs", qcfs_steps=6, calibration_dropout=0.3, dropout_seed=0, device="cpu"
+        method="qcfs", static_steps=6, calibration_dropout=0.3, dropout_seed=0, device="cpu"
     )
     stages.record(tmp_path / "model.pt", chain / "frames.npz", tmp_path / "logits.npz", record)
     sets, meta = stages.load_step_outputs(tmp_path / "logits.npz")

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import torch
@@ -21,8 +22,8 @@ def test_lint_is_clean():
 
 
 def test_default_dag(tmp_path):
-    default = ROOT / "config" / "config.yaml"
-    result = snakemake("-n", "--configfile", str(default), "--directory", str(tmp_path))
+    # no --configfile: the default config is found beside the Snakefile, from anywhere
+    result = snakemake("-n", "--directory", str(tmp_path))
     assert result.returncode == 0, result.stderr
     counts = job_counts(result.stdout)
     # (digits-dvs, gestures-dvs: bptt; digits: qcfs) x 2 alphas x 3 seeds = 18 runs
@@ -33,6 +34,7 @@ def test_default_dag(tmp_path):
         "early_exit": 18,
         "sweep_cutoff": 18,
         "collect_sweeps": 1,
+        "collect_early_exit": 1,
         "plot_accuracy_vs_timestep": 1,
         "plot_pareto": 1,
         "plot_policy_comparison": 1,
@@ -40,7 +42,7 @@ def test_default_dag(tmp_path):
         "plot_exit_histograms": 1,
         "summarise": 1,
         "all": 1,
-        "total": 83,
+        "total": 84,
     }
 
 
@@ -203,67 +205,56 @@ DOWNSTREAM_OF_SUMMARY = {
     "plot_policy_comparison",
     "plot_accuracy_vs_energy",
 }
-DOWNSTREAM_OF_SWEEP = {"sweep_cutoff", "collect_sweeps", "plot_exit_histograms"}
+SUMMARY = dict.fromkeys(DOWNSTREAM_OF_SUMMARY, 1)
+COLLECTED = {"collect_sweeps": 1, "plot_exit_histograms": 1, "collect_early_exit": 1}
+
+
+def from_recording(runs):
+    """What a new recording of ``runs`` runs brings about."""
+    return {
+        "record_outputs": runs,
+        "early_exit": runs,
+        "sweep_cutoff": runs,
+        **COLLECTED,
+        **SUMMARY,
+    }
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize(
     "key, value, reruns",
     [
-        # speed only: nothing
+        # speed only, or settings nothing reads here: nothing
         ("record.batch_size", 7, {}),
         ("early_exit.batch_size", 5, {}),
         ("neuron.backend", "torch", {}),
+        ("training.momentum", 0.5, {}),  # adam ignores it
+        ("training.tet_lambda", 0.5, {}),  # so does the mean-output loss
+        ("data.raw_root", "elsewhere", {}),  # the embedded data sets read no raw files
         # the summary's settings: the summary and the figures that read it
-        ("summary.max_accuracy_loss_pp", 1.0, dict.fromkeys(DOWNSTREAM_OF_SUMMARY, 1)),
-        ("summary.bootstrap.replicates", 300, dict.fromkeys(DOWNSTREAM_OF_SUMMARY, 1)),
+        ("summary.max_accuracy_loss_pp", 1.0, SUMMARY),
+        ("summary.bootstrap.replicates", 300, SUMMARY),
+        ("summary.histogram_epsilon", "0.0", {"plot_exit_histograms": 1}),
+        # training: the 12 runs train again, and everything after
+        ("training.lr", 0.01, {"train": 12, **from_recording(12)}),
         # the converted SNN's T: recorded again (4 conversion runs), not trained again
-        (
-            "qcfs.T",
-            6,
-            {
-                "record_outputs": 4,
-                "early_exit": 4,
-                "sweep_cutoff": 4,
-                "collect_sweeps": 1,
-                "plot_exit_histograms": 1,
-                **dict.fromkeys(DOWNSTREAM_OF_SUMMARY, 1),
-            },
-        ),
+        ("qcfs.T", 6, from_recording(4)),
         # the ANN form of RCS: only the conversion runs train again
-        (
-            "rcs.ann_peak",
-            "sample",
-            {
-                "train": 4,
-                "record_outputs": 4,
-                "early_exit": 4,
-                "sweep_cutoff": 4,
-                "collect_sweeps": 1,
-                "plot_exit_histograms": 1,
-                **dict.fromkeys(DOWNSTREAM_OF_SUMMARY, 1),
-            },
-        ),
+        ("rcs.ann_peak", "sample", {"train": 4, **from_recording(4)}),
+        ("record.dropout_seed", 1, from_recording(12)),
         # the cutoff: every sweep, nothing trained or recorded
         (
             "cutoff.raw_thresholds",
             4,
-            {
-                **dict.fromkeys(DOWNSTREAM_OF_SWEEP, 1),
-                "sweep_cutoff": 12,
-                **dict.fromkeys(DOWNSTREAM_OF_SUMMARY, 1),
-            },
+            {"sweep_cutoff": 12, "collect_sweeps": 1, "plot_exit_histograms": 1, **SUMMARY},
         ),
+        # ... and the live early exits too, where they calibrate the same way
         (
-            "early_exit.epsilon",
-            "0",
-            {
-                "early_exit": 12,
-                "collect_sweeps": 1,
-                "plot_exit_histograms": 1,
-                **dict.fromkeys(DOWNSTREAM_OF_SUMMARY, 1),
-            },
+            "cutoff.grid",
+            10,
+            {"sweep_cutoff": 12, "early_exit": 12, **COLLECTED, **SUMMARY},
         ),
+        ("early_exit.epsilon", "0", {"early_exit": 12, "collect_early_exit": 1, **SUMMARY}),
     ],
 )
 def test_a_changed_setting_reruns_exactly_the_stages_that_read_it(
@@ -297,47 +288,67 @@ def follow_advice(work, failed, log):
         re.M,
     )
     assert found, (work / log).read_text()[-2000:]
+    # the paths are as the log shows them, relative to where the workflow was run
     for doomed in found[1].split(" and "):
         (work / doomed).unlink()
-    return run_as_user(found[2])
+    return run_as_user(found[2], work)
 
 
-def run_as_user(command):
-    """Run a shell command line from elsewhere, as a user with the project's environment
+def run_as_user(command, cwd):
+    """Run a shell command line in ``cwd``, as a user with the project's environment
     active would: its snakemake first on PATH."""
     path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
     return subprocess.run(
         shlex.split(command),
         capture_output=True,
         text=True,
-        cwd="/",
+        cwd=cwd,
         env={**os.environ, "PATH": path},
     )
 
 
+def truncate(path):
+    path.write_bytes(path.read_bytes()[:300])
+
+
+def as_if_older(path):
+    """An intact archive of another version's arrays."""
+    np.savez(path, meta=np.array("{}"))
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize(
-    "victim, reader, target, log",
+    "victim, damage, reader, target, log",
     [
         (
             f"{RUN0}/logits.npz",
+            truncate,
+            "sweep_cutoff",
+            f"{RUN0}/cutoff.csv",
+            "results/logs/sweep_cutoff/digits-dvs/bptt/alpha0/seed0.log",
+        ),
+        (
+            f"{RUN0}/logits.npz",
+            as_if_older,
             "sweep_cutoff",
             f"{RUN0}/cutoff.csv",
             "results/logs/sweep_cutoff/digits-dvs/bptt/alpha0/seed0.log",
         ),
         (
             f"{RUN0}/model.pt",
+            truncate,
             "record_outputs",
             f"{RUN0}/logits.npz",
             "results/logs/record_outputs/digits-dvs/bptt/alpha0/seed0.log",
         ),
     ],
+    ids=["truncated-logits", "old-logits", "truncated-model"],
 )
 def test_advice_for_a_corrupt_file_works_as_written(
-    tiny_run, tmp_path, victim, reader, target, log
+    tiny_run, tmp_path, victim, damage, reader, target, log
 ):
     work = shutil.copytree(tiny_run, tmp_path / "work", symlinks=True)
-    (work / victim).write_bytes((work / victim).read_bytes()[:300])
+    damage(work / victim)
     failed = snakemake(
         "--cores",
         "1",
@@ -393,19 +404,32 @@ def test_a_corrupt_frame_cache_costs_no_trained_model(tiny_run, tmp_path):
 
 
 @pytest.mark.slow
-def test_a_deleted_intermediate_comes_back_by_name(tiny_run, tmp_path, monkeypatch):
-    """Snakemake does nothing when only an intermediate is missing; the command that
-    spikecut's advice names makes it again."""
-    from spikecut.recovery import ENV, remake_command, snakemake_options
-
+def test_a_deleted_intermediate_comes_back_by_name(tiny_run, tmp_path):
+    """Snakemake does nothing when only an intermediate is missing; naming it as the
+    target, as the README says, makes it again."""
     work = shutil.copytree(tiny_run, tmp_path / "work", symlinks=True)
     (work / RUN0 / "cutoff.csv").unlink()
     nothing = snakemake("-n", "--configfile", str(TINY), "--directory", str(work))
     assert "Nothing to be done" in nothing.stdout + nothing.stderr
-    monkeypatch.setenv(ENV, snakemake_options(ROOT / "Snakefile", work, [TINY]))
-    result = run_as_user(remake_command(f"{RUN0}/cutoff.csv"))
+    result = snakemake(
+        "--cores", "1", "--configfile", str(TINY), "--directory", str(work), f"{RUN0}/cutoff.csv"
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     assert (work / RUN0 / "cutoff.csv").stat().st_size > 0
+
+
+def test_remake_commands_keep_the_command_line_overrides(tmp_path, monkeypatch):
+    """A run started with --config values is remade with the same values: the
+    command plans the file under the overridden results root, with the same seeds."""
+    from spikecut.recovery import ENV, remake_command, snakemake_options
+
+    overrides = {"results": "elsewhere", "seeds": ["1"]}  # as Snakemake parses them
+    monkeypatch.setenv(ENV, snakemake_options(ROOT / "Snakefile", tmp_path, [TINY], overrides))
+    target = "elsewhere/runs/digits-dvs/bptt/alpha0/seed1/cutoff.csv"
+    command = remake_command(target).replace("--cores all", "--cores all -n")
+    result = run_as_user(command, tmp_path)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    assert job_counts(result.stdout)["train"] == 1
 
 
 @pytest.mark.slow
@@ -461,6 +485,7 @@ def test_paper_grid_dag(tmp_path):
         "early_exit": 216,
         "sweep_cutoff": 216,
         "collect_sweeps": 1,
+        "collect_early_exit": 1,
         "plot_accuracy_vs_timestep": 1,
         "plot_pareto": 1,
         "plot_policy_comparison": 1,
@@ -468,7 +493,7 @@ def test_paper_grid_dag(tmp_path):
         "plot_exit_histograms": 1,
         "summarise": 1,
         "all": 1,
-        "total": 884,
+        "total": 885,
     }
     jobs = result.stdout.split("\n\n")
     for rule in ("train", "record_outputs", "early_exit"):

@@ -10,7 +10,6 @@ early_exit(
     snakemake.input.logits,
     snakemake.output.table,
     EarlyExitPlan.model_validate(snakemake.params.plan),
-    grid=snakemake.params.grid,
     batch_size=speed.early_exit_batch_size,
     threads=snakemake.threads,
     backend=speed.neuron_backend,

@@ -8,4 +8,6 @@ prepare_dataset(
     snakemake.output.params,
     snakemake.wildcards.dataset,
     DataPlan.model_validate(snakemake.params.cfg),
+    snakemake.input.raw,
+    key=snakemake.wildcards.key,
 )

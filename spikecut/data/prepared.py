@@ -36,25 +36,28 @@ def prepare(
     name: str,
     n_steps: int,
     seed: int,
-    test_fraction: float,
+    test_fraction: float | None,
     val_fraction: float,
     limit: int | None = None,
     options: Strict | dict | None = None,
-    root: str | os.PathLike = "data/raw",
+    root: str | os.PathLike | None = None,
 ) -> PreparedData:
     """Build a data set and split it, stratified by class and fixed by ``seed``.
 
     A data set with an official test split keeps it (``test_fraction`` is then unused);
     the others hold out ``test_fraction``. ``val_fraction`` of what remains becomes the
     validation split. ``limit`` keeps a stratified subset of that many samples first
-    (for quick tests). ``root`` is the folder of downloaded raw data. Where several
+    (for quick tests). ``root`` is the folder of downloaded raw data (each data set in
+    its own subfolder), needed by the downloaded data sets only. Where several
     samples share a source (recordings of one image), every split and the ``limit``
     subset take whole sources, so no source is in two splits.
     """
     spec = get_dataset(name)
     if not isinstance(options, spec.options):
         options = validate(spec.options, options or {}, ("datasets", name, "options"))
-    samples = spec.build(n_steps, seed, options, Path(root) / name)
+    if spec.remote and root is None:
+        raise ValueError(f"data set {name!r} is read from downloaded files: give their root")
+    samples = spec.build(n_steps, seed, options, None if root is None else Path(root) / name)
     x, y = samples.x, samples.y
     groups = np.arange(len(y)) if samples.groups is None else samples.groups
     index = np.arange(len(y))
@@ -63,6 +66,8 @@ def prepare(
         kept = max(1, round(limit * n_groups / len(y)))
         index, _ = _split(name, index, groups, y, n_groups - kept, seed)
     if samples.is_test is None:
+        if test_fraction is None:
+            raise ValueError(f"data set {name!r} has no test split of its own: give test_fraction")
         rest, test = _split(name, index, groups, y, test_fraction, seed)
     else:
         rest, test = index[~samples.is_test[index]], index[samples.is_test[index]]

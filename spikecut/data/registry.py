@@ -41,7 +41,7 @@ class NoOptions(Strict):
 
 
 class DigitsOptions(Strict):
-    upsample: PositiveInt = 1
+    upsample: PositiveInt = Field(1, description="enlarge each 8x8 image by this factor")
 
 
 class DigitsDVSOptions(Strict):
@@ -49,7 +49,7 @@ class DigitsDVSOptions(Strict):
 
 
 class GesturesDVSOptions(Strict):
-    samples: int = Field(7000, ge=20)
+    samples: int = Field(7000, ge=20, description="recordings, balanced over the 10 classes")
 
 
 class EventOptions(Strict):
@@ -73,14 +73,18 @@ class DatasetSpec:
     options: type[Strict]
     # (C, H, W) of one frame, given the options
     frame_shape: Callable[[Strict], tuple[int, int, int]]
-    # (sources, sources of the rarest class) where known without the data: the split
+    # (samples, sources, sources of the rarest class) where known without the data, a
+    # source being what samples share (an image recorded several times): the split
     # checks use it
-    sources: Callable[[Strict], tuple[int, int]] | None = None
+    sources: Callable[[Strict], tuple[int, int, int]] | None = None
     # uint8 frames are scaled to [0, 1], then normalised per channel with these
     mean: tuple[float, ...] | None = None
     std: tuple[float, ...] | None = None
     # needs raw files fetched by spikecut.data.download (key of ARCHIVES)
     remote: bool = False
+    # splits off its own test set (an official one, or a fixed split of its file list),
+    # so data.test_fraction does not apply
+    fixed_test: bool = False
 
 
 def _build_digits(n_steps: int, seed: int, options: DigitsOptions, root: Path) -> Samples:
@@ -171,7 +175,7 @@ DATASETS: dict[str, DatasetSpec] = {
             _build_digits,
             DigitsOptions,
             lambda o: (1, 8 * o.upsample, 8 * o.upsample),
-            lambda o: (DIGIT_IMAGES, DIGITS_PER_CLASS),
+            lambda o: (DIGIT_IMAGES, DIGIT_IMAGES, DIGITS_PER_CLASS),
         ),
         DatasetSpec(
             "digits-dvs",
@@ -180,7 +184,7 @@ DATASETS: dict[str, DatasetSpec] = {
             _build_digits_dvs,
             DigitsDVSOptions,
             _fixed((2, 34, 34)),
-            lambda o: (DIGIT_IMAGES, DIGITS_PER_CLASS),
+            lambda o: (DIGIT_IMAGES * o.recordings, DIGIT_IMAGES, DIGITS_PER_CLASS),
         ),
         DatasetSpec(
             "gestures-dvs",
@@ -189,7 +193,7 @@ DATASETS: dict[str, DatasetSpec] = {
             _build_gestures_dvs,
             GesturesDVSOptions,
             _fixed((2, 32, 32)),
-            lambda o: (o.samples, o.samples // 10),
+            lambda o: (o.samples, o.samples, o.samples // 10),
         ),
         DatasetSpec(
             "cifar10",
@@ -201,6 +205,7 @@ DATASETS: dict[str, DatasetSpec] = {
             None,
             *_CIFAR10_NORM,
             remote=True,
+            fixed_test=True,
         ),
         DatasetSpec(
             "cifar100",
@@ -212,6 +217,7 @@ DATASETS: dict[str, DatasetSpec] = {
             None,
             *_CIFAR100_NORM,
             remote=True,
+            fixed_test=True,
         ),
         DatasetSpec(
             "tiny-imagenet",
@@ -223,6 +229,7 @@ DATASETS: dict[str, DatasetSpec] = {
             None,
             *_IMAGENET_NORM,
             remote=True,
+            fixed_test=True,
         ),
         *(
             DatasetSpec(
@@ -233,6 +240,7 @@ DATASETS: dict[str, DatasetSpec] = {
                 EventOptions,
                 _event_frames(name),
                 remote=True,
+                fixed_test=True,
             )
             for name, classes in (
                 ("dvs128-gesture", 11),

@@ -68,8 +68,9 @@ def build_vgg16(input_shape, num_classes, kit, hidden, dropout):
     return build_vgg(input_shape, num_classes, kit, VGG16, hidden, dropout)
 
 
-def build_vggsnn(input_shape, num_classes, kit, dropout):
-    return build_vgg(input_shape, num_classes, kit, VGGSNN, (), dropout)
+def build_vggsnn(input_shape, num_classes, kit):
+    # no hidden layer, so no dropout to set: a dropout key would change nothing
+    return build_vgg(input_shape, num_classes, kit, VGGSNN, (), 0.0)
 
 
 def build_dvs_vgg(

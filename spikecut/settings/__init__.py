@@ -18,6 +18,7 @@ from spikecut.settings.parts import (
     RCSConfig,
     RecordConfig,
     SummaryConfig,
+    SummaryPlan,
     TrainConfig,
 )
 from spikecut.settings.workflow import (
@@ -51,6 +52,7 @@ __all__ = [
     "Speed",
     "Strict",
     "SummaryConfig",
+    "SummaryPlan",
     "TrainConfig",
     "TrainPlan",
 ]

@@ -93,6 +93,8 @@ def _number(value: Any) -> str:
         raise ValueError(f"{value!r} is not a number") from None
     if not number.is_finite() or number < 0:
         raise ValueError(f"{value!r} must be a finite number >= 0")
+    if number == 0:  # "-0" and "0.0" too
+        return "0"
     text = format(number.normalize(), "f")
     return text.rstrip("0").rstrip(".") if "." in text else text
 

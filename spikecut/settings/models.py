@@ -48,53 +48,71 @@ class ConvSNN(_Model):
     """Conv-BN-activation blocks, pooling while the map stays at least min_pool_size."""
 
     name: Literal["convsnn"]
-    channels: tuple[PositiveInt, ...] = Field((16, 32), min_length=1)
+    channels: tuple[PositiveInt, ...] = Field(
+        (16, 32), min_length=1, description="one 3x3 convolution block per entry"
+    )
     input_pool: PositiveInt = Field(1, description="average-pool large event frames first")
-    min_pool_size: PositiveInt = 4
+    min_pool_size: PositiveInt = Field(4, description="no pooling below this map size")
 
     def check_input(self, shape):
         return _pooled(shape, 0, self.name, self.input_pool)
 
 
 class VGG16(_Model):
+    """13 convolutions in five pooled stages (the CIFAR VGG-16 of QCFS), then a
+    classifier."""
+
     name: Literal["vgg16"]
-    hidden: tuple[PositiveInt, ...] = (4096, 4096)
-    dropout: float = Field(0.0, ge=0.0, lt=1.0)
+    hidden: tuple[PositiveInt, ...] = Field((4096, 4096), description="the classifier's widths")
+    dropout: float = Field(0.0, ge=0.0, lt=1.0, description="after each hidden layer")
 
     def poolings(self):
         return 5
 
 
 class VGGSNN(_Model):
+    """TET's VGGSNN for 48x48 CIFAR10-DVS: eight convolutions, four poolings, one linear
+    layer."""
+
     name: Literal["vggsnn"]
-    dropout: float = Field(0.0, ge=0.0, lt=1.0)
 
     def poolings(self):
         return 4
 
 
 class DVSVGG(_Model):
+    """The VGG-style event network of DVS128 Gesture and N-Caltech101: pooled blocks of
+    equal width, then a hidden layer."""
+
     name: Literal["dvs_vgg"]
-    blocks: PositiveInt = 5
-    width: PositiveInt = 128
-    hidden: tuple[PositiveInt, ...] = (512,)
-    dropout: float = Field(0.5, ge=0.0, lt=1.0)
+    blocks: PositiveInt = Field(5, description="convolution blocks, each pooling by 2")
+    width: PositiveInt = Field(128, description="channels of every block")
+    hidden: tuple[PositiveInt, ...] = Field((512,), description="the classifier's widths")
+    dropout: float = Field(0.5, ge=0.0, lt=1.0, description="after each hidden layer")
 
     def poolings(self):
         return self.blocks
 
 
 class ResNet18(_Model):
+    """ResNet-18 with a CIFAR stem."""
+
     name: Literal["resnet18"]
 
 
 class ResNet19(_Model):
+    """ResNet-19 of tdBN (Zheng et al.), the paper's TET/TEBN network."""
+
     name: Literal["resnet19"]
 
 
 class ResNet20(_Model):
+    """ResNet-20 for CIFAR: three stages of three basic blocks."""
+
     name: Literal["resnet20"]
-    widths: tuple[PositiveInt, PositiveInt, PositiveInt] = (16, 32, 64)
+    widths: tuple[PositiveInt, PositiveInt, PositiveInt] = Field(
+        (16, 32, 64), description="channels of the three stages"
+    )
 
 
 ARCHITECTURES: dict[str, type[_Model]] = {

@@ -18,47 +18,65 @@ class NeuronConfig(Strict):
     LIF (SPEC §3): u <- 0.5 u + x (tau = 2, no input decay), V_th = 1, hard reset to 0,
     triangle surrogate of width 1."""
 
-    kind: Literal["lif", "if"] = "lif"
-    tau: float = Field(2.0, gt=1.0)
-    decay_input: bool = False
+    kind: Literal["lif", "if"] = Field("lif", description="leaky or plain integrate-and-fire")
+    tau: float = Field(2.0, gt=1.0, description="membrane time constant: u <- (1 - 1/tau) u + x")
+    decay_input: bool = Field(False, description="also scale the input by 1/tau")
     v_threshold: float = Field(1.0, gt=0.0)
-    v_reset: float | None = Field(0.0, description="None: soft reset")
-    surrogate: Literal["triangle", "sigmoid", "atan"] = "triangle"
-    surrogate_width: float = Field(1.0, gt=0.0)
-    detach_reset: bool = False
-    # auto: CuPy kernels on CUDA where they pass their self-check, else SpikingJelly
-    backend: Literal["auto", "torch", "spikingjelly", "cupy"] = "auto"
+    v_reset: float | None = Field(0.0, description="null: soft reset (subtract the threshold)")
+    surrogate: Literal["triangle", "sigmoid", "atan"] = Field(
+        "triangle", description="the spike's gradient in training"
+    )
+    surrogate_width: float = Field(1.0, gt=0.0, description="the surrogate's width parameter")
+    detach_reset: bool = Field(False, description="no gradient through the reset")
+    backend: Literal["auto", "torch", "spikingjelly", "cupy"] = Field(
+        "auto",
+        description="speed only. auto: spikecut's CuPy kernels on CUDA where they pass "
+        "their self-check, else SpikingJelly",
+    )
 
 
 class QCFSConfig(Strict):
     """The conversion track: the QCFS ANN and the IF SNN it becomes."""
 
     levels: PositiveInt = Field(4, description="L")
-    theta_init: float = Field(8.0, gt=0.0)
+    theta_init: float = Field(8.0, gt=0.0, description="initial trainable threshold of each layer")
     T: int = Field(16, ge=1, le=256, description="steps the converted SNN runs on static data")
 
 
 class RCSConfig(Strict):
+    """The RCS regulariser (SPEC §4), weighted by each run's alpha."""
+
     aggregation: Literal["max", "mean"] = Field(
         "max", description="over the kept samples of a layer"
     )
     tail_fraction: float = Field(
         0.3, gt=0.0, le=1.0, description="target: the last max(1, floor(f T))"
     )
-    # ANN form: the largest activation of the whole batch (the authors') or each sample's
-    ann_peak: Literal["batch", "sample"] = "batch"
+    ann_peak: Literal["batch", "sample"] = Field(
+        "batch",
+        description="ANN form: the peak is the whole batch's largest activation (the "
+        "authors') or each sample's own",
+    )
 
 
 class TrainConfig(Strict):
-    device: str = Field("auto", pattern=r"^(auto|cpu|cuda(:[0-9]+)?)$")
+    """Training of every run; the checkpoint kept is the best on the validation split."""
+
+    device: str = Field(
+        "auto",
+        pattern=r"^(auto|cpu|cuda(:[0-9]+)?)$",
+        description="auto: the first GPU where there is one; also used by recording",
+    )
     epochs: PositiveInt = 20
     optimizer: Literal["adam", "sgd"] = "adam"
-    lr: float = Field(0.005, gt=0.0)
-    momentum: float = Field(0.9, ge=0.0, le=1.0)
+    lr: float = Field(0.005, gt=0.0, description="initial learning rate, cosine schedule")
+    momentum: float = Field(0.9, ge=0.0, le=1.0, description="sgd only")
     weight_decay: NonNegativeFloat = 0.0
     batch_size: PositiveInt = 64
-    loss: Literal["mean", "tet"] = "mean"
-    tet_lambda: float = Field(1e-3, ge=0.0, le=1.0)
+    loss: Literal["mean", "tet"] = Field(
+        "mean", description="cross-entropy of the mean output, or TET's per-step loss"
+    )
+    tet_lambda: float = Field(1e-3, ge=0.0, le=1.0, description="TET's MSE term weight")
 
 
 class AugmentConfig(Strict):
@@ -77,8 +95,12 @@ class AugmentConfig(Strict):
 
 
 class RecordConfig(Strict):
-    calibration_dropout: float = Field(0.3, ge=0.0, lt=1.0)
-    dropout_seed: NonNegativeInt = 0
+    """Recording the per-step outputs of test, validation and calibration sets."""
+
+    calibration_dropout: float = Field(
+        0.3, ge=0.0, lt=1.0, description="dropout after each spiking layer on the calibration set"
+    )
+    dropout_seed: NonNegativeInt = Field(0, description="its masks, drawn per sample")
     batch_size: PositiveInt = Field(256, description="speed only: never changes a result")
 
 
@@ -86,8 +108,8 @@ class EnergyConfig(Strict):
     """Energy per operation in pJ: the 45 nm 32-bit float figures (Horowitz, ISSCC
     2014), a MAC in the encoding layer and an accumulate per synaptic event."""
 
-    mac_pj: NonNegativeFloat = 4.6
-    ac_pj: NonNegativeFloat = 0.9
+    mac_pj: NonNegativeFloat = Field(4.6, description="per multiply-accumulate")
+    ac_pj: NonNegativeFloat = Field(0.9, description="per synaptic operation")
 
 
 def _epsilon(value: str) -> str:
@@ -97,8 +119,12 @@ def _epsilon(value: str) -> str:
 
 
 class CutoffConfig(Strict):
+    """The cutoff sweep: every policy at every epsilon, from the recorded outputs."""
+
     policies: tuple[Literal[POLICY_NAMES], ...] = POLICY_NAMES  # type: ignore[valid-type]
-    epsilons: tuple[NumberString, ...] = tuple(f"0.0{i}" for i in range(10))
+    epsilons: tuple[NumberString, ...] = Field(
+        tuple(f"0.0{i}" for i in range(10)), description="calibrate to 1 - epsilon; each < 1"
+    )
     grid: int | None = Field(None, ge=2, description="topk: the authors' grid of N candidates")
     raw_thresholds: NonNegativeInt = Field(
         20, description="uncalibrated points per policy, '<name>-raw'"
@@ -110,9 +136,12 @@ class CutoffConfig(Strict):
 
     @field_validator("policies")
     @classmethod
-    def _unique_policies(cls, value):
-        if not value:
-            raise ValueError("list at least one policy")
+    def _needed_policies(cls, value):
+        # the summary measures every policy against the fixed-T baseline, and the exit
+        # histogram shows the paper's policy
+        missing = [p for p in ("timestep", "topk") if p not in value]
+        if missing:
+            raise ValueError(f"add {missing}: the summary and figures compare against them")
         return unique(value, "policies")
 
     @field_validator("epsilons")
@@ -124,26 +153,36 @@ class CutoffConfig(Strict):
 
 
 class BootstrapConfig(Strict):
+    """The two-level bootstrap (seeds, then test samples) behind every interval."""
+
     replicates: int = Field(2000, ge=100)
     seed: NonNegativeInt = 0
 
 
-class SummaryConfig(Strict):
-    max_accuracy_loss_pp: NonNegativeFloat = 0.5
-    histogram_epsilon: NumberString = Field("0.02", description="the exit histogram's Top-K point")
+class SummaryPlan(Strict):
+    """What the summary job reads: operating points, speed-ups and intervals."""
+
+    max_accuracy_loss_pp: NonNegativeFloat = Field(
+        0.5, description="tolerance below full-T accuracy that defines an operating point"
+    )
     bootstrap: BootstrapConfig = BootstrapConfig()
+
+
+class SummaryConfig(SummaryPlan):
+    """Operating points, speed-ups and intervals of the summary tables and figures."""
+
+    histogram_epsilon: NumberString = Field(
+        "0.02", description="the exit histogram's Top-K point (read by that figure alone)"
+    )
 
 
 class EarlyExitConfig(Strict):
     """The calibrated policies run for real, samples leaving the batch as they stop."""
 
-    policies: tuple[Literal["topk", "confidence", "entropy", "spikecp"], ...] = (
-        "topk",
-        "confidence",
-        "entropy",
-        "spikecp",
+    policies: tuple[Literal["topk", "confidence", "entropy", "spikecp"], ...] = Field(
+        ("topk", "confidence", "entropy", "spikecp"), min_length=1
     )
-    epsilon: NumberString = "0.02"
+    epsilon: NumberString = Field("0.02", description="each policy calibrated to 1 - epsilon")
     batch_size: PositiveInt = Field(256, description="speed only")
 
     @field_validator("policies")

@@ -3,11 +3,13 @@ models themselves: ``python -m spikecut.settings.reference > docs/config.md``.""
 
 from __future__ import annotations
 
+import json
+import types
 import typing
 
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
-from pydantic_core import PydanticUndefined
+from pydantic_core import PydanticUndefined, to_jsonable_python
 
 from spikecut.data.registry import DATASETS
 from spikecut.settings.models import ARCHITECTURES
@@ -26,7 +28,7 @@ def _type(annotation) -> str:
         )
     if origin is typing.Literal:
         return " or ".join(f"`{a}`" for a in args)
-    if origin in (typing.Union, __import__("types").UnionType):
+    if origin in (typing.Union, types.UnionType):
         return " or ".join("null" if a is type(None) else _type(a) for a in args)
     if origin is tuple:
         return f"list of {_type(args[0])}" if args else "list"
@@ -43,32 +45,48 @@ def _type(annotation) -> str:
     return str(annotation).replace("typing.", "")
 
 
-def _default(field: FieldInfo) -> str:
-    if field.default is PydanticUndefined:
+def _default(field: FieldInfo, given=PydanticUndefined) -> str:
+    """The default (``given`` where the enclosing block's default sets it) as it would
+    be written in the YAML config (JSON is YAML)."""
+    value = field.default if given is PydanticUndefined else given
+    if value is PydanticUndefined:
         return "required"
-    value = field.default
     if isinstance(value, BaseModel):
-        return "(see below)"
-    return f"`{value!r}`" if value not in ({}, ()) else f"`{value!r}`"
+        return "(block below)"
+    return f"`{json.dumps(to_jsonable_python(value))}`"
 
 
-def _block(name: str, model: type[BaseModel], doc: str | None = None) -> list[str]:
+def _anchor(name: str) -> str:
+    """GitHub's anchor of the heading ``### `name` ``."""
+    return "".join(c for c in name.lower().replace(" ", "-") if c.isalnum() or c in "-_")
+
+
+def _block(
+    name: str, model: type[BaseModel], doc: str | None = None, default: BaseModel | None = None
+) -> list[str]:
+    """The table of ``model``'s keys, then one per nested block. ``default`` is the
+    block's default where its enclosing block sets one that differs from the class's
+    (``resources.prepare`` has its own runtime)."""
     lines = [f"### `{name}`" if name else "### top level", ""]
     if doc or model.__doc__:
         lines += [" ".join((doc or model.__doc__).split()), ""]
     lines += ["| key | type | default | meaning |", "|---|---|---|---|"]
     nested = []
     for key, field in model.model_fields.items():
-        lines.append(
-            f"| `{key}` | {_type(field.annotation)} | {_default(field)} | "
-            f"{field.description or ''} |"
-        )
+        given = PydanticUndefined if default is None else getattr(default, key)
+        meaning = field.description or ""
         kind = field.annotation
         if isinstance(kind, type) and issubclass(kind, BaseModel):
-            nested.append((f"{name}.{key}" if name else key, kind))
+            child = f"{name}.{key}" if name else key
+            nested.append((child, kind, field.default if given is PydanticUndefined else given))
+            meaning = meaning or f"see [`{child}`](#{_anchor(child)})"
+        # a Field(...) keeps NumberString's validator in its metadata, not its annotation
+        number = any("_number" in repr(m) for m in field.metadata)
+        kind_name = "number (string)" if number else _type(field.annotation)
+        lines.append(f"| `{key}` | {kind_name} | {_default(field, given)} | {meaning} |")
     lines.append("")
-    for child, kind in nested:
-        lines += _block(child, kind)
+    for child, kind, value in nested:
+        lines += _block(child, kind, default=value)
     return lines
 
 
@@ -92,7 +110,7 @@ def markdown() -> str:
         fields = spec.options.model_fields
         described = (
             ", ".join(
-                f"`{k}` (default `{f.default!r}`"
+                f"`{k}` (default `{json.dumps(to_jsonable_python(f.default))}`"
                 + (f": {f.description})" if f.description else ")")
                 for k, f in fields.items()
             )

@@ -16,6 +16,7 @@ jobs read those from the config as it is when they run (:meth:`Settings.speed`).
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from pydantic import Field, NonNegativeInt, PositiveInt, TypeAdapter
@@ -31,10 +32,42 @@ from spikecut.settings.parts import (
     RCSConfig,
     RecordConfig,
     SummaryConfig,
+    SummaryPlan,
     TrainConfig,
 )
 
-BASE_METHODS = ("bptt", "qcfs")
+
+class QCFSNet(Strict):
+    """What the QCFS ANN is built and trained with (its T is the recording's)."""
+
+    levels: PositiveInt
+    theta_init: float
+
+
+@dataclass(frozen=True)
+class MethodSettings:
+    """What a method of :mod:`spikecut.methods` reads from the config, beyond the blocks
+    every method reads: the block of its neurons (validated as ``full``, kept in the
+    training plan as ``kept``), the RCS settings its form of the regulariser ignores,
+    the norms its models can have, and the key of its block that sets how many steps it
+    runs on static data (None: the data set's T). A new method adds one entry here, so
+    that the config is checked without importing torch."""
+
+    block: str
+    full: type[Strict]
+    kept: type[Strict]
+    unused_rcs: tuple[str, ...]
+    norms: tuple[str, ...]
+    static_steps: str | None = None
+
+
+METHOD_SETTINGS = {
+    "bptt": MethodSettings("neuron", NeuronConfig, NeuronConfig, ("ann_peak",), ("bn", "tebn")),
+    "qcfs": MethodSettings("qcfs", QCFSConfig, QCFSNet, ("tail_fraction",), ("bn",), "T"),
+}
+BASE_METHODS = tuple(METHOD_SETTINGS)
+# blocks of a method's neurons; a variant may set only its own method's
+NEURON_BLOCKS = tuple(m.block for m in METHOD_SETTINGS.values())
 
 
 def _datasets() -> dict:
@@ -44,8 +77,6 @@ def _datasets() -> dict:
     return DATASETS
 
 
-# the RCS settings each method's form of the regulariser does not read
-UNUSED_RCS = {"bptt": ("ann_peak",), "qcfs": ("tail_fraction",)}
 MODEL_ADAPTER = TypeAdapter(ModelConfig)
 DEFAULT_MODEL = {"name": "convsnn"}  # what a model block without a name builds
 
@@ -65,14 +96,16 @@ class DatasetEntry(Strict):
 class Variant(Strict):
     """A named variant of bptt or qcfs: its blocks override the shared ones."""
 
-    method: Literal[BASE_METHODS]  # type: ignore[valid-type]
-    neuron: dict[str, Any] = {}
-    qcfs: dict[str, Any] = {}
-    training: dict[str, Any] = {}
-    model: dict[str, Any] = {}
+    method: Literal[BASE_METHODS] = Field(description="the method it varies")  # type: ignore[valid-type]
+    neuron: dict[str, Any] = Field({}, description="keys of the top-level neuron block")
+    qcfs: dict[str, Any] = Field({}, description="keys of the top-level qcfs block")
+    training: dict[str, Any] = Field({}, description="keys of the top-level training block")
+    model: dict[str, Any] = Field({}, description="keys of the model block")
 
 
 class DataConfig(Strict):
+    """Where data come from and how they are split."""
+
     seed: NonNegativeInt = Field(0, description="event synthesis and the splits")
     raw_root: str = Field("data/raw", description="downloaded archives and what they unpack to")
     test_fraction: float = Field(0.5, gt=0.0, lt=1.0, description="of the sources, where not fixed")
@@ -80,33 +113,31 @@ class DataConfig(Strict):
 
 
 class JobResources(Strict):
+    """What one job of a rule asks the scheduler for."""
+
     mem_mb: int = Field(4000, ge=100)
     runtime: int = Field(60, ge=1, description="minutes; doubles on each retry of training")
-    gpu: NonNegativeInt = 0
+    gpu: NonNegativeInt = Field(0, description="GPUs per job")
 
 
 class ResourcesConfig(Strict):
+    """Scheduler requests of the heavy rules (see profiles/)."""
+
     prepare: JobResources = JobResources(runtime=30)
     train: JobResources = JobResources()
     record: JobResources = JobResources(runtime=30)
 
 
-class QCFSNet(Strict):
-    """What the QCFS ANN is built and trained with (its T is the recording's)."""
-
-    levels: PositiveInt
-    theta_init: float
-
-
 class DataPlan(Strict):
-    """Everything preparing a data set reads."""
+    """Everything that decides a data set's prepared frames: its cache folder is keyed
+    by these. Where the raw files are is not among them (moving them changes no frame),
+    nor is ``test_fraction`` for a data set that splits off its own test set."""
 
     T: int
     limit: int | None
     options: dict[str, Any]
     seed: int
-    raw_root: str
-    test_fraction: float
+    test_fraction: float | None
     val_fraction: float
 
 
@@ -126,16 +157,21 @@ class RecordPlan(Strict):
     """Everything a recording job reads."""
 
     method: Literal[BASE_METHODS]  # type: ignore[valid-type]
-    qcfs_steps: int | None = Field(None, description="the converted SNN's T on static data")
+    static_steps: int | None = Field(
+        None, description="steps on static data where the method sets them, not the data set"
+    )
     calibration_dropout: float
     dropout_seed: int
     device: str
 
 
 class EarlyExitPlan(Strict):
+    """Everything a live early-exit job reads; the policies' knobs are the sweep's."""
+
     policies: tuple[str, ...]
     epsilon: NumberString
     max_set_size: int
+    grid: int | None = None
     device: str
 
 
@@ -148,13 +184,17 @@ class Speed(Strict):
 
 
 class Settings(Strict):
-    results: str = Field("results", description="the root of every output: two configs, two roots")
-    datasets: dict[str, DatasetEntry] = Field(min_length=1)
+    results: str = Field(
+        "results", min_length=1, description="the root of every output: two configs, two roots"
+    )
+    datasets: dict[str, DatasetEntry] = Field(
+        min_length=1, description="the data sets to run, by registry name"
+    )
     data: DataConfig = DataConfig()
-    methods: tuple[str, ...] = ("bptt",)
-    variants: dict[str, Variant] = {}
+    methods: tuple[str, ...] = Field(("bptt",), description="bptt, qcfs or variant names")
+    variants: dict[str, Variant] = Field({}, description="named variants of a method")
     alphas: tuple[NumberString, ...] = Field(min_length=1, description="RCS weights; '0': baseline")
-    seeds: tuple[NonNegativeInt, ...] = Field(min_length=1)
+    seeds: tuple[NonNegativeInt, ...] = Field(min_length=1, description="one run per seed")
     model: dict[str, Any] = Field(
         {},
         description="shared by every data set and method; without a name, the convsnn architecture",
@@ -187,6 +227,8 @@ class Settings(Strict):
                 unique(getattr(self, what), what)
             except ValueError as err:
                 problems.append(f"config key {what}: {err}")
+        problems += self._method_problems("methods", self.methods)
+        problems += self._variant_problems()
         for name, entry in self.datasets.items():
             if name not in _datasets():
                 problems.append(
@@ -200,22 +242,30 @@ class Settings(Strict):
                 problems += err.lines
                 continue
             problems += self._split_problems(name, entry, options)
+            if entry.methods is not None:
+                problems += self._method_problems(f"datasets.{name}.methods", entry.methods)
             for method in self.dataset_methods(name):
                 if method not in BASE_METHODS and method not in self.variants:
-                    problems.append(
-                        f"config key datasets.{name}.methods: {method!r} is neither "
-                        f"{' nor '.join(BASE_METHODS)} nor a key of variants "
-                        f"({sorted(self.variants)})"
-                    )
-                    continue
+                    continue  # reported above
                 try:
                     plan = self.train_plan(name, method)
                 except ConfigError as err:
-                    problems += [p for p in err.lines if p not in problems]
+                    problems += err.lines
                     continue
                 why = plan.model.check_input(_datasets()[name].frame_shape(options))
                 if why is not None:
                     problems.append(f"config key {self._model_key(name, method)}: {why}")
+                norms = METHOD_SETTINGS[plan.method].norms
+                if plan.model.norm not in norms:
+                    problems.append(
+                        f"config key {self._model_key(name, method, 'norm')}: {plan.method} "
+                        f"models take norm {' or '.join(norms)}, not {plan.model.norm}"
+                    )
+                if entry.epochs is not None and "epochs" in self._override(method, "training"):
+                    problems.append(
+                        f"config key variants.{method}.training.epochs: datasets.{name}.epochs "
+                        "is set too; set the epochs of this data set's runs in one place"
+                    )
         if self.summary.histogram_epsilon not in self.cutoff.epsilons:
             problems.append(
                 f"config key summary.histogram_epsilon: "
@@ -223,6 +273,58 @@ class Settings(Strict):
                 f"{list(self.cutoff.epsilons)}; the figure would show only the "
                 "oracle"
             )
+        return list(dict.fromkeys(problems))  # a shared block's error is found per run
+
+    def _method_problems(self, key: str, methods: tuple[str, ...]) -> list[str]:
+        problems = [
+            f"config key {key}: {method!r} is neither {' nor '.join(BASE_METHODS)} nor a "
+            f"key of variants ({sorted(self.variants)})"
+            for method in methods
+            if method not in BASE_METHODS and method not in self.variants
+        ]
+        try:
+            unique(methods, "methods")
+        except ValueError as err:
+            problems.append(f"config key {key}: {err}")
+        return problems
+
+    def _variant_problems(self) -> list[str]:
+        """Each variant on its own, whether a data set runs it or not: the blocks its
+        method reads must be valid, and it may set no block its method ignores."""
+        used = {m for name in self.datasets for m in self.dataset_methods(name)}
+        problems = []
+        for name, variant in self.variants.items():
+            where = f"config key variants.{name}"
+            if name in BASE_METHODS:
+                problems.append(
+                    f"{where}: a variant cannot be named like the method {name}, which it "
+                    "would replace; rename it"
+                )
+                continue
+            reads = METHOD_SETTINGS[variant.method]
+            for block in NEURON_BLOCKS:
+                if block != reads.block and getattr(variant, block):
+                    problems.append(
+                        f"{where}.{block}: a {variant.method} variant does not read this "
+                        f"block; its neurons are set under {reads.block}"
+                    )
+            if "backend" in variant.neuron:
+                problems.append(
+                    f"{where}.neuron.backend: the backend changes speed only and is set "
+                    "once, for every run, as neuron.backend"
+                )
+            blocks = [(reads.block, reads.full), ("training", TrainConfig)]
+            for block, cls in blocks:
+                try:
+                    self._block(cls, getattr(self, block).model_dump(), name, block)
+                except ConfigError as err:
+                    problems += err.lines
+            if name not in used:  # a used one is checked with each data set's model
+                merged = merge_model(merge_model(DEFAULT_MODEL, self.model), variant.model)
+                try:
+                    validate(MODEL_ADAPTER, merged, ("variants", name, "model"))
+                except ConfigError as err:
+                    problems += err.lines
         return problems
 
     def options(self, name: str):
@@ -241,8 +343,7 @@ class Settings(Strict):
             )
         if spec.sources is None:  # known only once the data are there
             return problems
-        sources, rarest = spec.sources(options)
-        samples = sources * getattr(options, "recordings", 1)
+        samples, sources, rarest = spec.sources(options)
         kept = (
             sources
             if entry.limit is None or entry.limit >= samples
@@ -252,12 +353,23 @@ class Settings(Strict):
         test = math.ceil(kept * self.data.test_fraction)
         val = math.ceil((kept - test) * self.data.val_fraction)
         parts = {"test": test, "validation": val, "training": kept - test - val}
-        if min(parts.values()) < spec.num_classes or per_class < 3:
-            key = f"datasets.{name}.limit" if entry.limit is not None else "data.val_fraction"
+        short = [part for part, n in parts.items() if n < spec.num_classes]
+        if short or per_class < 3:
+            # blame what sized the data set, else the fractions that shrank a split
+            if entry.limit is not None:
+                keys = [f"datasets.{name}.limit"]
+            elif entry.options:
+                keys = [f"datasets.{name}.options.{k}" for k in entry.options]
+            else:
+                fractions = {"test": ["test"], "validation": ["val"], "training": ["test", "val"]}
+                keys = [
+                    f"data.{f}_fraction" for part in short or ["training"] for f in fractions[part]
+                ]
             problems.append(
-                f"config key {key}: {kept} sources of {spec.num_classes} classes "
-                f"(about {per_class} of the rarest) split into {parts} sources; every split "
-                "needs every class: raise the limit or the fractions"
+                f"config key {' and '.join(dict.fromkeys(keys))}: {kept} sources of "
+                f"{spec.num_classes} classes (about {per_class} of the rarest) split into "
+                f"{parts} sources; every split needs every class: use more samples or "
+                "change the fractions"
             )
         return problems
 
@@ -297,11 +409,15 @@ class Settings(Strict):
             for s in self.seeds
         ]
 
+    def _override(self, method: str, name: str) -> dict:
+        """What variant ``method`` sets in block ``name`` (nothing for a base method)."""
+        variant = self.variants.get(method)
+        return getattr(variant, name) if variant else {}
+
     def _block(self, cls, shared: dict, method: str, name: str) -> Any:
         """Block ``name`` of ``method``: the shared block with the variant's overrides,
         errors named where each key was written."""
-        variant = self.variants.get(method)
-        override = getattr(variant, name) if variant else {}
+        override = self._override(method, name)
 
         def locate(key: str) -> tuple:
             return ("variants", method, name) if key in override else (name,)
@@ -325,19 +441,27 @@ class Settings(Strict):
         training = self._block(TrainConfig, self.training.model_dump(), method, "training")
         if entry.epochs is not None:
             training = training.model_copy(update={"epochs": entry.epochs})
-        plan = {
-            "method": base,
-            "model": model,
-            "training": training,
-            "rcs": self.rcs,
-            "augment": entry.augment,
-        }
-        if base == "bptt":
-            plan["neuron"] = self._block(NeuronConfig, self.neuron.model_dump(), method, "neuron")
-        else:
-            qcfs = self._block(QCFSConfig, self.qcfs.model_dump(), method, "qcfs")
-            plan["qcfs"] = QCFSNet(levels=qcfs.levels, theta_init=qcfs.theta_init)
-        return TrainPlan(**plan)
+        reads = METHOD_SETTINGS[base]
+        neurons = self._neuron_block(method)
+        return TrainPlan(
+            method=base,
+            model=model,
+            training=training,
+            rcs=self.rcs,
+            augment=entry.augment,
+            **{
+                reads.block: reads.kept.model_validate(
+                    neurons.model_dump(include=set(reads.kept.model_fields))
+                )
+            },
+        )
+
+    def _neuron_block(self, method: str) -> Strict:
+        """The validated block of ``method``'s neurons (``neuron`` or ``qcfs``)."""
+        variant = self.variants.get(method)
+        reads = METHOD_SETTINGS[variant.method if variant else method]
+        shared = getattr(self, reads.block).model_dump()
+        return self._block(reads.full, shared, method, reads.block)
 
     def data_params(self, dataset: str) -> dict:
         """What preparing ``dataset`` reads (a :class:`DataPlan`)."""
@@ -346,26 +470,30 @@ class Settings(Strict):
             T=entry.T,
             limit=entry.limit,
             options=self.options(dataset).model_dump(mode="json"),
-            **self.data.model_dump(),
+            seed=self.data.seed,
+            test_fraction=None if _datasets()[dataset].fixed_test else self.data.test_fraction,
+            val_fraction=self.data.val_fraction,
         ).model_dump()
 
     def train_params(self, dataset: str, method: str) -> dict:
-        """What training reads: a :class:`TrainPlan` without the settings its method
-        ignores and without the speed-only neuron backend."""
+        """What training reads: a :class:`TrainPlan` without the settings its method,
+        optimiser and loss ignore, and without the speed-only neuron backend."""
         plan = self.train_plan(dataset, method)
-        exclude: dict = {"rcs": set(UNUSED_RCS[plan.method])}
-        exclude |= {"neuron": {"backend"}} if plan.neuron is not None else {"neuron": True}
-        if plan.qcfs is None:
-            exclude["qcfs"] = True
+        reads = METHOD_SETTINGS[plan.method]
+        exclude: dict = {"rcs": set(reads.unused_rcs), "neuron": {"backend"}}
+        exclude |= {block: True for block in NEURON_BLOCKS if block != reads.block}
+        ignored = {"momentum"} if plan.training.optimizer != "sgd" else set()
+        ignored |= {"tet_lambda"} if plan.training.loss != "tet" else set()
+        exclude["training"] = ignored
         return plan.model_dump(exclude=exclude, mode="json")
 
     def record_params(self, dataset: str, method: str) -> dict:
         plan = self.train_plan(dataset, method)
-        static_qcfs = plan.method == "qcfs" and _datasets()[dataset].kind == "static"
-        steps = self._block(QCFSConfig, self.qcfs.model_dump(), method, "qcfs").T
+        key = METHOD_SETTINGS[plan.method].static_steps
+        static = key is not None and _datasets()[dataset].kind == "static"
         return RecordPlan(
             method=plan.method,
-            qcfs_steps=steps if static_qcfs else None,
+            static_steps=getattr(self._neuron_block(method), key) if static else None,
             calibration_dropout=self.record.calibration_dropout,
             dropout_seed=self.record.dropout_seed,
             device=plan.training.device,
@@ -376,8 +504,13 @@ class Settings(Strict):
             policies=self.early_exit.policies,
             epsilon=self.early_exit.epsilon,
             max_set_size=self.cutoff.max_set_size,
+            grid=self.cutoff.grid,
             device=self.train_plan(dataset, method).training.device,
         ).model_dump()
+
+    def summary_params(self) -> dict:
+        """What the summary reads (a :class:`SummaryPlan`): not the histogram's epsilon."""
+        return self.summary.model_dump(mode="json", include=set(SummaryPlan.model_fields))
 
     def speed(self) -> Speed:
         return Speed(

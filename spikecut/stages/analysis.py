@@ -15,7 +15,7 @@ from spikecut.cutoff import StepOutputs, sweep
 from spikecut.cutoff.costs import EnergyModel
 from spikecut.cutoff.sweep import cumulative_costs
 from spikecut.io import config_id, read_npz, write_csv, write_npz, write_text
-from spikecut.settings import CutoffConfig, SummaryConfig
+from spikecut.settings import CutoffConfig, SummaryPlan
 from spikecut.stages.common import COMPUTE, LOGIT_SETS, with_run
 
 
@@ -106,7 +106,7 @@ def concat_csv(inputs: list[str], output: str) -> None:
 def summarise_runs(
     sweeps: list[str],
     outputs: dict[str, str],
-    summary: SummaryConfig,
+    summary: SummaryPlan,
     run_settings: list[str] = (),
     early_exit: str | None = None,
 ) -> None:

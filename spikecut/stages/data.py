@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
+from pathlib import Path
 
 from spikecut.data import prepare, save_prepared
 from spikecut.data.download import fetch_dataset as fetch_dataset_archives
@@ -17,7 +19,27 @@ def fetch_dataset(marker_out: str, dataset: str, root: str) -> None:
     write_json(marker_out, fetch_dataset_archives(dataset, root))
 
 
-def prepare_dataset(frames_out: str, params_out: str, dataset: str, plan: DataPlan) -> None:
+def prepare_dataset(
+    frames_out: str,
+    params_out: str,
+    dataset: str,
+    plan: DataPlan,
+    raw: Sequence[str] = (),
+    key: str | None = None,
+) -> None:
+    """Prepare ``dataset`` by ``plan``. ``raw`` is the fetched marker of a downloaded
+    data set, whose raw files lie beside it (nothing for an embedded one). ``key``,
+    where given, is the cache folder's key the workflow asked for; it must be this
+    plan's, so that a command run with other settings cannot fill an existing folder
+    with other frames."""
+    params = plan.model_dump()
+    if key is not None and key != config_id(params):
+        raise ValueError(
+            f"{frames_out} is keyed {key}, but the settings of this run make data set "
+            f"{dataset} with key {config_id(params)}: run snakemake with the config "
+            "(and --config values) that made this folder, or without a target, so that "
+            "it asks for the folder of these settings"
+        )
     data = prepare(
         dataset,
         plan.T,
@@ -26,8 +48,7 @@ def prepare_dataset(frames_out: str, params_out: str, dataset: str, plan: DataPl
         plan.val_fraction,
         plan.limit,
         plan.options,
-        plan.raw_root,
+        Path(raw[0]).parent.parent if raw else None,
     )
-    params = plan.model_dump()
     save_prepared(data, frames_out, params_out, params | {"config_id": config_id(params)})
     log.info("prepared %s: %s", dataset, {s: len(v) for s, v in data.y.items()})

@@ -133,7 +133,6 @@ def early_exit(
     logits: str,
     table_out: str,
     plan: EarlyExitPlan,
-    grid: int | None = None,
     batch_size: int = 256,
     threads: int = 1,
     backend: str = "auto",
@@ -158,6 +157,6 @@ def early_exit(
         batch_size,
         pick_device(plan.device),
         plan.max_set_size,
-        grid,
+        plan.grid,
     )
     write_csv(table_out, with_run(table, ckpt["run"], meta["config_id"]))
