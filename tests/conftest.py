@@ -95,3 +95,19 @@ def chain(tmp_path_factory):
     stages.record(d / "model.pt", d / "frames.npz", d / "logits.npz", RECORD, batch_size=64)
     stages.sweep_cutoff(d / "logits.npz", d / "cutoff.csv", d / "exits.csv", d / "sweep.npz", SWEEP)
     return d
+
+
+FIGURES = (
+    "accuracy_vs_timestep",
+    "pareto",
+    "policy_comparison",
+    "accuracy_vs_energy",
+    "exit_histograms",
+)
+
+
+def assert_figures(results):
+    """Every figure of the workflow is a PNG with something in it."""
+    for name in FIGURES:
+        png = (results / "figures" / f"{name}.png").read_bytes()
+        assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000, name

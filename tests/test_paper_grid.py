@@ -13,9 +13,9 @@ paper config's own, read from the file, so a new grid entry is tested as it land
 import pandas as pd
 import pytest
 import yaml
+from conftest import ROOT, assert_figures, snakemake
 
 from tests.fakes import place_raw
-from tests.test_workflow import ROOT, snakemake
 
 PAPER = ROOT / "config" / "paper.yaml"
 # the smallest frames each event model's poolings allow
@@ -69,13 +69,5 @@ def test_every_grid_entry_runs_to_the_figures(tmp_path):
     early = pd.read_csv(results / "cutoff" / "early_exit.csv")
     assert set(zip(early["dataset"], early["method"])) == entries
     assert early["matches_simulation"].all()
-    for name in (
-        "accuracy_vs_timestep",
-        "pareto",
-        "policy_comparison",
-        "accuracy_vs_energy",
-        "exit_histograms",
-    ):
-        png = (results / "figures" / f"{name}.png").read_bytes()
-        assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
+    assert_figures(results)
     assert "## cifar10 (tet-tebn-resnet19)" in (results / "summary" / "summary.md").read_text()

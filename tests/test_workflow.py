@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 import torch
 import yaml
-from conftest import ROOT, TINY, job_counts, snakemake
+from conftest import ROOT, TINY, assert_figures, job_counts, snakemake
 
 
 def test_lint_is_clean():
@@ -112,15 +112,7 @@ def test_tiny_workflow_outputs(tiny_run):
             "sweep.npz",
         ):
             assert (results / "runs" / run / name).stat().st_size > 0, (run, name)
-    for name in (
-        "accuracy_vs_timestep",
-        "pareto",
-        "policy_comparison",
-        "accuracy_vs_energy",
-        "exit_histograms",
-    ):
-        png = (results / "figures" / f"{name}.png").read_bytes()
-        assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
+    assert_figures(results)
 
     curves = pd.read_csv(results / "cutoff" / "curves.csv", dtype={"alpha": str})
     assert len(curves.groupby(["dataset", "method", "alpha", "seed"])) == 12

@@ -53,6 +53,19 @@ def _save(fig: plt.Figure, path: str, source: pd.DataFrame) -> None:
     plt.close(fig)
 
 
+def _legend_below(fig: plt.Figure, axes, columns: int) -> None:
+    """One legend for every panel (they share their entries), under the figure."""
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(
+        handles,
+        labels,
+        loc="upper center",
+        bbox_to_anchor=(0.5, 0.0),
+        ncol=min(columns, len(labels)),
+        frameon=False,
+    )
+
+
 def _test_split(curves: pd.DataFrame) -> pd.DataFrame:
     """The test split's curve rows (the sweep also keeps the validation split's)."""
     return curves[curves["split"] == "test"] if "split" in curves else curves
@@ -85,15 +98,7 @@ def plot_accuracy_vs_timestep(fixed: pd.DataFrame, path: str) -> None:
         ax.set_xlabel("timestep t (fixed cutoff)")
         ax.set_ylabel("test accuracy (%)")
         ax.grid(alpha=0.3)
-    handles, labels = axes[0][0].get_legend_handles_labels()
-    fig.legend(
-        handles,
-        labels,
-        loc="upper center",
-        bbox_to_anchor=(0.5, 0.0),
-        ncol=min(4, len(labels)),
-        frameon=False,
-    )
+    _legend_below(fig, axes, columns=4)
     fig.suptitle("Accuracy at each timestep (mean over seeds, 95 % bootstrap interval)")
     fig.tight_layout()
     _save(fig, path, fixed)
@@ -207,15 +212,7 @@ def plot_pareto(curves: pd.DataFrame, points: pd.DataFrame, path: str) -> None:
         ax.set_xlabel("mean timesteps per sample")
         ax.set_ylabel("test accuracy (%)")
         ax.grid(alpha=0.3)
-    handles, labels = axes[0][0].get_legend_handles_labels()
-    fig.legend(
-        handles,
-        labels,
-        loc="upper center",
-        bbox_to_anchor=(0.5, 0.0),
-        ncol=min(3, len(labels)),
-        frameon=False,
-    )
+    _legend_below(fig, axes, columns=3)
     fig.suptitle(
         "Accuracy versus latency (curves: mean over seeds; markers with bars: "
         "held-out operating points, 95 % intervals)"
@@ -355,15 +352,7 @@ def plot_policy_comparison(
             ax.set_xlabel(COSTS[x])
             ax.set_ylabel("test accuracy (%)")
             ax.grid(alpha=0.3)
-    handles, labels = axes[0][0].get_legend_handles_labels()
-    fig.legend(
-        handles,
-        labels,
-        loc="upper center",
-        bbox_to_anchor=(0.5, 0.0),
-        ncol=min(4, len(labels)),
-        frameon=False,
-    )
+    _legend_below(fig, axes, columns=4)
     fig.suptitle(
         f"Early-exit policies: accuracy versus {COSTS[x].split(' per ')[0]} "
         "(lines: mean over seeds; diamonds with bars: held-out operating points, "
