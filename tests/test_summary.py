@@ -123,7 +123,7 @@ def test_summary_tables_and_markdown(summary):
     assert "## d (bptt)" in text and "### held-out protocol" in text
     assert "| 0 | topk | 75.00 [" in text and "| speed-up at tolerance |" in text
     assert "RCS effect (α > 0 minus α = 0" in text and "Produced on a test machine." in text
-    assert "4 test samples, 1 seeds" in text and "seeds:" in text
+    assert "4 test samples, 1 seed. " in text and "seeds:" in text
 
 
 def test_headline_names_protocol_machine_and_effect(summary):

@@ -70,15 +70,22 @@ class RunSweep:
     knobs: pd.DataFrame  # P rows: policy, parameter, value
     exits: np.ndarray  # [P, N] test exit steps
     correct: np.ndarray  # [N, T] test correctness of argmax Y(t)
-    energy_uj: np.ndarray  # [N, T] energy per test sample spent up to each step
-    curves: dict[str, pd.DataFrame]  # "val" and "test": accuracy, mean_timesteps per point
+    # [N, T] energy per test sample spent up to each step, where compute was recorded
+    energy_uj: np.ndarray | None
+    # "test" and, for the held-out protocol, "val": accuracy and mean_timesteps per point
+    curves: dict[str, pd.DataFrame]
 
     def operating_points(self, max_loss_pp: float) -> RunPoints:
+        val = self.curves.get("val")
         points = choose(
-            self.knobs.join(self.curves["val"]), self.knobs.join(self.curves["test"]), max_loss_pp
+            None if val is None else self.knobs.join(val),
+            self.knobs.join(self.curves["test"]),
+            max_loss_pp,
         )
         exits = self.exits[points["row"].to_numpy()]
-        spent = self.energy_uj[np.arange(exits.shape[1]), exits - 1]
+        spent = None
+        if self.energy_uj is not None:
+            spent = self.energy_uj[np.arange(exits.shape[1]), exits - 1]
         return RunPoints(self.correct, exits, points, spent)
 
 

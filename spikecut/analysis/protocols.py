@@ -51,20 +51,24 @@ def fewest_steps_within(curve: pd.DataFrame, max_loss_pp: float) -> pd.DataFrame
     ).sort_index()
 
 
-def choose(val_curve: pd.DataFrame, test_curve: pd.DataFrame, max_loss_pp: float) -> pd.DataFrame:
+def choose(
+    val_curve: pd.DataFrame | None, test_curve: pd.DataFrame, max_loss_pp: float
+) -> pd.DataFrame:
     """The operating point of every policy under each protocol: columns protocol,
     policy, parameter, value, ``row`` (its position in ``test_curve``) and
     ``within_tolerance`` (on the curve that chose it). The two curves must hold the
-    same knobs in the same order (sweeps of one run with the same settings)."""
-    val, test = val_curve.reset_index(drop=True), test_curve.reset_index(drop=True)
-    if not val[_KNOB].equals(test[_KNOB]):
-        raise ValueError(
-            "the validation and test curves hold different knobs; sweep both with the same settings"
-        )
-    picks = {
-        "held-out": fewest_steps_within(val, max_loss_pp),
-        "paper": fewest_steps_within(test, max_loss_pp),
-    }
+    same knobs in the same order (sweeps of one run with the same settings). Without a
+    validation curve there is no held-out protocol, and only the paper's points."""
+    test = test_curve.reset_index(drop=True)
+    picks = {"paper": fewest_steps_within(test, max_loss_pp)}
+    if val_curve is not None:
+        val = val_curve.reset_index(drop=True)
+        if not val[_KNOB].equals(test[_KNOB]):
+            raise ValueError(
+                "the validation and test curves hold different knobs; "
+                "sweep both with the same settings"
+            )
+        picks = {"held-out": fewest_steps_within(val, max_loss_pp)} | picks
     rows = [
         {
             "protocol": protocol,

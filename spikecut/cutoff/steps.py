@@ -21,8 +21,8 @@ class StepOutputs:
 
     def __post_init__(self) -> None:
         # torch tensors (of any device) and lists are taken as arrays
-        object.__setattr__(self, "logits", _array(self.logits))
-        object.__setattr__(self, "labels", _array(self.labels))
+        object.__setattr__(self, "logits", as_array(self.logits))
+        object.__setattr__(self, "labels", as_array(self.labels))
         if self.logits.ndim != 3:
             raise ValueError(f"logits must be [N, T, C], got shape {self.logits.shape}")
         n, _, classes = self.logits.shape
@@ -176,9 +176,14 @@ class StepOutputs:
         return self.correct.mean(axis=0)
 
 
-def _array(values) -> np.ndarray:
-    if hasattr(values, "detach"):  # a torch tensor, without importing torch
-        values = values.detach().cpu().numpy()
+def as_array(values) -> np.ndarray:
+    """``values`` as a NumPy array; torch tensors of any device and dtype are taken
+    without importing torch."""
+    if hasattr(values, "detach"):
+        values = values.detach().cpu()
+        if str(values.dtype) == "torch.bfloat16":  # which NumPy has no dtype for
+            values = values.float()
+        values = values.numpy()
     return np.asarray(values)
 
 

@@ -151,6 +151,16 @@ class CutoffConfig(Strict):
             raise ValueError("list at least one epsilon")
         return unique(tuple(_epsilon(e) for e in value), "epsilons")
 
+    def sweep_options(self) -> dict:
+        """The keyword arguments of :func:`spikecut.cutoff.sweep` these settings give."""
+        return dict(
+            policies=list(self.policies),
+            epsilons=[float(e) for e in self.epsilons],
+            grid=self.grid,
+            raw=self.raw_thresholds,
+            max_set_size=self.max_set_size,
+        )
+
 
 class BootstrapConfig(Strict):
     """The two-level bootstrap (seeds, then test samples) behind every interval."""

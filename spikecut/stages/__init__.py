@@ -6,7 +6,9 @@ library and does its own I/O, atomically. All are usable without Snakemake.
 - :mod:`~spikecut.stages.data`: fetch and prepare a data set;
 - :mod:`~spikecut.stages.network`: train a run, record its per-step outputs and run its
   cutoffs for real (torch);
-- :mod:`~spikecut.stages.analysis`: sweep the cutoffs and summarise (no torch).
+- :mod:`~spikecut.stages.analysis`: sweep the cutoffs and summarise (no torch);
+- :mod:`~spikecut.stages.standalone`: all of that for outputs recorded anywhere, as
+  ``spikecut analyse`` does (no torch).
 
 The stages are importable from here by name, and each is imported on first use, so
 that a job which only analyses recorded outputs never pays for importing torch.
@@ -27,6 +29,7 @@ _HOMES = {
     "load_run_sweep": "analysis",
     "concat_csv": "analysis",
     "summarise_runs": "analysis",
+    "analyse_outputs": "standalone",
 }
 
 __all__ = sorted(_HOMES)

@@ -36,13 +36,7 @@ def sweep_cutoff(
     exit histograms, and the sweep kept per test sample, from which the summary reads
     each protocol's operating points."""
     sets, meta = load_step_outputs(logits)
-    settings = dict(
-        policies=list(cutoff.policies),
-        epsilons=[float(e) for e in cutoff.epsilons],
-        grid=cutoff.grid,
-        raw=cutoff.raw_thresholds,
-        max_set_size=cutoff.max_set_size,
-    )
+    settings = cutoff.sweep_options()
     energy = EnergyModel(**cutoff.energy.model_dump())
     test_curve, exits, per_sample = sweep(
         sets["test"],

@@ -1,0 +1,283 @@
+"""The ``spikecut`` command: the workflow's cutoff analysis for outputs of any SNN.
+
+Every failure the user can fix is one line on stderr and exit status 2, never a
+traceback. The heavy imports wait until the arguments are read, so that ``--help``
+and bad arguments answer at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from spikecut import __version__
+
+FORMAT = """\
+Each input file is an .npz (or a .pt written by torch.save) holding
+  logits  [N, T, C]  the network's output o(t) at every step t (output spikes or the
+                     output layer's per-step current), not summed over steps
+  labels  [N]        integer classes in [0, C)
+A policy stops sample n at the first step t whose accumulated output
+Y(t) = o(1) + ... + o(t) is confident enough, and predicts argmax Y(t).
+snnTorch and Norse record [T, N, C]: convert with spikecut.outputs.save_outputs(path,
+logits, labels, time_major=True).
+"""
+
+DESCRIPTION = f"""\
+Early exit for spiking neural networks, from per-step outputs you recorded with any
+framework (SpikingJelly, snnTorch, Norse, your own code).
+
+{FORMAT}"""
+
+ANALYSE = f"""\
+Calibrate every policy on CALIB (samples the model was trained on, or any split
+other than the test split), sweep it over TEST, choose each policy's operating point
+and write, under DIR:
+
+  cutoff.csv            accuracy and mean timesteps of every policy at every knob
+                        (split = test, and val with --val)
+  exits.csv             how many test samples exit at each step, per knob
+  summary.csv           each policy's accuracy, mean timesteps and both speed-ups at
+                        its operating point, with 95 % bootstrap intervals
+  fixed_T.csv           the accuracy of every fixed T, with intervals
+  operating_points.csv  the knob each protocol chose
+  summary.md            all of the above as tables, with the settings used
+  settings.json         the inputs and settings the results came from
+  figures/*.png         accuracy against T, the Pareto front, every policy's curve
+                        and the exit histogram
+
+Operating point: the fewest mean timesteps within --tolerance percentage points of
+the accuracy at full T. Two protocols: "paper" reads it off the test curve, as the
+paper does (optimistic); "held-out" (only with --val) chooses it on the validation
+file and reads the test split once there: prefer it.
+Speed-up at tolerance: the fewest fixed timesteps within the tolerance (chosen by the
+same protocol) over the policy's mean timesteps. Speed-up at equal accuracy: the
+smallest fixed T at least as accurate as the policy over its mean timesteps.
+
+{FORMAT}"""
+
+EXAMPLE = """\
+example:
+  spikecut analyse train_outputs.npz test_outputs.npz --val val_outputs.npz -o cutoff/
+"""
+
+
+class UsageError(Exception):
+    """What the user gave cannot be used; the message says why and what to do."""
+
+
+def _names(text: str) -> list[str]:
+    return [t.strip() for t in text.split(",") if t.strip()]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from spikecut.settings.parts import POLICY_NAMES
+
+    parser = argparse.ArgumentParser(
+        prog="spikecut",
+        description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"spikecut {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    analyse = commands.add_parser(
+        "analyse",
+        help="cutoff curves, operating points, intervals and figures from per-step outputs",
+        description=ANALYSE,
+        epilog=EXAMPLE,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    analyse.add_argument("calib", metavar="CALIB", help="outputs to calibrate the policies on")
+    analyse.add_argument("test", metavar="TEST", help="outputs of the test split")
+    analyse.add_argument("-o", "--out", metavar="DIR", required=True, help="results folder")
+    analyse.add_argument(
+        "--val",
+        metavar="VAL",
+        help="outputs of a validation split, for the held-out protocol (recommended)",
+    )
+    analyse.add_argument(
+        "--policies",
+        type=_names,
+        default=list(POLICY_NAMES),
+        metavar="P,P,...",
+        help=f"policies to compare, from {', '.join(POLICY_NAMES)} (default: all). "
+        "timestep (the fixed-T baseline) and topk are always included: the summary and "
+        "figures compare against them",
+    )
+    analyse.add_argument(
+        "--epsilons",
+        type=_names,
+        default=None,
+        metavar="E,E,...",
+        help="calibration levels: each policy is calibrated to 1 - epsilon on CALIB "
+        "(default: 0.00,0.01,...,0.09; each below 1)",
+    )
+    analyse.add_argument(
+        "--tolerance",
+        type=float,
+        default=0.5,
+        metavar="PP",
+        help="accuracy loss allowed at an operating point, in percentage points (0.5)",
+    )
+    analyse.add_argument(
+        "--grid",
+        type=int,
+        default=None,
+        metavar="N",
+        help="Top-K: the authors' grid of N threshold candidates instead of exact quantiles",
+    )
+    analyse.add_argument(
+        "--raw",
+        type=int,
+        default=20,
+        metavar="N",
+        help="uncalibrated thresholds swept per policy, reported as <policy>-raw (20)",
+    )
+    analyse.add_argument(
+        "--max-set-size",
+        type=int,
+        default=1,
+        metavar="K",
+        help="SpikeCP stops once its prediction set holds at most K classes (1)",
+    )
+    analyse.add_argument(
+        "--histogram-epsilon",
+        default=None,
+        metavar="E",
+        help="the epsilon whose Top-K exits the histogram shows (0.02 if swept, "
+        "else the first epsilon)",
+    )
+    analyse.add_argument(
+        "--bootstrap",
+        type=int,
+        default=2000,
+        metavar="B",
+        help="bootstrap replicates behind every interval (2000)",
+    )
+    analyse.add_argument("--seed", type=int, default=0, help="seed of the bootstrap resampling (0)")
+    analyse.add_argument(
+        "--dataset",
+        default=None,
+        help="the data set's name on tables and figures (default: TEST's file name)",
+    )
+    analyse.add_argument(
+        "--method",
+        default="model",
+        help="the model's name on tables and figures (default: model)",
+    )
+    analyse.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    analyse.set_defaults(run=run_analyse)
+    return parser
+
+
+# the settings' fields as the options that set them, for error messages
+OPTIONS = {
+    "policies": "--policies",
+    "epsilons": "--epsilons",
+    "grid": "--grid",
+    "raw_thresholds": "--raw",
+    "max_set_size": "--max-set-size",
+    "max_accuracy_loss_pp": "--tolerance",
+    "histogram_epsilon": "--histogram-epsilon",
+    "replicates": "--bootstrap",
+    "seed": "--seed",
+}
+
+
+def _settings(args: argparse.Namespace):
+    from pydantic import ValidationError
+
+    from spikecut.settings import CutoffConfig, SummaryConfig
+    from spikecut.settings.parts import POLICY_NAMES
+
+    unknown = [p for p in args.policies if p not in POLICY_NAMES]
+    if unknown:
+        raise UsageError(
+            f"--policies: unknown {', '.join(map(repr, unknown))}; choose from "
+            f"{', '.join(POLICY_NAMES)}"
+        )
+    policies = ["timestep", "topk"] + [p for p in args.policies if p not in ("timestep", "topk")]
+    cutoff = dict(
+        policies=policies,
+        grid=args.grid,
+        raw_thresholds=args.raw,
+        max_set_size=args.max_set_size,
+    )
+    if args.epsilons is not None:
+        cutoff["epsilons"] = args.epsilons
+    try:
+        cutoff = CutoffConfig.model_validate(cutoff)
+        swept = [float(e) for e in cutoff.epsilons]
+        histogram = args.histogram_epsilon or ("0.02" if 0.02 in swept else cutoff.epsilons[0])
+        if float(histogram) not in swept:
+            raise UsageError(
+                f"--histogram-epsilon {histogram} is not among --epsilons "
+                f"{','.join(cutoff.epsilons)}: add it there or pick one of them"
+            )
+        summary = SummaryConfig.model_validate(
+            dict(
+                max_accuracy_loss_pp=args.tolerance,
+                histogram_epsilon=histogram,
+                bootstrap=dict(replicates=args.bootstrap, seed=args.seed),
+            )
+        )
+    except ValidationError as err:
+        first = err.errors()[0]
+        option = OPTIONS.get(str(first["loc"][-1]), OPTIONS.get(str(first["loc"][0]), "option"))
+        reason = first["msg"].removeprefix("Value error, ")
+        raise UsageError(f"{option}: {reason} (got {first['input']!r})") from None
+    return cutoff, summary
+
+
+def run_analyse(args: argparse.Namespace) -> None:
+    cutoff, summary = _settings(args)
+    from spikecut.outputs import OutputsFileError, load_outputs
+    from spikecut.stages.standalone import analyse_outputs
+
+    files = {"calibration": args.calib, "test": args.test}
+    if args.val:
+        files["validation"] = args.val
+    try:
+        sets = {name: load_outputs(path) for name, path in files.items()}
+    except OutputsFileError as err:
+        raise UsageError(str(err)) from None
+    shape = sets["test"].logits.shape[1:]
+    for name, outputs in sets.items():
+        if outputs.logits.shape[1:] != shape:
+            raise UsageError(
+                f"{files[name]} holds [N, T, C] = [{len(outputs.labels)}, "
+                f"{', '.join(map(str, outputs.logits.shape[1:]))}] but {files['test']} "
+                f"holds T, C = {', '.join(map(str, shape))}: record every file with the "
+                "same model and number of steps"
+            )
+    paths = analyse_outputs(
+        sets["test"],
+        sets["calibration"],
+        args.out,
+        cutoff,
+        summary,
+        validation=sets.get("validation"),
+        dataset=args.dataset or Path(args.test).stem,
+        method=args.method,
+        sources={name: str(Path(path).resolve()) for name, path in files.items()},
+        progress=not args.quiet,
+    )
+    protocols = "held-out and paper" if args.val else "paper only (give --val for held-out)"
+    print(f"spikecut: wrote {len(paths)} files under {args.out} (protocols: {protocols});")
+    print(f"spikecut: start with {paths['markdown']}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        args.run(args)
+    except (UsageError, OSError) as err:  # OSError: e.g. an output folder we cannot write
+        print(f"spikecut {args.command}: error: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,132 @@
+"""A whole analysis of per-step outputs recorded anywhere (``spikecut analyse``): the
+files the workflow writes for one of its own runs, from the sweep to the figures.
+No torch."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pandas as pd
+from tqdm.auto import tqdm
+
+from spikecut.analysis import summarise, summary_markdown
+from spikecut.analysis.evidence import RunSweep
+from spikecut.cutoff import StepOutputs, sweep
+from spikecut.io import config_id, write_csv, write_json, write_text
+from spikecut.machine import describe
+from spikecut.plots import (
+    plot_accuracy_vs_timestep,
+    plot_exit_histograms,
+    plot_pareto,
+    plot_policy_comparison,
+)
+from spikecut.settings import CutoffConfig, SummaryConfig
+from spikecut.stages.analysis import CURVE, KNOBS
+from spikecut.stages.common import with_run
+
+# what a directory of results holds, relative to it
+FILES = {
+    "curves": "cutoff.csv",
+    "exits": "exits.csv",
+    "points": "summary.csv",
+    "fixed": "fixed_T.csv",
+    "per_run": "operating_points.csv",
+    "markdown": "summary.md",
+    "settings": "settings.json",
+    "accuracy_vs_timestep": "figures/accuracy_vs_timestep.png",
+    "pareto": "figures/pareto.png",
+    "policy_comparison": "figures/policy_comparison.png",
+    "exit_histograms": "figures/exit_histograms.png",
+}
+
+
+def analyse_outputs(
+    test: StepOutputs,
+    calibration: StepOutputs,
+    out_dir: str | os.PathLike,
+    cutoff: CutoffConfig | None = None,
+    summary: SummaryConfig | None = None,
+    validation: StepOutputs | None = None,
+    dataset: str = "outputs",
+    method: str = "model",
+    sources: dict[str, str] | None = None,
+    progress: bool = True,
+) -> dict[str, Path]:
+    """Sweep every policy of ``cutoff`` on ``test``, calibrated on ``calibration``; choose
+    each one's operating point by the paper's protocol and, given ``validation``, by the
+    held-out one; and write the curves, exits, summary with intervals and figures under
+    ``out_dir`` (the paths of :data:`FILES`, returned). ``dataset`` and ``method`` label
+    the tables and figures; ``sources`` (e.g. the input files) is quoted in the
+    settings the results carry. The settings default to the workflow's."""
+    cutoff, summary = cutoff or CutoffConfig(), summary or SummaryConfig()
+    out = Path(out_dir)
+    for name, other in (("calibration", calibration), ("validation", validation)):
+        if other is not None:
+            test.check_matches(other, name)
+    if float(summary.histogram_epsilon) not in [float(e) for e in cutoff.epsilons]:
+        raise ValueError(
+            f"the exit histogram's epsilon {summary.histogram_epsilon} is not among the "
+            f"swept epsilons {list(cutoff.epsilons)}"
+        )
+    options = cutoff.sweep_options()
+    paths = {k: out / v for k, v in FILES.items()}
+    used = {
+        "inputs": sources or {},
+        "cutoff": cutoff.model_dump(mode="json"),
+        "summary": summary.model_dump(mode="json"),
+    }
+    cid = config_id(used)
+    run = {"dataset": dataset, "method": method, "alpha": "0", "seed": 0}
+    steps = ["sweep the test split", "sweep the validation split", "bootstrap", "figures"]
+    if validation is None:
+        steps.remove("sweep the validation split")
+    bar = tqdm(total=len(steps), desc="spikecut analyse", unit="stage", disable=not progress)
+
+    def advance() -> None:  # one step done; show the next
+        bar.update()
+        if bar.n < len(steps):
+            bar.set_postfix_str(steps[bar.n])
+
+    bar.set_postfix_str(steps[0])
+    test_curve, exits, per_sample = sweep(test, calibration, **options, per_sample=True)
+    curves = {"test": test_curve}
+    advance()
+    if validation is not None:
+        curves["val"] = sweep(validation, calibration, **options)[0]
+        advance()
+    curve = pd.concat([c.assign(split=s) for s, c in curves.items()], ignore_index=True)
+    curve.insert(0, "n_steps", test.n_steps)
+    curve, exits = with_run(curve, run, cid), with_run(exits, run, cid)
+    write_csv(paths["curves"], curve)
+    write_csv(paths["exits"], exits)
+
+    run_sweep = RunSweep(
+        test_curve[KNOBS],
+        per_sample,
+        test.correct,
+        None,
+        {s: c[CURVE] for s, c in curves.items()},
+    )
+    points = run_sweep.operating_points(summary.max_accuracy_loss_pp)
+    result = summarise(
+        {(dataset, method, "0", 0): points}, summary.bootstrap.replicates, summary.bootstrap.seed
+    )
+    machine = f"{describe()} (the analysis; the outputs' own machine is not recorded)"
+    write_csv(paths["points"], result.points)
+    write_csv(paths["fixed"], result.fixed)
+    write_csv(paths["per_run"], result.per_run)
+    write_text(
+        paths["markdown"],
+        summary_markdown(result, summary.max_accuracy_loss_pp, used, [machine]),
+    )
+    write_json(paths["settings"], used | {"config_id": cid, "machine": machine})
+    advance()
+
+    plot_accuracy_vs_timestep(result.fixed, paths["accuracy_vs_timestep"])
+    plot_pareto(curve, result.points, paths["pareto"])
+    plot_policy_comparison(curve, result.points, paths["policy_comparison"])
+    plot_exit_histograms(exits, float(summary.histogram_epsilon), paths["exit_histograms"])
+    advance()
+    bar.close()
+    return paths

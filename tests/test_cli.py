@@ -1,0 +1,206 @@
+"""``spikecut analyse`` on synthetic outputs: what it writes, and one line for each bad
+input."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from spikecut.cli import main
+from spikecut.cutoff import StepOutputs, sweep
+from spikecut.outputs import OutputsFileError, collect, from_time_major, load_outputs, save_outputs
+from spikecut.settings import CutoffConfig
+from spikecut.stages.standalone import FILES
+
+T, C = 6, 5
+
+
+def outputs(n, seed, steps=T, classes=C):
+    """Logits whose true class gains a per-sample margin at every step."""
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, classes, n)
+    logits = rng.normal(size=(n, steps, classes))
+    logits[np.arange(n), :, labels] += rng.uniform(0, 1.5, (n, 1))
+    return logits.astype(np.float32), labels
+
+
+@pytest.fixture
+def files(tmp_path):
+    paths = {}
+    for name, n, seed in (("cal", 400, 0), ("val", 300, 1), ("test", 500, 2)):
+        paths[name] = tmp_path / f"{name}.npz"
+        np.savez(paths[name], *(), **dict(zip(("logits", "labels"), outputs(n, seed))))
+    return paths
+
+
+def analyse(*args) -> int:
+    return main(["analyse", *map(str, args), "-q"])
+
+
+def test_analyse_writes_a_runs_files_equal_to_the_library(files, tmp_path):
+    out = tmp_path / "out"
+    assert analyse(files["cal"], files["test"], "--val", files["val"], "-o", out) == 0
+    for relative in FILES.values():
+        assert (out / relative).stat().st_size > 0, relative
+    curves = pd.read_csv(out / "cutoff.csv")
+    assert set(curves["split"]) == {"test", "val"}
+    assert (curves[["dataset", "method"]].drop_duplicates().values == [["test", "model"]]).all()
+    test_rows = curves[curves["split"] == "test"].reset_index(drop=True)
+    expected, hist = sweep(
+        load_outputs(files["test"]), load_outputs(files["cal"]), **CutoffConfig().sweep_options()
+    )
+    pd.testing.assert_frame_equal(
+        test_rows[["policy", "value", "accuracy", "mean_timesteps"]],
+        expected[["policy", "value", "accuracy", "mean_timesteps"]],
+    )
+    exits = pd.read_csv(out / "exits.csv")
+    assert exits["count"].sum() == hist["count"].sum()
+    summary = pd.read_csv(out / "summary.csv")
+    assert set(summary["protocol"]) == {"held-out", "paper"}
+    # the paper protocol's fixed-T point is the fewest steps within the tolerance on test
+    fixed = load_outputs(files["test"]).fixed_step_accuracy()
+    within = np.flatnonzero(fixed >= fixed[-1] - 0.005 - 1e-12)[0] + 1
+    paper_T = summary[
+        (summary["protocol"] == "paper")
+        & (summary["policy"] == "timestep")
+        & (summary["quantity"] == "mean_timesteps")
+    ]
+    assert paper_T["estimate"].item() == pytest.approx(within)
+    assert "held-out protocol" in (out / "summary.md").read_text()
+
+
+def test_without_validation_only_the_paper_protocol(files, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert analyse(files["cal"], files["test"], "-o", out, "--policies", "confidence") == 0
+    summary = pd.read_csv(out / "summary.csv")
+    assert set(summary["protocol"]) == {"paper"}
+    # the baseline and Top-K join whatever is asked for
+    assert set(summary["policy"].str.removesuffix("-raw")) == {"timestep", "topk", "confidence"}
+    assert "give --val for held-out" in capsys.readouterr().out
+
+
+def test_options_reach_the_sweep(files, tmp_path):
+    out = tmp_path / "out"
+    args = ["--epsilons", "0.05,0.1", "--raw", "0", "--histogram-epsilon", "0.1"]
+    assert analyse(files["cal"], files["test"], "-o", out, *args, "--tolerance", "2") == 0
+    curves = pd.read_csv(out / "cutoff.csv")
+    assert sorted(curves[curves["policy"] == "topk"]["value"].unique()) == [0.05, 0.1]
+    assert not curves["policy"].str.endswith("-raw").any()
+    settings = (out / "settings.json").read_text()
+    assert '"max_accuracy_loss_pp": 2.0' in settings and str(files["test"]) in settings
+
+
+def test_torch_files_and_time_major_outputs(tmp_path):
+    logits, labels = outputs(200, 3)
+    time_major = torch.from_numpy(logits).permute(1, 0, 2)
+    np.testing.assert_array_equal(from_time_major(time_major), logits)
+    torch.save(
+        {"logits": torch.from_numpy(logits), "labels": torch.from_numpy(labels)}, tmp_path / "a.pt"
+    )
+    np.testing.assert_array_equal(load_outputs(tmp_path / "a.pt").logits, logits)
+    saved = save_outputs(tmp_path / "b.npz", time_major, labels, time_major=True)
+    np.testing.assert_array_equal(load_outputs(tmp_path / "b.npz").logits, saved.logits)
+    got = collect(
+        lambda x: x, [(time_major[:, :120], labels[:120]), (time_major[:, 120:], labels[120:])]
+    )
+    np.testing.assert_array_equal(got.logits, logits)
+    np.testing.assert_array_equal(got.labels, labels)
+    bf16 = StepOutputs(torch.from_numpy(logits).bfloat16(), labels)
+    assert bf16.logits.dtype == np.float32
+    assert analyse(tmp_path / "a.pt", tmp_path / "b.npz", "-o", tmp_path / "out") == 0
+
+
+def _bad_files(tmp_path):
+    logits, labels = outputs(50, 4)
+    cases = {}
+
+    def write(name, **arrays):
+        np.savez(tmp_path / name, **arrays)
+        return tmp_path / name
+
+    cases["missing"] = (tmp_path / "nowhere.npz", "no such file")
+    (tmp_path / "corrupt.npz").write_bytes(b"PK\x03\x04 not really")
+    cases["corrupt"] = (tmp_path / "corrupt.npz", "is not a readable .npz archive")
+    (tmp_path / "corrupt.pt").write_bytes(b"\x80\x02 not a pickle")
+    cases["corrupt torch"] = (tmp_path / "corrupt.pt", "is not a readable torch.save file")
+    torch.save([1, 2], tmp_path / "list.pt")
+    cases["torch list"] = (tmp_path / "list.pt", "holds a list, not a dict")
+    cases["no labels"] = (write("nolabels.npz", logits=logits), "lacks ['labels']")
+    cases["flat"] = (write("flat.npz", logits=logits[:, 0], labels=labels), "must be [N, T, C]")
+    cases["labels shape"] = (
+        write("shape.npz", logits=logits, labels=labels[:-1]),
+        "labels must be [N] = [50]",
+    )
+    bad = labels.copy()
+    bad[7] = C
+    cases["labels"] = (write("labels.npz", logits=logits, labels=bad), "labels must lie in [0, 5)")
+    nan = logits.copy()
+    nan[3, 2, 1] = np.nan
+    cases["nan"] = (write("nan.npz", logits=nan, labels=labels), "logits contain NaN")
+    short, short_labels = outputs(50, 5, steps=T - 2)
+    cases["T"] = (write("short.npz", logits=short, labels=short_labels), "= [50, 4, 5] but")
+    few, few_labels = outputs(50, 6, classes=C - 1)
+    cases["C"] = (write("few.npz", logits=few, labels=few_labels), "= [50, 6, 4] but")
+    return cases
+
+
+@pytest.mark.parametrize(
+    "case",
+    ["missing", "corrupt", "corrupt torch", "torch list", "no labels", "flat",
+     "labels shape", "labels", "nan", "T", "C"],
+)  # fmt: skip
+def test_a_bad_file_is_one_line(case, files, tmp_path, capsys):
+    path, message = _bad_files(tmp_path)[case]
+    for args in ((path, files["test"]), (files["cal"], files["test"], "--val", path)):
+        assert analyse(*args, "-o", tmp_path / "out") == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and err.startswith("spikecut analyse: error: ")
+        assert message in err and str(path) in err
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--policies", "topk,fastest"], "--policies: unknown 'fastest'"),
+        (["--epsilons", "0.1,1.5"], "--epsilons: epsilon 1.5 is not below 1"),
+        (["--epsilons", "0.05,0.050"], "--epsilons: epsilons ['0.05'] appear more than once"),
+        (["--epsilons", "small"], "--epsilons: 'small' is not a number"),
+        (["--histogram-epsilon", "0.5"], "--histogram-epsilon 0.5 is not among --epsilons"),
+        (["--tolerance", "-1"], "--tolerance: Input should be greater than or equal to 0"),
+        (["--bootstrap", "10"], "--bootstrap: Input should be greater than or equal to 100"),
+        (["--max-set-size", "0"], "--max-set-size: Input should be greater than 0"),
+    ],
+)
+def test_a_bad_option_is_one_line(args, message, files, tmp_path, capsys):
+    assert analyse(files["cal"], files["test"], "-o", tmp_path / "out", *args) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message in err, err
+
+
+def test_the_console_script_answers_without_a_traceback_or_torch(files, tmp_path):
+    def run(*args):
+        code = (
+            "import sys; from spikecut.cli import main; code = main(sys.argv[1:]); "
+            "assert 'torch' not in sys.modules, 'torch was imported'; sys.exit(code)"
+        )
+        return subprocess.run(
+            [sys.executable, "-c", code, *map(str, args)], capture_output=True, text=True
+        )
+
+    done = run("analyse", files["cal"], files["test"], "-o", tmp_path / "out")
+    assert done.returncode == 0, done.stderr
+    assert "spikecut analyse" in done.stderr  # the progress bar
+    bad = run("analyse", tmp_path / "none.npz", files["test"], "-o", tmp_path / "out")
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr
+    helped = subprocess.run(
+        [sys.executable, "-m", "spikecut.cli", "analyse", "--help"], capture_output=True, text=True
+    )
+    for needed in ("logits", "CALIB", "--val", "--policies", "--epsilons", "--tolerance",
+                   "held-out", "Speed-up at tolerance", "summary.md"):  # fmt: skip
+        assert needed in helped.stdout
