@@ -9,12 +9,15 @@ SNAKEMAKE_ARGS ?=
 # set it beside a config whose `results:` is another folder
 REPORT ?= results/report.html
 
-.PHONY: run report test test-fast lint format clean-venv gpu-wheels slurm-plugin
+.PHONY: install run report test test-fast lint format clean-venv gpu-wheels slurm-plugin
 
 $(STAMP): pyproject.toml tools/install_deps.py
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python tools/install_deps.py
 	touch $@
+
+# the environment alone, e.g. for the spikecut command
+install: $(STAMP)
 
 run: $(STAMP)
 	$(BIN)/snakemake --cores $(CORES) $(SNAKEMAKE_ARGS)
