@@ -73,8 +73,15 @@ def load_outputs(path: str | os.PathLike) -> StepOutputs:
         raise OutputsFileError(
             f"{path} lacks {missing}: it must hold logits [N, T, C] and labels [N]"
         )
+    logits, labels = arrays["logits"], arrays["labels"]
+    if logits.ndim == 3 and labels.ndim == 1 and logits.shape[0] != len(labels) == logits.shape[1]:
+        raise OutputsFileError(
+            f"{path}: logits are {list(logits.shape)} for {len(labels)} labels, which looks "
+            "time-major [T, N, C]; write them with "
+            "spikecut.outputs.save_outputs(path, logits, labels, time_major=True)"
+        )
     try:
-        return StepOutputs(arrays["logits"], arrays["labels"])
+        return StepOutputs(logits, labels)
     except ValueError as err:
         raise OutputsFileError(f"{path}: {err}") from err
 

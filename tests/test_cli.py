@@ -136,6 +136,10 @@ def _bad_files(tmp_path):
         write("shape.npz", logits=logits, labels=labels[:-1]),
         "labels must be [N] = [50]",
     )
+    cases["time-major"] = (
+        write("tnc.npz", logits=logits.transpose(1, 0, 2), labels=labels),
+        "looks time-major [T, N, C]",
+    )
     bad = labels.copy()
     bad[7] = C
     cases["labels"] = (write("labels.npz", logits=logits, labels=bad), "labels must lie in [0, 5)")
@@ -152,7 +156,7 @@ def _bad_files(tmp_path):
 @pytest.mark.parametrize(
     "case",
     ["missing", "corrupt", "corrupt torch", "torch list", "no labels", "flat",
-     "labels shape", "labels", "nan", "T", "C"],
+     "labels shape", "time-major", "labels", "nan", "T", "C"],
 )  # fmt: skip
 def test_a_bad_file_is_one_line(case, files, tmp_path, capsys):
     path, message = _bad_files(tmp_path)[case]
