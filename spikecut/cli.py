@@ -41,11 +41,15 @@ and write, under DIR:
   summary.csv           each policy's accuracy, mean timesteps and both speed-ups at
                         its operating point, with 95 % bootstrap intervals
   fixed_T.csv           the accuracy of every fixed T, with intervals
-  operating_points.csv  the knob each protocol chose
+  operating_points.csv  the knob each protocol chose; within_tolerance says whether
+                        it met the tolerance on the split that chose it
   summary.md            all of the above as tables, with the settings used
   settings.json         the inputs and settings the results came from
   figures/*.png         accuracy against T, the Pareto front, every policy's curve
                         and the exit histogram
+
+Files already in DIR are replaced. The tables' alpha column is the RCS weight of
+spikecut's own runs: outputs analysed here count as alpha = 0, no RCS.
 
 Operating point: the fewest mean timesteps within --tolerance percentage points of
 the accuracy at full T. Two protocols: "paper" reads it off the test curve, as the
@@ -235,6 +239,8 @@ def run_analyse(args: argparse.Namespace) -> None:
     from spikecut.outputs import OutputsFileError, load_outputs
     from spikecut.stages.standalone import analyse_outputs
 
+    if Path(args.out).exists() and not Path(args.out).is_dir():
+        raise UsageError(f"-o {args.out} is a file; give a folder (its files are replaced)")
     files = {"calibration": args.calib, "test": args.test}
     if args.val:
         files["validation"] = args.val

@@ -34,7 +34,16 @@ def _read_npz(path: Path) -> dict:
     # our own handle: np.load leaks its file when the archive is not a zip
     with open(path, "rb") as fh:
         with np.load(fh, allow_pickle=False) as data:
-            return {k: data[k] for k in REQUIRED if k in data.files}
+            arrays = {}
+            for key in data.files:
+                try:
+                    arrays[key] = data[key]
+                except ValueError:  # numpy's advice (allow_pickle) is not ours to give
+                    raise OutputsFileError(
+                        f"{path}: {key!r} holds Python objects, not a numeric array; "
+                        "save plain arrays, e.g. with spikecut.outputs.save_outputs"
+                    ) from None
+            return arrays
 
 
 def _read_torch(path: Path) -> dict:
@@ -45,7 +54,7 @@ def _read_torch(path: Path) -> dict:
         raise OutputsFileError(
             f"{path} holds a {type(saved).__name__}, not a dict with {list(REQUIRED)}"
         )
-    return {k: saved[k] for k in REQUIRED if k in saved}
+    return saved
 
 
 def load_outputs(path: str | os.PathLike) -> StepOutputs:
@@ -71,17 +80,11 @@ def load_outputs(path: str | os.PathLike) -> StepOutputs:
     missing = [k for k in REQUIRED if k not in arrays]
     if missing:
         raise OutputsFileError(
-            f"{path} lacks {missing}: it must hold logits [N, T, C] and labels [N]"
-        )
-    logits, labels = arrays["logits"], arrays["labels"]
-    if logits.ndim == 3 and labels.ndim == 1 and logits.shape[0] != len(labels) == logits.shape[1]:
-        raise OutputsFileError(
-            f"{path}: logits are {list(logits.shape)} for {len(labels)} labels, which looks "
-            "time-major [T, N, C]; write them with "
-            "spikecut.outputs.save_outputs(path, logits, labels, time_major=True)"
+            f"{path} lacks {missing} (it holds {sorted(map(str, arrays))}): it must hold "
+            "logits [N, T, C] and labels [N]"
         )
     try:
-        return StepOutputs(logits, labels)
+        return StepOutputs(arrays["logits"], arrays["labels"])
     except ValueError as err:
         raise OutputsFileError(f"{path}: {err}") from err
 

@@ -130,7 +130,10 @@ def _bad_files(tmp_path):
     cases["corrupt torch"] = (tmp_path / "corrupt.pt", "is not a readable torch.save file")
     torch.save([1, 2], tmp_path / "list.pt")
     cases["torch list"] = (tmp_path / "list.pt", "holds a list, not a dict")
-    cases["no labels"] = (write("nolabels.npz", logits=logits), "lacks ['labels']")
+    cases["no labels"] = (
+        write("nolabels.npz", logits=logits, targets=labels),
+        "lacks ['labels'] (it holds ['logits', 'targets'])",
+    )
     cases["flat"] = (write("flat.npz", logits=logits[:, 0], labels=labels), "must be [N, T, C]")
     cases["labels shape"] = (
         write("shape.npz", logits=logits, labels=labels[:-1]),
@@ -138,11 +141,19 @@ def _bad_files(tmp_path):
     )
     cases["time-major"] = (
         write("tnc.npz", logits=logits.transpose(1, 0, 2), labels=labels),
-        "looks time-major [T, N, C]",
+        "the logits look time-major [T, N, C]",
     )
     bad = labels.copy()
     bad[7] = C
     cases["labels"] = (write("labels.npz", logits=logits, labels=bad), "labels must lie in [0, 5)")
+    cases["1-based"] = (
+        write("onebased.npz", logits=logits, labels=np.r_[1, C, labels[2:] + 1]),
+        "they look 1-based: subtract 1",
+    )
+    cases["objects"] = (
+        write("objects.npz", logits=np.array([logits], dtype=object), labels=labels),
+        "'logits' holds Python objects, not a numeric array",
+    )
     nan = logits.copy()
     nan[3, 2, 1] = np.nan
     cases["nan"] = (write("nan.npz", logits=nan, labels=labels), "logits contain NaN")
@@ -156,7 +167,7 @@ def _bad_files(tmp_path):
 @pytest.mark.parametrize(
     "case",
     ["missing", "corrupt", "corrupt torch", "torch list", "no labels", "flat",
-     "labels shape", "time-major", "labels", "nan", "T", "C"],
+     "labels shape", "time-major", "labels", "1-based", "objects", "nan", "T", "C"],
 )  # fmt: skip
 def test_a_bad_file_is_one_line(case, files, tmp_path, capsys):
     path, message = _bad_files(tmp_path)[case]
@@ -179,9 +190,11 @@ def test_a_bad_file_is_one_line(case, files, tmp_path, capsys):
         (["--tolerance", "-1"], "--tolerance: Input should be greater than or equal to 0"),
         (["--bootstrap", "10"], "--bootstrap: Input should be greater than or equal to 100"),
         (["--max-set-size", "0"], "--max-set-size: Input should be greater than 0"),
+        (["-o", "cal.npz"], "cal.npz is a file; give a folder"),
     ],
 )
-def test_a_bad_option_is_one_line(args, message, files, tmp_path, capsys):
+def test_a_bad_option_is_one_line(args, message, files, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
     assert analyse(files["cal"], files["test"], "-o", tmp_path / "out", *args) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and message in err, err

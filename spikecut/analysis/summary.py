@@ -226,6 +226,8 @@ def summary_markdown(
     config: dict,
     machines: list[str],
     timings: pd.DataFrame | None = None,
+    settings_intro: str = "What the runs were trained, recorded, swept and summarised "
+    "with (each run's folder holds its own `settings.json`).",
 ) -> str:
     lines = [
         "# spikecut summary",
@@ -251,8 +253,7 @@ def summary_markdown(
     lines += [
         "## Settings",
         "",
-        "What the runs were trained, recorded, swept and summarised "
-        "with (each run's folder holds its own `settings.json`).",
+        settings_intro,
         "",
         "```yaml",
         # a JSON round trip drops the YAML aliases shared sub-dicts would get

@@ -24,23 +24,34 @@ class StepOutputs:
         object.__setattr__(self, "logits", as_array(self.logits))
         object.__setattr__(self, "labels", as_array(self.labels))
         if self.logits.ndim != 3:
-            raise ValueError(f"logits must be [N, T, C], got shape {self.logits.shape}")
+            raise ValueError(
+                f"logits must be [N, T, C], the output at every step (not summed over "
+                f"steps), got shape {self.logits.shape}"
+            )
         n, _, classes = self.logits.shape
         if n == 0 or self.logits.shape[1] == 0:
             raise ValueError(f"logits hold no samples or no steps: shape {self.logits.shape}")
         if classes < 2:
             raise ValueError("cutoff needs at least two classes")
         if self.labels.shape != (n,):
-            raise ValueError(f"labels must be [N] = [{n}], got {self.labels.shape}")
+            hint = ""
+            if self.labels.shape == (self.logits.shape[1],):
+                hint = (
+                    "; the logits look time-major [T, N, C]: transpose them, e.g. with "
+                    "spikecut.outputs.save_outputs(path, logits, labels, time_major=True)"
+                )
+            raise ValueError(f"labels must be [N] = [{n}], got {self.labels.shape}{hint}")
         if not np.issubdtype(self.labels.dtype, np.integer):
             if not np.array_equal(self.labels, np.round(self.labels)):
                 raise ValueError("labels must be class indices (integers)")
             object.__setattr__(self, "labels", self.labels.astype(np.int64))
         bad = (self.labels < 0) | (self.labels >= classes)
         if bad.any():
+            one_based = self.labels.min() == 1 and self.labels.max() == classes
             raise ValueError(
                 f"labels must lie in [0, {classes}) for {classes} classes; "
                 f"{int(bad.sum())} do not, e.g. {int(self.labels[bad][0])}"
+                + ("; they look 1-based: subtract 1" if one_based else "")
             )
         if not np.isfinite(self.logits).all():
             raise ValueError("logits contain NaN or inf; re-record them from a healthy model")

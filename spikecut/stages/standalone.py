@@ -73,7 +73,8 @@ def analyse_outputs(
     paths = {k: out / v for k, v in FILES.items()}
     used = {
         "inputs": sources or {},
-        "cutoff": cutoff.model_dump(mode="json"),
+        # no compute was recorded, so no energy is estimated
+        "cutoff": cutoff.model_dump(mode="json", exclude={"energy"}),
         "summary": summary.model_dump(mode="json"),
     }
     cid = config_id(used)
@@ -118,7 +119,15 @@ def analyse_outputs(
     write_csv(paths["per_run"], result.per_run)
     write_text(
         paths["markdown"],
-        summary_markdown(result, summary.max_accuracy_loss_pp, used, [machine]),
+        summary_markdown(
+            result,
+            summary.max_accuracy_loss_pp,
+            used,
+            [machine],
+            settings_intro="The inputs and settings of this analysis (also in "
+            "`settings.json`). α is the RCS weight of spikecut's own runs; outputs "
+            "from elsewhere count as α = 0.",
+        ),
     )
     write_json(paths["settings"], used | {"config_id": cid, "machine": machine})
     advance()
