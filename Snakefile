@@ -40,6 +40,11 @@ wildcard_constraints:
     key="[0-9a-f]{12}",
 
 
+# the report's landing page: the headline table, the method in brief, how to read the
+# figures
+report: "report/workflow.rst"
+
+
 include: "rules/common.smk"
 include: "rules/data.smk"
 include: "rules/train.smk"
@@ -57,3 +62,5 @@ rule all:
         rules.plot_policy_comparison.output,
         rules.plot_accuracy_vs_energy.output,
         rules.plot_exit_histograms.output,
+        rules.render_headline.output,
+        rules.plot_models.output,

@@ -1,6 +1,7 @@
 # Paths and per-stage settings, all from the validated settings (no torch here).
 from spikecut.data import DATASETS
 from spikecut.io import config_id
+from spikecut.report import MODEL_FIGURE
 
 RESULTS = settings.results
 RUN_DIR = f"{RESULTS}/runs/{{dataset}}/{{method}}/alpha{{alpha}}/seed{{seed}}"
@@ -23,6 +24,11 @@ def run_paths(pattern):
         pattern.format(dataset=d, method=m, alpha=a, seed=s)
         for d, m, a, s in settings.runs()
     ]
+
+
+def aggregate_labels(figure):
+    """The report labels of a figure drawn from every run."""
+    return {"figure": figure, "data set": "all", "method": "all", "alpha": "all"}
 
 
 def frames_path(wildcards):

@@ -106,8 +106,12 @@ FIGURES = (
 )
 
 
-def assert_figures(results):
-    """Every figure of the workflow is a PNG with something in it."""
-    for name in FIGURES:
-        png = (results / "figures" / f"{name}.png").read_bytes()
+def assert_figures(results, models):
+    """Every figure of the workflow is a PNG with something in it, and there is one per
+    model (data set, method and alpha) of the ``models`` tuples."""
+    names = [f"{name}.png" for name in FIGURES]
+    names += [f"models/{d}_{m}_alpha{a}.png" for d, m, a in models]
+    for name in names:
+        png = (results / "figures" / name).read_bytes()
         assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000, name
+    assert len(list((results / "figures" / "models").glob("*.png"))) == len(models)

@@ -69,5 +69,5 @@ def test_every_grid_entry_runs_to_the_figures(tmp_path):
     early = pd.read_csv(results / "cutoff" / "early_exit.csv")
     assert set(zip(early["dataset"], early["method"])) == entries
     assert early["matches_simulation"].all()
-    assert_figures(results)
+    assert_figures(results, [(d, m, cfg["alphas"][0]) for d, m in entries])
     assert "## cifar10 (tet-tebn-resnet19)" in (results / "summary" / "summary.md").read_text()

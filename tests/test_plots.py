@@ -9,6 +9,8 @@ from spikecut.cutoff import POLICIES, StepOutputs, sweep
 from spikecut.plots import (
     plot_accuracy_vs_timestep,
     plot_exit_histograms,
+    plot_model,
+    plot_models,
     plot_pareto,
     plot_policy_comparison,
 )
@@ -115,3 +117,67 @@ def test_policy_comparison_draws_every_policy(tmp_path, swept, monkeypatch):
         "SpikeCP (raw)",
         "OCT (oracle)",
     }
+
+
+def test_model_figures_share_their_axes_across_alpha(tmp_path, swept, monkeypatch):
+    """One figure per model, each alpha on the axes of every alpha of its data set and
+    method, so that the report's alpha toggle flips between comparable figures."""
+    curves, exits, summary = swept
+    drawn = {}
+
+    def capture(fig, path, source):
+        curve_ax, hist_ax = fig.axes
+        drawn[path] = {
+            "limits": (curve_ax.get_xlim(), curve_ax.get_ylim(), hist_ax.get_ylim()),
+            "title": fig.get_suptitle(),
+            "labels": {line.get_label() for line in curve_ax.get_lines()},
+            "bars": len(curve_ax.containers),
+            "alphas": set(source["alpha"]),
+        }
+
+    monkeypatch.setattr("spikecut.plots.figures._save", capture)
+    for alpha in ("0", "0.05"):
+        plot_model(
+            curves,
+            summary.fixed,
+            summary.points,
+            exits,
+            alpha,
+            dataset="digits",
+            method="bptt",
+            alpha=alpha,
+            epsilon=0.05,
+        )
+    assert drawn["0"]["limits"] == drawn["0.05"]["limits"]
+    assert drawn["0"]["title"].startswith("digits · bptt · baseline (α = 0)")
+    assert drawn["0.05"]["title"].startswith("digits · bptt · RCS (α = 0.05)")
+    # its own runs only, in the curves and in the PNG's config ids
+    assert drawn["0.05"]["alphas"] == {"0.05"}
+    assert {"fixed T", "Top-K", "SpikeCP", "OCT (oracle)"} <= drawn["0"]["labels"]
+    assert not any(label.endswith("(raw)") for label in drawn["0"]["labels"])
+    # the held-out operating points of fixed T and the four calibrated policies
+    assert drawn["0"]["bars"] == 5
+
+
+def test_every_model_gets_a_figure_named_for_the_report(tmp_path, swept):
+    curves, exits, summary = swept
+    plot_models(curves, summary.fixed, summary.points, exits, tmp_path / "models", 0.05)
+    names = sorted(p.name for p in (tmp_path / "models").iterdir())
+    assert names == ["digits_bptt_alpha0.05.png", "digits_bptt_alpha0.png"]
+    assert all(is_png(tmp_path / "models" / n) for n in names)
+
+
+def test_model_figure_needs_its_runs(tmp_path, swept):
+    curves, exits, summary = swept
+    with pytest.raises(ValueError, match="no runs of digits bptt at alpha 0.2"):
+        plot_model(
+            curves,
+            summary.fixed,
+            summary.points,
+            exits,
+            tmp_path / "m.png",
+            dataset="digits",
+            method="bptt",
+            alpha="0.2",
+            epsilon=0.05,
+        )

@@ -1,5 +1,6 @@
 """The Snakemake workflow itself: lint, DAG, bad config, and a tiny end-to-end run."""
 
+import json
 import os
 import re
 import shlex
@@ -40,9 +41,11 @@ def test_default_dag(tmp_path):
         "plot_policy_comparison": 1,
         "plot_accuracy_vs_energy": 1,
         "plot_exit_histograms": 1,
+        "plot_models": 1,
+        "render_headline": 1,
         "summarise": 1,
         "all": 1,
-        "total": 84,
+        "total": 86,
     }
 
 
@@ -94,12 +97,12 @@ def tiny_run(tmp_path_factory):
 @pytest.mark.slow
 def test_tiny_workflow_outputs(tiny_run):
     results = tiny_run / "results"
-    runs = [
-        f"{d}/{m}/alpha{a}/seed{s}"
+    models = [
+        (d, m, a)
         for d, m in (("digits", "qcfs-l2"), ("digits-dvs", "bptt"), ("gestures-dvs", "bptt"))
         for a in ("0", "0.005")
-        for s in (0, 1)
     ]
+    runs = [f"{d}/{m}/alpha{a}/seed{s}" for d, m, a in models for s in (0, 1)]
     for run in runs:
         for name in (
             "model.pt",
@@ -112,7 +115,7 @@ def test_tiny_workflow_outputs(tiny_run):
             "sweep.npz",
         ):
             assert (results / "runs" / run / name).stat().st_size > 0, (run, name)
-    assert_figures(results)
+    assert_figures(results, models)
 
     curves = pd.read_csv(results / "cutoff" / "curves.csv", dtype={"alpha": str})
     assert len(curves.groupby(["dataset", "method", "alpha", "seed"])) == 12
@@ -196,6 +199,8 @@ DOWNSTREAM_OF_SUMMARY = {
     "plot_pareto",
     "plot_policy_comparison",
     "plot_accuracy_vs_energy",
+    "plot_models",
+    "render_headline",
 }
 SUMMARY = dict.fromkeys(DOWNSTREAM_OF_SUMMARY, 1)
 COLLECTED = {"collect_sweeps": 1, "plot_exit_histograms": 1, "collect_early_exit": 1}
@@ -226,7 +231,7 @@ def from_recording(runs):
         # the summary's settings: the summary and the figures that read it
         ("summary.max_accuracy_loss_pp", 1.0, SUMMARY),
         ("summary.bootstrap.replicates", 300, SUMMARY),
-        ("summary.histogram_epsilon", "0.0", {"plot_exit_histograms": 1}),
+        ("summary.histogram_epsilon", "0.0", {"plot_exit_histograms": 1, "plot_models": 1}),
         # training: the 12 runs train again, and everything after
         ("training.lr", 0.01, {"train": 12, **from_recording(12)}),
         # the converted SNN's T: recorded again (4 conversion runs), not trained again
@@ -433,6 +438,50 @@ def test_report_builds(tiny_run):
     html = (tiny_run / "report.html").read_text(errors="ignore")
     assert "accuracy_vs_timestep.png" in html and "pareto.png" in html
 
+    def script(name):
+        """A variable the report's single-page app is built from, as Python."""
+        found = re.search(rf'<script id="{name}">\s*var \w+ = (.*?);\s*</script>', html, re.S)
+        return json.loads(found[1])
+
+    # the landing page opens on the headline table, then the method and the figures
+    landing = script("workflow-desc")
+    assert "system-message" not in landing  # docutils read every line
+    assert landing.index("Held-out protocol") < landing.index("The method in brief")
+    assert "<td>gestures-dvs, bptt</td>" in landing.replace("<p>", "").replace("</p>", "")
+    assert "<em>At tolerance</em>" in landing and "<em>At equal accuracy</em>" in landing
+    assert "How to read the figures" in landing
+    assert "javascript:app.showCategory('Figures')" in landing
+    assert "javascript:app.showResultInfo('results/summary/summary.md')" in landing
+
+    results = script("results")
+    summary = "results/summary/{}"
+    assert {summary.format(n) for n in ("summary.md", "headline.md", "summary.csv")} <= set(results)
+    assert results[summary.format("summary.md")]["caption"]
+    models = {
+        path: entry["labels"] for path, entry in results.items() if "/figures/models/" in path
+    }
+    assert len(models) == 6
+    assert models["results/figures/models/digits-dvs_bptt_alpha0.005.png"] == {
+        "figure": "accuracy vs latency, exits",
+        "data set": "digits-dvs",
+        "method": "bptt",
+        "alpha": "0.005",
+    }
+    assert results["results/figures/pareto.png"]["labels"]["data set"] == "all"
+    # the report shows a toggle for a label with two values, each on half of a
+    # subcategory's results: alpha, within each data set and method
+    figures = script("categories")["Figures"]
+    assert sorted(figures) == [
+        "all runs",
+        "digits (qcfs-l2)",
+        "digits-dvs (bptt)",
+        "gestures-dvs (bptt)",
+    ]
+    for name, paths in figures.items():
+        assert all(results[p]["labels"] for p in paths)
+        if name != "all runs":
+            assert sorted(results[p]["labels"]["alpha"] for p in paths) == ["0", "0.005"]
+
 
 @pytest.mark.parametrize(
     "tool",
@@ -483,9 +532,11 @@ def test_paper_grid_dag(tmp_path):
         "plot_policy_comparison": 1,
         "plot_accuracy_vs_energy": 1,
         "plot_exit_histograms": 1,
+        "plot_models": 1,
+        "render_headline": 1,
         "summarise": 1,
         "all": 1,
-        "total": 885,
+        "total": 887,
     }
     jobs = result.stdout.split("\n\n")
     for rule in ("train", "record_outputs", "early_exit"):

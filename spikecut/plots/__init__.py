@@ -3,6 +3,8 @@
 from spikecut.plots.figures import (
     plot_accuracy_vs_timestep,
     plot_exit_histograms,
+    plot_model,
+    plot_models,
     plot_pareto,
     plot_policy_comparison,
 )
@@ -10,6 +12,8 @@ from spikecut.plots.figures import (
 __all__ = [
     "plot_accuracy_vs_timestep",
     "plot_exit_histograms",
+    "plot_model",
+    "plot_models",
     "plot_pareto",
     "plot_policy_comparison",
 ]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -14,6 +16,7 @@ from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from spikecut import __version__  # noqa: E402
 from spikecut.io import atomic_path  # noqa: E402
+from spikecut.report import MODEL_FIGURE  # noqa: E402
 
 POLICY_LABELS = {
     "timestep": "fixed T",
@@ -104,9 +107,21 @@ def plot_accuracy_vs_timestep(fixed: pd.DataFrame, path: str) -> None:
     _save(fig, path, fixed)
 
 
-def _operating_points(points: pd.DataFrame, x: str, protocol: str = "held-out") -> pd.DataFrame:
+def _shown_protocol(points: pd.DataFrame) -> str:
+    """The protocol whose operating points the figures mark: held-out where the runs
+    had a validation split, else the paper's."""
+    return "held-out" if "held-out" in set(points["protocol"]) else "paper"
+
+
+def _seeds_note(curves: pd.DataFrame) -> str:
+    n = curves["seed"].nunique() if "seed" in curves else 1
+    return f"mean over {n} seeds" if n > 1 else "one seed"
+
+
+def _operating_points(points: pd.DataFrame, x: str) -> pd.DataFrame:
     """Per panel, model and policy, the estimate and interval of ``x`` and of the
-    accuracy (%) at the operating point chosen by ``protocol``."""
+    accuracy (%) at the operating point chosen by :func:`_shown_protocol`."""
+    protocol = _shown_protocol(points)
     chosen = _labelled(
         points[(points["protocol"] == protocol) & points["quantity"].isin([x, "accuracy"])]
     )
@@ -120,7 +135,10 @@ def _operating_points(points: pd.DataFrame, x: str, protocol: str = "held-out") 
     return wide.reset_index()
 
 
-def _draw_operating_point(ax, op: pd.Series, x: str, colour, marker: str = "D") -> None:
+def _draw_operating_point(ax, op: pd.Series, x: str, colour, marker: str = "D") -> pd.Series:
+    """Draw the point with its intervals; returns the accuracy (%) range drawn, for the
+    axis limits."""
+
     def bars(name, scale=1.0):
         # a percentile interval need not hold the estimate to the last bit
         below = max(0.0, op[f"{name}_estimate"] - op[f"{name}_low"])
@@ -140,6 +158,7 @@ def _draw_operating_point(ax, op: pd.Series, x: str, colour, marker: str = "D") 
         elinewidth=1,
         zorder=5,
     )
+    return 100 * pd.Series([op["accuracy_low"], op["accuracy_estimate"], op["accuracy_high"]])
 
 
 def _accuracy_limits(ax, values: pd.Series) -> None:
@@ -164,7 +183,8 @@ def plot_pareto(curves: pd.DataFrame, points: pd.DataFrame, path: str) -> None:
     panels = sorted(mean["panel"].unique())
     models = _model_order(frame)
     colours = dict(zip(models, sns.color_palette("colorblind", len(models))))
-    fig, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 3.8), squeeze=False)
+    width = max(5 * len(panels), 7)  # room for the title over a single panel
+    fig, axes = plt.subplots(1, len(panels), figsize=(width, 3.8), squeeze=False)
     for ax, panel in zip(axes[0], panels):
         sub = mean[mean["panel"] == panel]
         drawn = []
@@ -188,12 +208,11 @@ def plot_pareto(curves: pd.DataFrame, points: pd.DataFrame, path: str) -> None:
                     & (chosen["policy"] == policy)
                 ]
                 if len(op):
-                    _draw_operating_point(
-                        ax,
-                        op.iloc[0],
-                        "mean_timesteps",
-                        colours[model],
-                        "D" if policy == "topk" else "o",
+                    marker = "D" if policy == "topk" else "o"
+                    drawn.append(
+                        _draw_operating_point(
+                            ax, op.iloc[0], "mean_timesteps", colours[model], marker
+                        )
                     )
             oct_pts = sub[(sub["model"] == model) & (sub["policy"] == "oct")]
             if len(oct_pts):
@@ -214,15 +233,18 @@ def plot_pareto(curves: pd.DataFrame, points: pd.DataFrame, path: str) -> None:
         ax.grid(alpha=0.3)
     _legend_below(fig, axes, columns=3)
     fig.suptitle(
-        "Accuracy versus latency (curves: mean over seeds; markers with bars: "
-        "held-out operating points, 95 % intervals)"
+        "Accuracy versus latency\n"
+        f"(curves: {_seeds_note(frame)}; circles and diamonds with bars: the "
+        f"{_shown_protocol(points)} operating points of fixed T and Top-K, 95 % intervals)",
+        fontsize=10,
     )
     fig.tight_layout()
     _save(fig, path, curves)
 
 
-def plot_exit_histograms(exits: pd.DataFrame, epsilon: float, path: str) -> None:
-    """(c) Share of test samples exiting at each timestep: Top-K at ``epsilon``, and OCT."""
+def _exit_shares(exits: pd.DataFrame, epsilon: float) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The exits of Top-K at ``epsilon`` and of OCT, and per panel, policy label, model
+    and timestep the share of test samples (%) stopping there, summed over seeds."""
     topk = exits[(exits["policy"] == "topk") & np.isclose(exits["value"], epsilon)]
     chosen = pd.concat([topk, exits[exits["policy"] == "oct"]])
     if chosen.empty:
@@ -234,26 +256,41 @@ def plot_exit_histograms(exits: pd.DataFrame, epsilon: float, path: str) -> None
     frame["policy"] = frame["policy"].map(POLICY_LABELS)
     counts = frame.groupby(["panel", "policy", "model", "timestep"], sort=True)["count"].sum()
     share = 100 * counts / counts.groupby(level=["panel", "policy", "model"]).transform("sum")
-    share = share.rename("share of samples (%)").reset_index()
+    return chosen, share.rename("share of samples (%)").reset_index()
+
+
+def plot_exit_histograms(exits: pd.DataFrame, epsilon: float, path: str) -> None:
+    """(c) Share of test samples exiting at each timestep: Top-K at ``epsilon``, and OCT."""
+    chosen, share = _exit_shares(exits, epsilon)
+    models = _model_order(chosen)
+    rows = [POLICY_LABELS[p] for p in ("topk", "oct") if POLICY_LABELS[p] in set(share["policy"])]
     grid = sns.catplot(
         data=share,
         x="timestep",
         y="share of samples (%)",
         hue="model",
         col="panel",
-        hue_order=_model_order(frame),
+        hue_order=models,
         row="policy",
+        row_order=rows,
         kind="bar",
         height=3.0,
         aspect=1.4,
         sharex=False,
+        legend=len(models) > 1,  # one model needs no key
     )
     grid.set_titles("{col_name} · {row_name}")
     grid.set_axis_labels("exit timestep t*", "share of test samples (%)")
-    grid.figure.suptitle(
-        f"Exit timesteps: Top-K at ε = {epsilon} and the oracle (all seeds)", y=1.03
-    )
+    oracle = " and the oracle" if len(rows) > 1 else ""
+    grid.figure.suptitle(f"Exit timesteps: Top-K at ε = {epsilon}{oracle} (all seeds)", y=1.03)
     _save(grid.figure, path, chosen)
+
+
+def _policy_colours(policies: list[str]) -> dict:
+    """A colour per label-free early-exit policy; fixed T and the oracle have their own
+    styles."""
+    learned = [p for p in policies if p not in ("timestep", "oct")]
+    return dict(zip(learned, sns.color_palette("colorblind", len(learned))))
 
 
 COSTS = {
@@ -284,10 +321,12 @@ def plot_policy_comparison(
     chosen = _operating_points(points, x) if x in set(points["quantity"]) else None
     panels, models = sorted(mean["panel"].unique()), _model_order(frame)
     policies = [p for p in POLICY_LABELS if p in set(mean["policy"].str.removesuffix("-raw"))]
-    learned = [p for p in policies if p not in ("timestep", "oct")]
-    colours = dict(zip(learned, sns.color_palette("colorblind", len(learned))))
+    colours = _policy_colours(policies)
     fig, axes = plt.subplots(
-        len(models), len(panels), squeeze=False, figsize=(5 * len(panels), 3.6 * len(models))
+        len(models),
+        len(panels),
+        squeeze=False,
+        figsize=(max(5 * len(panels), 7), 3.6 * len(models)),
     )
     for row, model in enumerate(models):
         for col, panel in enumerate(panels):
@@ -346,17 +385,175 @@ def plot_policy_comparison(
                             ]
                         )
                         if op is not None and len(op):
-                            _draw_operating_point(ax, op.iloc[0], x, colours[policy])
+                            drawn.append(_draw_operating_point(ax, op.iloc[0], x, colours[policy]))
             _accuracy_limits(ax, pd.concat(drawn) if drawn else pd.Series(dtype=float))
             ax.set_title(f"{panel}\n{model}", fontsize=10)
             ax.set_xlabel(COSTS[x])
             ax.set_ylabel("test accuracy (%)")
             ax.grid(alpha=0.3)
     _legend_below(fig, axes, columns=4)
+    oracle = "; OCT is the oracle bound" if "oct" in policies else ""
+    marks = (
+        f"; diamonds with bars: {_shown_protocol(points)} operating points, 95 % intervals"
+        if chosen is not None
+        else ""
+    )
     fig.suptitle(
-        f"Early-exit policies: accuracy versus {COSTS[x].split(' per ')[0]} "
-        "(lines: mean over seeds; diamonds with bars: held-out operating points, "
-        "95 % intervals; OCT is the oracle bound)"
+        f"Early-exit policies: accuracy versus {COSTS[x].split(' per ')[0]}\n"
+        f"(lines: {_seeds_note(frame)}{marks}{oracle})",
+        fontsize=10,
     )
     fig.tight_layout()
     _save(fig, path, curves)
+
+
+def plot_model(
+    curves: pd.DataFrame,
+    fixed: pd.DataFrame,
+    points: pd.DataFrame,
+    exits: pd.DataFrame,
+    path: str,
+    *,
+    dataset: str,
+    method: str,
+    alpha: str,
+    epsilon: float,
+) -> None:
+    """One model, the runs of one data set, method and α: on the left its accuracy
+    against mean timesteps for a fixed T (with its 95 % band), for every calibrated
+    policy swept over ε (mean over seeds) with its held-out operating point and 95 %
+    intervals, and for the OCT oracle; on the right where its test samples stop under
+    Top-K at ``epsilon`` and under the oracle. The axes are shared by every α of the
+    data set and method, so that the report's α toggle flips between comparable
+    figures."""
+
+    def of_group(frame: pd.DataFrame) -> pd.DataFrame:
+        return frame[(frame["dataset"] == dataset) & (frame["method"] == method)]
+
+    group = _labelled(_test_split(of_group(curves)))
+    if alpha not in set(group["alpha"]):
+        raise ValueError(f"the curves hold no runs of {dataset} {method} at alpha {alpha}")
+    model, panel = _alpha_label(alpha), f"{dataset} · {method}"
+    mean = group.groupby(["model", "policy", "value"], dropna=False, sort=True)[
+        ["accuracy (%)", "mean_timesteps"]
+    ].mean()
+    mean = mean.reset_index()
+    mean = mean[mean["policy"].isin(list(POLICY_LABELS))]  # the raw sweeps are per run
+    band = _labelled(of_group(fixed)).sort_values("T")
+    chosen = _operating_points(of_group(points), "mean_timesteps")
+    chosen = chosen[chosen["model"] == model]
+    _, share = _exit_shares(of_group(exits), epsilon)
+    policies = [p for p in POLICY_LABELS if p in set(mean["policy"])]
+    colours = _policy_colours(policies) | {"timestep": "black", "oct": "gold"}
+    n_steps = int(band["T"].max())
+
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), squeeze=False)
+    curve_ax, hist_ax = axes[0]
+    mine = band[band["model"] == model]
+    curve_ax.plot(mine["T"], 100 * mine["estimate"], "--o", ms=3, color="black", label="fixed T")
+    curve_ax.fill_between(
+        mine["T"], 100 * mine["low"], 100 * mine["high"], color="black", alpha=0.12, lw=0
+    )
+    for policy in policies:
+        pts = mean[(mean["model"] == model) & (mean["policy"] == policy)]
+        pts = pts.sort_values("mean_timesteps")
+        if policy == "oct":
+            curve_ax.plot(
+                pts["mean_timesteps"],
+                pts["accuracy (%)"],
+                "*",
+                ms=14,
+                color=colours[policy],
+                markeredgecolor="black",
+                label=POLICY_LABELS[policy],
+            )
+        elif policy != "timestep":
+            curve_ax.plot(
+                pts["mean_timesteps"],
+                pts["accuracy (%)"],
+                "-s",
+                ms=3,
+                lw=1.5,
+                color=colours[policy],
+                label=POLICY_LABELS[policy],
+                # the score rules land within hundredths of a step of the paper's rule,
+                # which would vanish under them
+                zorder=3 if policy == "topk" else 2,
+            )
+        op = chosen[chosen["policy"] == policy]
+        if policy != "oct" and len(op):  # the oracle's star is its only point
+            marker = "o" if policy == "timestep" else "D"
+            _draw_operating_point(curve_ax, op.iloc[0], "mean_timesteps", colours[policy], marker)
+    # every alpha's curves and intervals set the limits, so that the toggle keeps the
+    # axes still
+    every_point = _operating_points(of_group(points), "mean_timesteps")
+    _accuracy_limits(
+        curve_ax,
+        pd.concat(
+            [mean["accuracy (%)"], 100 * band["estimate"], 100 * every_point["accuracy_high"]]
+        ),
+    )
+    curve_ax.set_xlim(0.5, n_steps + 0.5)
+    curve_ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    curve_ax.set_xlabel("mean timesteps per sample")
+    curve_ax.set_ylabel("test accuracy (%)")
+    curve_ax.set_title("accuracy versus latency")
+    curve_ax.grid(alpha=0.3)
+
+    width = 0.4
+    stops = {"topk": f"{POLICY_LABELS['topk']} at ε = {epsilon}"}
+    if "oct" in policies:
+        stops["oct"] = POLICY_LABELS["oct"]
+    for offset, (policy, label) in zip((-width / 2, width / 2), stops.items()):
+        bars = share[(share["model"] == model) & (share["policy"] == POLICY_LABELS[policy])]
+        hist_ax.bar(
+            bars["timestep"] + offset,
+            bars["share of samples (%)"],
+            width=width,
+            color=colours[policy],
+            edgecolor="black",
+            lw=0.5,
+            label=label,
+        )
+    hist_ax.set_xlim(0.5, n_steps + 0.5)
+    hist_ax.set_ylim(0, 1.05 * share["share of samples (%)"].max())
+    hist_ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    hist_ax.set_xlabel("exit timestep t*")
+    hist_ax.set_ylabel("share of test samples (%)")
+    hist_ax.set_title("where the test samples stop (all seeds)")
+    hist_ax.legend(frameon=False)
+    hist_ax.grid(alpha=0.3, axis="y")
+    _legend_below(fig, axes, columns=3)
+    fig.suptitle(
+        f"{panel} · {model} ({_seeds_note(group)}; markers with bars: "
+        f"{_shown_protocol(points)} operating points, 95 % intervals)"
+    )
+    fig.tight_layout()
+    runs = of_group(curves)
+    _save(fig, path, runs[runs["alpha"] == alpha])
+
+
+def plot_models(
+    curves: pd.DataFrame,
+    fixed: pd.DataFrame,
+    points: pd.DataFrame,
+    exits: pd.DataFrame,
+    folder: str,
+    epsilon: float,
+) -> None:
+    """:func:`plot_model` for every data set, method and alpha in ``curves``, into
+    ``folder``, each named by ``MODEL_FIGURE``."""
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    models = _test_split(curves)[["dataset", "method", "alpha"]].drop_duplicates()
+    for dataset, method, alpha in sorted(models.itertuples(index=False)):
+        plot_model(
+            curves,
+            fixed,
+            points,
+            exits,
+            Path(folder) / MODEL_FIGURE.format(dataset=dataset, method=method, alpha=alpha),
+            dataset=dataset,
+            method=method,
+            alpha=alpha,
+            epsilon=epsilon,
+        )

@@ -182,7 +182,7 @@ class SummaryConfig(SummaryPlan):
     """Operating points, speed-ups and intervals of the summary tables and figures."""
 
     histogram_epsilon: NumberString = Field(
-        "0.02", description="the exit histogram's Top-K point (read by that figure alone)"
+        "0.02", description="the Top-K point of the exit histograms (read by those figures alone)"
     )
 
 
