@@ -45,8 +45,10 @@ and write, under DIR:
                         it met the tolerance on the split that chose it
   summary.md            all of the above as tables, with the settings used
   settings.json         the inputs and settings the results came from
+  figures/model.png     every policy's accuracy against mean timesteps, with the
+                        operating points, beside where the test samples stop
   figures/*.png         accuracy against T, the Pareto front, every policy's curve
-                        and the exit histogram
+                        and the exit histogram, as the workflow draws them
 
 Files already in DIR are replaced. The tables' alpha column is the RCS weight of
 spikecut's own runs: outputs analysed here count as alpha = 0, no RCS.

@@ -18,6 +18,7 @@ from spikecut.machine import describe
 from spikecut.plots import (
     plot_accuracy_vs_timestep,
     plot_exit_histograms,
+    plot_model,
     plot_pareto,
     plot_policy_comparison,
 )
@@ -34,6 +35,7 @@ FILES = {
     "per_run": "operating_points.csv",
     "markdown": "summary.md",
     "settings": "settings.json",
+    "model": "figures/model.png",
     "accuracy_vs_timestep": "figures/accuracy_vs_timestep.png",
     "pareto": "figures/pareto.png",
     "policy_comparison": "figures/policy_comparison.png",
@@ -132,10 +134,22 @@ def analyse_outputs(
     write_json(paths["settings"], used | {"config_id": cid, "machine": machine})
     advance()
 
+    epsilon = float(summary.histogram_epsilon)
+    plot_model(
+        curve,
+        result.fixed,
+        result.points,
+        exits,
+        paths["model"],
+        dataset=dataset,
+        method=method,
+        alpha="0",
+        epsilon=epsilon,
+    )
     plot_accuracy_vs_timestep(result.fixed, paths["accuracy_vs_timestep"])
     plot_pareto(curve, result.points, paths["pareto"])
     plot_policy_comparison(curve, result.points, paths["policy_comparison"])
-    plot_exit_histograms(exits, float(summary.histogram_epsilon), paths["exit_histograms"])
+    plot_exit_histograms(exits, epsilon, paths["exit_histograms"])
     advance()
     bar.close()
     return paths
