@@ -13,7 +13,7 @@ import torch
 
 from spikecut.cli import main
 from spikecut.cutoff import StepOutputs, sweep
-from spikecut.outputs import OutputsFileError, collect, from_time_major, load_outputs, save_outputs
+from spikecut.outputs import collect, from_time_major, load_outputs, save_outputs
 from spikecut.settings import CutoffConfig
 from spikecut.stages.standalone import FILES
 
