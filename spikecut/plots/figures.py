@@ -161,6 +161,13 @@ def _draw_operating_point(ax, op: pd.Series, x: str, colour, marker: str = "D") 
     return 100 * pd.Series([op["accuracy_low"], op["accuracy_estimate"], op["accuracy_high"]])
 
 
+def _draw_oracle(ax, pts: pd.DataFrame, x: str, colour, label: str) -> None:
+    """OCT's point: a star, the bound of every label-free policy."""
+    ax.plot(
+        pts[x], pts["accuracy (%)"], "*", ms=14, color=colour, markeredgecolor="black", label=label
+    )
+
+
 def _accuracy_limits(ax, values: pd.Series) -> None:
     """Converted SNNs start near chance; zoom on the useful range rather than on t = 1,
     and only on what is drawn."""
@@ -216,15 +223,8 @@ def plot_pareto(curves: pd.DataFrame, points: pd.DataFrame, path: str) -> None:
                     )
             oct_pts = sub[(sub["model"] == model) & (sub["policy"] == "oct")]
             if len(oct_pts):
-                ax.plot(
-                    oct_pts["mean_timesteps"],
-                    oct_pts["accuracy (%)"],
-                    "*",
-                    ms=14,
-                    color=colours[model],
-                    markeredgecolor="black",
-                    label=f"{model}: {POLICY_LABELS['oct']}",
-                )
+                label = f"{model}: {POLICY_LABELS['oct']}"
+                _draw_oracle(ax, oct_pts, "mean_timesteps", colours[model], label)
                 drawn.append(oct_pts["accuracy (%)"])
         _accuracy_limits(ax, pd.concat(drawn) if drawn else pd.Series(dtype=float))
         ax.set_title(panel)
@@ -342,15 +342,7 @@ def plot_policy_comparison(
                     drawn.append(pts["accuracy (%)"])
                     label = POLICY_LABELS[policy] + (" (raw)" if raw else "")
                     if policy == "oct":
-                        ax.plot(
-                            pts[x],
-                            pts["accuracy (%)"],
-                            "*",
-                            ms=14,
-                            color="gold",
-                            markeredgecolor="black",
-                            label=label,
-                        )
+                        _draw_oracle(ax, pts, x, "gold", label)
                     elif policy == "timestep":
                         ax.plot(
                             pts[x], pts["accuracy (%)"], "--o", ms=3, color="black", label=label
@@ -458,15 +450,7 @@ def plot_model(
         pts = mean[(mean["model"] == model) & (mean["policy"] == policy)]
         pts = pts.sort_values("mean_timesteps")
         if policy == "oct":
-            curve_ax.plot(
-                pts["mean_timesteps"],
-                pts["accuracy (%)"],
-                "*",
-                ms=14,
-                color=colours[policy],
-                markeredgecolor="black",
-                label=POLICY_LABELS[policy],
-            )
+            _draw_oracle(curve_ax, pts, "mean_timesteps", colours[policy], POLICY_LABELS[policy])
         elif policy != "timestep":
             curve_ax.plot(
                 pts["mean_timesteps"],
