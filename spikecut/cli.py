@@ -8,6 +8,7 @@ and bad arguments answer at once.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -43,7 +44,7 @@ and write, under DIR:
   fixed_T.csv           the accuracy of every fixed T, with intervals
   operating_points.csv  the knob each protocol chose; within_tolerance says whether
                         it met the tolerance on the split that chose it
-  summary.md            all of the above as tables, with the settings used
+  summary.md            both protocols' operating points as tables, and the settings
   settings.json         the inputs and settings the results came from
   figures/model.png     every policy's accuracy against mean timesteps, with the
                         operating points, beside where the test samples stop
@@ -89,6 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     analyse = commands.add_parser(
         "analyse",
+        aliases=["analyze"],
         help="cutoff curves, operating points, intervals and figures from per-step outputs",
         description=ANALYSE,
         epilog=EXAMPLE,
@@ -214,13 +216,10 @@ def _settings(args: argparse.Namespace):
         cutoff["epsilons"] = args.epsilons
     try:
         cutoff = CutoffConfig.model_validate(cutoff)
-        swept = [float(e) for e in cutoff.epsilons]
-        histogram = args.histogram_epsilon or ("0.02" if 0.02 in swept else cutoff.epsilons[0])
-        if float(histogram) not in swept:
-            raise UsageError(
-                f"--histogram-epsilon {histogram} is not among --epsilons "
-                f"{','.join(cutoff.epsilons)}: add it there or pick one of them"
-            )
+        # validated as a number below; whether it is swept, analyse_outputs checks
+        histogram = args.histogram_epsilon or (
+            "0.02" if "0.02" in cutoff.epsilons else cutoff.epsilons[0]
+        )
         summary = SummaryConfig.model_validate(
             dict(
                 max_accuracy_loss_pp=args.tolerance,
@@ -236,41 +235,47 @@ def _settings(args: argparse.Namespace):
     return cutoff, summary
 
 
+def _writable(folder: str) -> None:
+    """Refuse an output folder that cannot be written, before any work is done."""
+    out = Path(folder)
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"-o {folder} is a file; give a folder (its files are replaced)")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / f".spikecut-probe-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as err:
+        raise UsageError(
+            f"-o {folder}: cannot write there ({err.strerror}); choose a folder you can write"
+        ) from None
+
+
 def run_analyse(args: argparse.Namespace) -> None:
     cutoff, summary = _settings(args)
     from spikecut.outputs import OutputsFileError, load_outputs
-    from spikecut.stages.standalone import analyse_outputs
+    from spikecut.stages.standalone import AnalysisInputError, analyse_outputs
 
-    if Path(args.out).exists() and not Path(args.out).is_dir():
-        raise UsageError(f"-o {args.out} is a file; give a folder (its files are replaced)")
+    _writable(args.out)
     files = {"calibration": args.calib, "test": args.test}
     if args.val:
         files["validation"] = args.val
     try:
         sets = {name: load_outputs(path) for name, path in files.items()}
-    except OutputsFileError as err:
+        paths = analyse_outputs(
+            sets["test"],
+            sets["calibration"],
+            args.out,
+            cutoff,
+            summary,
+            validation=sets.get("validation"),
+            dataset=args.dataset or Path(args.test).stem,
+            method=args.method,
+            sources={name: str(Path(path).resolve()) for name, path in files.items()},
+            progress=not args.quiet,
+        )
+    except (OutputsFileError, AnalysisInputError) as err:
         raise UsageError(str(err)) from None
-    shape = sets["test"].logits.shape[1:]
-    for name, outputs in sets.items():
-        if outputs.logits.shape[1:] != shape:
-            raise UsageError(
-                f"{files[name]} holds [N, T, C] = [{len(outputs.labels)}, "
-                f"{', '.join(map(str, outputs.logits.shape[1:]))}] but {files['test']} "
-                f"holds T, C = {', '.join(map(str, shape))}: record every file with the "
-                "same model and number of steps"
-            )
-    paths = analyse_outputs(
-        sets["test"],
-        sets["calibration"],
-        args.out,
-        cutoff,
-        summary,
-        validation=sets.get("validation"),
-        dataset=args.dataset or Path(args.test).stem,
-        method=args.method,
-        sources={name: str(Path(path).resolve()) for name, path in files.items()},
-        progress=not args.quiet,
-    )
     protocols = "held-out and paper" if args.val else "paper only (give --val for held-out)"
     print(f"spikecut: wrote {len(paths)} files under {args.out} (protocols: {protocols});")
     print(f"spikecut: start with {paths['markdown']}")

@@ -14,6 +14,8 @@ Other keys are ignored. snnTorch and Norse emit time-major ``[T, N, C]`` records
 from __future__ import annotations
 
 import os
+import re
+import zipfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -23,6 +25,7 @@ from spikecut.cutoff.steps import StepOutputs, as_array
 from spikecut.io import atomic_path
 
 REQUIRED = ("logits", "labels")
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
 TORCH_SUFFIXES = (".pt", ".pth")
 
 
@@ -30,31 +33,54 @@ class OutputsFileError(ValueError):
     """A per-step outputs file that cannot be read as the format above."""
 
 
-def _read_npz(path: Path) -> dict:
-    # our own handle: np.load leaks its file when the archive is not a zip
-    with open(path, "rb") as fh:
-        with np.load(fh, allow_pickle=False) as data:
-            arrays = {}
-            for key in data.files:
-                try:
-                    arrays[key] = data[key]
-                except ValueError:  # numpy's advice (allow_pickle) is not ours to give
-                    raise OutputsFileError(
-                        f"{path}: {key!r} holds Python objects, not a numeric array; "
-                        "save plain arrays, e.g. with spikecut.outputs.save_outputs"
-                    ) from None
-            return arrays
+def _read_npz(path: Path) -> tuple[dict, list[str]]:
+    """The required arrays and every key the archive holds."""
+    if not zipfile.is_zipfile(path):
+        with open(path, "rb") as fh:
+            single = fh.read(6) == b"\x93NUMPY"
+        raise OutputsFileError(
+            f"{path} is "
+            + ("a single .npy array" if single else "not an .npz (zip) archive, or is truncated")
+            + ": save logits and labels together with numpy.savez(path, logits=..., "
+            "labels=...) or spikecut.outputs.save_outputs"
+        )
+    # our own handle: np.load leaks its file when the archive is unreadable
+    with open(path, "rb") as fh, np.load(fh, allow_pickle=False) as data:
+        arrays = {}
+        for key in REQUIRED:
+            if key not in data.files:
+                continue
+            try:
+                arrays[key] = data[key]
+            except ValueError:  # numpy's advice (allow_pickle) is not ours to give
+                raise OutputsFileError(
+                    f"{path}: {key!r} holds Python objects, not a numeric array; "
+                    "save plain arrays, e.g. with spikecut.outputs.save_outputs"
+                ) from None
+        return arrays, list(data.files)
 
 
-def _read_torch(path: Path) -> dict:
+def _read_torch(path: Path) -> tuple[dict, list[str]]:
+    import pickle
+
     import torch  # only for .pt files: the command stays torch-free otherwise
 
-    saved = torch.load(path, map_location="cpu", weights_only=True)
+    try:
+        saved = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as err:
+        found = re.search(r"Unsupported global: GLOBAL (\S+)", str(err))
+        if not found:
+            raise
+        raise OutputsFileError(
+            f"{path} holds objects other than torch tensors ({found[1]}), which spikecut "
+            "does not unpickle; torch.save tensors, or write an .npz with "
+            "spikecut.outputs.save_outputs"
+        ) from None
     if not isinstance(saved, dict):
         raise OutputsFileError(
             f"{path} holds a {type(saved).__name__}, not a dict with {list(REQUIRED)}"
         )
-    return saved
+    return {k: saved[k] for k in REQUIRED if k in saved}, [str(k) for k in saved]
 
 
 def load_outputs(path: str | os.PathLike) -> StepOutputs:
@@ -67,12 +93,13 @@ def load_outputs(path: str | os.PathLike) -> StepOutputs:
         )
     reader = _read_torch if path.suffix in TORCH_SUFFIXES else _read_npz
     try:
-        arrays = reader(path)
+        arrays, keys = reader(path)
     except OutputsFileError:
         raise
     except Exception as err:  # zipfile, zlib, numpy and pickle each raise their own kinds
         kind = "torch.save file" if reader is _read_torch else ".npz archive"
-        detail = (str(err).strip().splitlines() or [""])[0]  # torch's run to pages
+        # torch's messages run to pages, with terminal colours
+        detail = ANSI.sub("", (str(err).strip().splitlines() or [""])[0])
         raise OutputsFileError(
             f"{path} is not a readable {kind} ({type(err).__name__}: {detail}); "
             "write it again with spikecut.outputs.save_outputs or numpy.savez"
@@ -80,7 +107,7 @@ def load_outputs(path: str | os.PathLike) -> StepOutputs:
     missing = [k for k in REQUIRED if k not in arrays]
     if missing:
         raise OutputsFileError(
-            f"{path} lacks {missing} (it holds {sorted(map(str, arrays))}): it must hold "
+            f"{path} lacks {missing} (it holds {sorted(keys)}): it must hold "
             "logits [N, T, C] and labels [N]"
         )
     try:

@@ -3,8 +3,10 @@ input."""
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -125,7 +127,21 @@ def _bad_files(tmp_path):
 
     cases["missing"] = (tmp_path / "nowhere.npz", "no such file")
     (tmp_path / "corrupt.npz").write_bytes(b"PK\x03\x04 not really")
-    cases["corrupt"] = (tmp_path / "corrupt.npz", "is not a readable .npz archive")
+    cases["not a zip"] = (tmp_path / "corrupt.npz", "is not an .npz (zip) archive, or is truncated")
+    np.savez(tmp_path / "whole.npz", logits=logits, labels=labels)
+    whole = (tmp_path / "whole.npz").read_bytes()
+    # a zip whose directory survives but whose data do not
+    damaged = whole[:200] + b"\0" * (len(whole) - 500) + whole[-300:]
+    (tmp_path / "damaged.npz").write_bytes(damaged)
+    cases["damaged"] = (tmp_path / "damaged.npz", "is not a readable .npz archive")
+    np.save(tmp_path / "single.npy", logits)
+    cases["npy"] = (tmp_path / "single.npy", "is a single .npy array")
+    torch.save({"logits": logits, "labels": labels}, tmp_path / "numpy.pt")
+    cases["numpy in torch"] = (tmp_path / "numpy.pt", "holds objects other than torch tensors")
+    np.savez(tmp_path / "strings.npz", logits=logits, labels=np.array(["cat"] * 50))
+    cases["string labels"] = (tmp_path / "strings.npz", "map class names to indices first")
+    np.savez(tmp_path / "complex.npz", logits=logits * 1j, labels=labels)
+    cases["complex"] = (tmp_path / "complex.npz", "logits must be real numbers")
     (tmp_path / "corrupt.pt").write_bytes(b"\x80\x02 not a pickle")
     cases["corrupt torch"] = (tmp_path / "corrupt.pt", "is not a readable torch.save file")
     torch.save([1, 2], tmp_path / "list.pt")
@@ -158,15 +174,16 @@ def _bad_files(tmp_path):
     nan[3, 2, 1] = np.nan
     cases["nan"] = (write("nan.npz", logits=nan, labels=labels), "logits contain NaN")
     short, short_labels = outputs(50, 5, steps=T - 2)
-    cases["T"] = (write("short.npz", logits=short, labels=short_labels), "= [50, 4, 5] but")
+    cases["T"] = (write("short.npz", logits=short, labels=short_labels), "= [*, 4, 5] but the test")
     few, few_labels = outputs(50, 6, classes=C - 1)
-    cases["C"] = (write("few.npz", logits=few, labels=few_labels), "= [50, 6, 4] but")
+    cases["C"] = (write("few.npz", logits=few, labels=few_labels), "= [*, 6, 4] but the test")
     return cases
 
 
 @pytest.mark.parametrize(
     "case",
-    ["missing", "corrupt", "corrupt torch", "torch list", "no labels", "flat",
+    ["missing", "not a zip", "damaged", "npy", "numpy in torch", "string labels",
+     "complex", "corrupt torch", "torch list", "no labels", "flat",
      "labels shape", "time-major", "labels", "1-based", "objects", "nan", "T", "C"],
 )  # fmt: skip
 def test_a_bad_file_is_one_line(case, files, tmp_path, capsys):
@@ -176,7 +193,7 @@ def test_a_bad_file_is_one_line(case, files, tmp_path, capsys):
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and err.startswith("spikecut analyse: error: ")
         assert message in err and str(path) in err
-    assert not (tmp_path / "out").exists()
+    assert not any((tmp_path / "out").iterdir()), "a failed analysis wrote files"
 
 
 @pytest.mark.parametrize(
@@ -186,11 +203,13 @@ def test_a_bad_file_is_one_line(case, files, tmp_path, capsys):
         (["--epsilons", "0.1,1.5"], "--epsilons: epsilon 1.5 is not below 1"),
         (["--epsilons", "0.05,0.050"], "--epsilons: epsilons ['0.05'] appear more than once"),
         (["--epsilons", "small"], "--epsilons: 'small' is not a number"),
-        (["--histogram-epsilon", "0.5"], "--histogram-epsilon 0.5 is not among --epsilons"),
+        (["--histogram-epsilon", "0.5"], "epsilon 0.5 is not among the swept epsilons 0, 0.01"),
+        (["--histogram-epsilon", "abc"], "--histogram-epsilon: 'abc' is not a number"),
         (["--tolerance", "-1"], "--tolerance: Input should be greater than or equal to 0"),
         (["--bootstrap", "10"], "--bootstrap: Input should be greater than or equal to 100"),
         (["--max-set-size", "0"], "--max-set-size: Input should be greater than 0"),
         (["-o", "cal.npz"], "cal.npz is a file; give a folder"),
+        (["-o", "cal.npz/inside"], "-o cal.npz/inside: cannot write there (Not a directory)"),
     ],
 )
 def test_a_bad_option_is_one_line(args, message, files, tmp_path, capsys, monkeypatch):
@@ -215,9 +234,10 @@ def test_the_console_script_answers_without_a_traceback_or_torch(files, tmp_path
     assert "spikecut analyse" in done.stderr  # the progress bar
     bad = run("analyse", tmp_path / "none.npz", files["test"], "-o", tmp_path / "out")
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
-    helped = subprocess.run(
-        [sys.executable, "-m", "spikecut.cli", "analyse", "--help"], capture_output=True, text=True
-    )
+    script = shutil.which("spikecut", path=str(Path(sys.executable).parent))
+    assert script, "the spikecut console script is not installed; run make install"
+    helped = subprocess.run([script, "analyse", "--help"], capture_output=True, text=True)
+    assert helped.returncode == 0, helped.stderr
     for needed in ("logits", "CALIB", "--val", "--policies", "--epsilons", "--tolerance",
                    "held-out", "Speed-up at tolerance", "summary.md"):  # fmt: skip
         assert needed in helped.stdout

@@ -13,37 +13,17 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 SNAKEMAKE = str(Path(sys.executable).parent / "snakemake")
 
-# a workflow of the user's own: its config carries spikecut's under one key, and one
-# of its rules reads what spikecut made
-USER_SNAKEFILE = """\
-configfile: "config/config.yaml"
+# the README's own example of a user's workflow: its config carries spikecut's under
+# one key, and one of its rules reads what spikecut made
+README_CLONE = '"../spikecut/Snakefile"'
 
 
-module spikecut:
-    snakefile:
-        "{snakefile}"
-    config:
-        config["spikecut"]
+def readme_snakefile() -> str:
+    readme = (ROOT / "README.md").read_text()
+    block = readme.split("# your Snakefile\n", 1)[1].split("```", 1)[0]
+    assert README_CLONE in block, "the README's module example changed its snakefile line"
+    return block.replace(README_CLONE, f'"{ROOT / "Snakefile"}"')
 
-
-use rule * from spikecut as spikecut_*
-
-
-rule all:
-    default_target: True
-    input:
-        rules.spikecut_all.input,
-        "mine/topk_points.csv",
-
-
-rule topk_points:
-    input:
-        rules.spikecut_summarise.output.points,
-    output:
-        "mine/topk_points.csv",
-    shell:
-        "grep -e '^dataset' -e ',topk,' {{input}} > {{output}}"
-"""
 
 SPIKECUT_CONFIG = {
     "results": "spikecut-results",
@@ -70,7 +50,7 @@ def user_workflow(folder: Path, spikecut_config: dict) -> Path:
     (folder / "config").mkdir(parents=True)
     config = {"project": "my analysis", "spikecut": spikecut_config}
     (folder / "config" / "config.yaml").write_text(yaml.safe_dump(config))
-    (folder / "Snakefile").write_text(USER_SNAKEFILE.format(snakefile=ROOT / "Snakefile"))
+    (folder / "Snakefile").write_text(readme_snakefile())
     return folder
 
 

@@ -207,8 +207,8 @@ def early_exit_markdown(timings: pd.DataFrame) -> list[str]:
 
 def _preamble(summary: Summary, max_loss_pp: float, machines: list[str]) -> list[str]:
     sizes = ", ".join(
-        f"{r.dataset} ({r.method}): {r.n_test} test samples, {r.n_seeds} "
-        + ("seed" if r.n_seeds == 1 else "seeds")
+        f"{r.dataset} ({r.method}): {r.n_test} test sample{'' if r.n_test == 1 else 's'}, "
+        f"{r.n_seeds} seed{'' if r.n_seeds == 1 else 's'}"
         for r in summary.sizes.itertuples()
     )
     return [

@@ -41,8 +41,19 @@ class StepOutputs:
                     "spikecut.outputs.save_outputs(path, logits, labels, time_major=True)"
                 )
             raise ValueError(f"labels must be [N] = [{n}], got {self.labels.shape}{hint}")
+        # dtype kinds: b bool, i and u integers, f floats
+        if self.labels.dtype.kind not in "iuf":
+            raise ValueError(
+                f"labels must be integer class indices in [0, {classes}), got dtype "
+                f"{self.labels.dtype}; map class names to indices first"
+            )
+        if self.logits.dtype.kind not in "biuf":  # bool: spikes
+            raise ValueError(f"logits must be real numbers, got dtype {self.logits.dtype}")
         if not np.issubdtype(self.labels.dtype, np.integer):
-            if not np.array_equal(self.labels, np.round(self.labels)):
+            whole = np.isfinite(self.labels).all() and np.array_equal(
+                self.labels, np.round(self.labels)
+            )
+            if not whole:
                 raise ValueError("labels must be class indices (integers)")
             object.__setattr__(self, "labels", self.labels.astype(np.int64))
         bad = (self.labels < 0) | (self.labels >= classes)
@@ -56,12 +67,15 @@ class StepOutputs:
         if not np.isfinite(self.logits).all():
             raise ValueError("logits contain NaN or inf; re-record them from a healthy model")
 
-    def check_matches(self, other: StepOutputs, what: str = "calibration") -> None:
-        """Refuse ``other`` (e.g. the calibration set) if it has another T or C."""
+    def check_matches(
+        self, other: StepOutputs, what: str = "calibration", mine: str = "test"
+    ) -> None:
+        """Refuse ``other`` (the ``what`` outputs, e.g. the calibration set) if it has
+        another T or C than these (the ``mine`` outputs)."""
         if other.logits.shape[1:] != self.logits.shape[1:]:
             raise ValueError(
                 f"the {what} outputs are [N, T, C] = [*, {other.logits.shape[1]}, "
-                f"{other.logits.shape[2]}] but these are [*, {self.n_steps}, "
+                f"{other.logits.shape[2]}] but the {mine} outputs are [*, {self.n_steps}, "
                 f"{self.logits.shape[2]}]: record both with the same model and T"
             )
 

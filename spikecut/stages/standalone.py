@@ -26,6 +26,11 @@ from spikecut.settings import CutoffConfig, SummaryConfig
 from spikecut.stages.analysis import CURVE, KNOBS
 from spikecut.stages.common import with_run
 
+
+class AnalysisInputError(ValueError):
+    """Outputs or settings that cannot be analysed together; the message says why."""
+
+
 # what a directory of results holds, relative to it
 FILES = {
     "curves": "cutoff.csv",
@@ -63,18 +68,27 @@ def analyse_outputs(
     settings the results carry. The settings default to the workflow's."""
     cutoff, summary = cutoff or CutoffConfig(), summary or SummaryConfig()
     out = Path(out_dir)
+    sources = sources or {}
+
+    def named(split: str) -> str:
+        return f"{split} ({sources[split]})" if split in sources else split
+
     for name, other in (("calibration", calibration), ("validation", validation)):
         if other is not None:
-            test.check_matches(other, name)
-    if float(summary.histogram_epsilon) not in [float(e) for e in cutoff.epsilons]:
-        raise ValueError(
+            try:
+                test.check_matches(other, named(name), named("test"))
+            except ValueError as err:
+                raise AnalysisInputError(str(err)) from None
+    # both are canonical number strings (NumberString), so equal values are equal text
+    if summary.histogram_epsilon not in cutoff.epsilons:
+        raise AnalysisInputError(
             f"the exit histogram's epsilon {summary.histogram_epsilon} is not among the "
-            f"swept epsilons {list(cutoff.epsilons)}"
+            f"swept epsilons {', '.join(cutoff.epsilons)}: pick one of them, or sweep it too"
         )
     options = cutoff.sweep_options()
     paths = {k: out / v for k, v in FILES.items()}
     used = {
-        "inputs": sources or {},
+        "inputs": sources,
         # no compute was recorded, so no energy is estimated
         "cutoff": cutoff.model_dump(mode="json", exclude={"energy"}),
         "summary": summary.model_dump(mode="json"),
