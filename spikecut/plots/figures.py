@@ -433,8 +433,8 @@ def plot_model(
     mean = mean.reset_index()
     mean = mean[mean["policy"].isin(list(POLICY_LABELS))]  # the raw sweeps are per run
     band = _labelled(of_group(fixed)).sort_values("T")
-    chosen = _operating_points(of_group(points), "mean_timesteps")
-    chosen = chosen[chosen["model"] == model]
+    every_point = _operating_points(of_group(points), "mean_timesteps")
+    chosen = every_point[every_point["model"] == model]
     _, share = _exit_shares(of_group(exits), epsilon)
     policies = [p for p in POLICY_LABELS if p in set(mean["policy"])]
     colours = _policy_colours(policies) | {"timestep": "black", "oct": "gold"}
@@ -471,7 +471,6 @@ def plot_model(
             _draw_operating_point(curve_ax, op.iloc[0], "mean_timesteps", colours[policy], marker)
     # every alpha's curves and intervals set the limits, so that the toggle keeps the
     # axes still
-    every_point = _operating_points(of_group(points), "mean_timesteps")
     _accuracy_limits(
         curve_ax,
         pd.concat(

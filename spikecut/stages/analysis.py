@@ -29,6 +29,35 @@ def load_step_outputs(path: str) -> tuple[dict[str, StepOutputs], dict]:
     return sets, meta | {"compute": {k: arrays[f"{k}_test"] for k in COMPUTE}}
 
 
+def sweep_splits(
+    test: StepOutputs,
+    calibration: StepOutputs,
+    validation: StepOutputs | None,
+    cutoff: CutoffConfig,
+    compute: dict[str, np.ndarray] | None = None,
+    energy: EnergyModel | None = None,
+) -> tuple[dict[str, pd.DataFrame], pd.DataFrame, np.ndarray]:
+    """Every policy of ``cutoff`` calibrated on ``calibration``: its curve on the test
+    split and, given ``validation``, on that split (``curves["test"]``,
+    ``curves["val"]``), the test split's exit histograms and its exit steps per
+    sample, ``[points, N]``."""
+    options = cutoff.sweep_options()
+    curves = {}
+    curves["test"], exits, per_sample = sweep(
+        test, calibration, **options, compute=compute, energy=energy, per_sample=True
+    )
+    if validation is not None:
+        curves["val"], _ = sweep(validation, calibration, **options)
+    return curves, exits, per_sample
+
+
+def tidy_curves(curves: dict[str, pd.DataFrame], n_steps: int, run: dict, cid: str) -> pd.DataFrame:
+    """The splits' curves as one table with a ``split`` column, as ``cutoff.csv``."""
+    curve = pd.concat([c.assign(split=s) for s, c in curves.items()], ignore_index=True)
+    curve.insert(0, "n_steps", n_steps)
+    return with_run(curve, run, cid)
+
+
 def sweep_cutoff(
     logits: str, curve_out: str, exits_out: str, sweep_out: str, cutoff: CutoffConfig
 ) -> None:
@@ -36,26 +65,15 @@ def sweep_cutoff(
     exit histograms, and the sweep kept per test sample, from which the summary reads
     each protocol's operating points."""
     sets, meta = load_step_outputs(logits)
-    settings = cutoff.sweep_options()
     energy = EnergyModel(**cutoff.energy.model_dump())
-    test_curve, exits, per_sample = sweep(
-        sets["test"],
-        sets["cal"],
-        **settings,
-        compute=meta["compute"],
-        energy=energy,
-        per_sample=True,
+    curves, exits, per_sample = sweep_splits(
+        sets["test"], sets["cal"], sets["val"], cutoff, meta["compute"], energy
     )
-    val_curve, _ = sweep(sets["val"], sets["cal"], **settings)
     cid = config_id({"logits": meta["config_id"], "cutoff": cutoff.model_dump(mode="json")})
-    curve = pd.concat(
-        [test_curve.assign(split="test"), val_curve.assign(split="val")], ignore_index=True
-    )
-    curve.insert(0, "n_steps", sets["test"].n_steps)
-    write_csv(curve_out, with_run(curve, meta["run"], cid))
+    write_csv(curve_out, tidy_curves(curves, sets["test"].n_steps, meta["run"], cid))
     write_csv(exits_out, with_run(exits, meta["run"], cid))
     spent = cumulative_costs(meta["compute"], energy)["mean_energy_uj"]
-    knobs = test_curve[KNOBS]
+    knobs = curves["test"][KNOBS]
     write_npz(
         sweep_out,
         {
@@ -69,11 +87,7 @@ def sweep_cutoff(
         exits=per_sample,
         correct=sets["test"].correct,
         energy_uj=spent.astype(np.float32),
-        **{
-            f"{split}_{q}": c[q].to_numpy()
-            for split, c in (("val", val_curve), ("test", test_curve))
-            for q in CURVE
-        },
+        **{f"{split}_{q}": c[q].to_numpy() for split, c in curves.items() for q in CURVE},
     )
 
 

@@ -7,12 +7,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import pandas as pd
 from tqdm.auto import tqdm
 
 from spikecut.analysis import summarise, summary_markdown
 from spikecut.analysis.evidence import RunSweep
-from spikecut.cutoff import StepOutputs, sweep
+from spikecut.cutoff import StepOutputs
 from spikecut.io import config_id, write_csv, write_json, write_text
 from spikecut.machine import describe
 from spikecut.plots import (
@@ -23,7 +22,7 @@ from spikecut.plots import (
     plot_policy_comparison,
 )
 from spikecut.settings import CutoffConfig, SummaryConfig
-from spikecut.stages.analysis import CURVE, KNOBS
+from spikecut.stages.analysis import CURVE, KNOBS, sweep_splits, tidy_curves
 from spikecut.stages.common import with_run
 
 
@@ -85,7 +84,6 @@ def analyse_outputs(
             f"the exit histogram's epsilon {summary.histogram_epsilon} is not among the "
             f"swept epsilons {', '.join(cutoff.epsilons)}: pick one of them, or sweep it too"
         )
-    options = cutoff.sweep_options()
     paths = {k: out / v for k, v in FILES.items()}
     used = {
         "inputs": sources,
@@ -95,9 +93,7 @@ def analyse_outputs(
     }
     cid = config_id(used)
     run = {"dataset": dataset, "method": method, "alpha": "0", "seed": 0}
-    steps = ["sweep the test split", "sweep the validation split", "bootstrap", "figures"]
-    if validation is None:
-        steps.remove("sweep the validation split")
+    steps = ["sweep", "bootstrap", "figures"]
     bar = tqdm(total=len(steps), desc="spikecut analyse", unit="stage", disable=not progress)
 
     def advance() -> None:  # one step done; show the next
@@ -106,20 +102,14 @@ def analyse_outputs(
             bar.set_postfix_str(steps[bar.n])
 
     bar.set_postfix_str(steps[0])
-    test_curve, exits, per_sample = sweep(test, calibration, **options, per_sample=True)
-    curves = {"test": test_curve}
+    curves, exits, per_sample = sweep_splits(test, calibration, validation, cutoff)
     advance()
-    if validation is not None:
-        curves["val"] = sweep(validation, calibration, **options)[0]
-        advance()
-    curve = pd.concat([c.assign(split=s) for s, c in curves.items()], ignore_index=True)
-    curve.insert(0, "n_steps", test.n_steps)
-    curve, exits = with_run(curve, run, cid), with_run(exits, run, cid)
+    curve, exits = tidy_curves(curves, test.n_steps, run, cid), with_run(exits, run, cid)
     write_csv(paths["curves"], curve)
     write_csv(paths["exits"], exits)
 
     run_sweep = RunSweep(
-        test_curve[KNOBS],
+        curves["test"][KNOBS],
         per_sample,
         test.correct,
         None,
