@@ -78,20 +78,25 @@ def with_training(plan: TrainPlan, **training) -> TrainPlan:
     return plan.model_copy(update={"training": plan.training.model_copy(update=training)})
 
 
+def train_into(frames, folder, run: dict, plan: TrainPlan) -> None:
+    """The train stage, writing model.pt, metrics.csv and settings.json into ``folder``."""
+    stages.train(
+        frames,
+        folder / "model.pt",
+        folder / "metrics.csv",
+        folder / "settings.json",
+        run,
+        plan,
+        progress=False,
+    )
+
+
 @pytest.fixture(scope="session")
 def chain(tmp_path_factory):
     """A digits run through every stage: frames, model, logits, sweep."""
     d = tmp_path_factory.mktemp("stages")
     stages.prepare_dataset(d / "frames.npz", d / "params.json", "digits", DATA)
-    stages.train(
-        d / "frames.npz",
-        d / "model.pt",
-        d / "metrics.csv",
-        d / "settings.json",
-        RUN,
-        TRAIN,
-        progress=False,
-    )
+    train_into(d / "frames.npz", d, RUN, TRAIN)
     stages.record(d / "model.pt", d / "frames.npz", d / "logits.npz", RECORD, batch_size=64)
     stages.sweep_cutoff(d / "logits.npz", d / "cutoff.csv", d / "exits.csv", d / "sweep.npz", SWEEP)
     return d

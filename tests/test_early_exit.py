@@ -4,7 +4,7 @@ the simulated cutoff's exit steps and predictions."""
 import numpy as np
 import pytest
 import torch
-from conftest import RECORD, RUN, TRAIN, with_training
+from conftest import RECORD, RUN, TRAIN, train_into, with_training
 from spikingjelly.activation_based import functional, layer
 
 from spikecut import stages
@@ -40,15 +40,7 @@ def recorded(request, tmp_path_factory):
     plan = plan.model_copy(
         update={"model": plan.model.model_copy(update={"channels": (8,), "norm": request.param})}
     )
-    stages.train(
-        d / "frames.npz",
-        d / "model.pt",
-        d / "metrics.csv",
-        d / "settings.json",
-        RUN,
-        plan,
-        progress=False,
-    )
+    train_into(d / "frames.npz", d, RUN, plan)
     ckpt = load_torch(d / "model.pt")
     model = rebuild(ckpt["model_spec"])
     model.load_state_dict(ckpt["state_dict"])

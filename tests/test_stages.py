@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import DATA, RECORD, RUN, SWEEP, TRAIN
+from conftest import DATA, RECORD, RUN, SWEEP, TRAIN, train_into
 
 from spikecut import stages
 from spikecut.io import read_npz, write_npz
@@ -133,15 +133,7 @@ def test_conversion_track(chain, tmp_path):
     plan = TRAIN.model_copy(
         update={"method": "qcfs", "neuron": None, "qcfs": QCFSNet(levels=4, theta_init=4.0)}
     )
-    stages.train(
-        chain / "frames.npz",
-        tmp_path / "model.pt",
-        tmp_path / "metrics.csv",
-        tmp_path / "settings.json",
-        run,
-        plan,
-        progress=False,
-    )
+    train_into(chain / "frames.npz", tmp_path, run, plan)
     record = RecordPlan(
         method="qcfs", static_steps=6, calibration_dropout=0.3, dropout_seed=0, device="cpu"
     )

@@ -34,10 +34,8 @@ def setup_for(method, data, **plan):
     return METHODS[method].setup(PLANS[method].model_copy(update=plan), data)
 
 
-def run(data, seed=0, method="bptt", alpha=0.0, **overrides):
-    generator = seed_everything(seed)
-    setup = setup_for(method, data)
-    cfg = TrainConfig(epochs=3, batch_size=32, **({"lr": 0.01} | overrides))
+def train_on_cpu(setup, data, cfg, generator, alpha=0.0, **options):
+    """``train_model`` on the CPU with what a method's setup gives."""
     return train_model(
         setup.model,
         data,
@@ -48,7 +46,15 @@ def run(data, seed=0, method="bptt", alpha=0.0, **overrides):
         generator,
         torch.device("cpu"),
         progress=False,
+        **options,
     )
+
+
+def run(data, seed=0, method="bptt", alpha=0.0, **overrides):
+    generator = seed_everything(seed)
+    setup = setup_for(method, data)
+    cfg = TrainConfig(epochs=3, batch_size=32, **({"lr": 0.01} | overrides))
+    return train_on_cpu(setup, data, cfg, generator, alpha)
 
 
 @pytest.mark.parametrize("method", ["bptt", "qcfs"])
@@ -98,17 +104,7 @@ def test_non_finite_loss_stops_with_epoch_and_batch(small, poison, shown):
     with torch.no_grad():
         setup.model[-1].bias[0] = poison
     with pytest.raises(FloatingPointError, match=rf"loss became {shown} at epoch 1, batch 1/"):
-        train_model(
-            setup.model,
-            small,
-            TrainConfig(epochs=1, loss="tet"),
-            0.0,
-            setup.encode,
-            setup.regulariser,
-            generator,
-            torch.device("cpu"),
-            progress=False,
-        )
+        train_on_cpu(setup, small, TrainConfig(epochs=1, loss="tet"), generator)
 
 
 def test_task_losses_by_hand():
@@ -152,18 +148,8 @@ def test_augmentation_changes_training_and_stays_reproducible():
         generator = seed_everything(0)
         setup = setup_for("bptt", data, augment=augment)
         assert (setup.augment is None) == (augment == AugmentConfig())
-        return train_model(
-            setup.model,
-            data,
-            TrainConfig(epochs=2, batch_size=32),
-            0.0,
-            setup.encode,
-            setup.regulariser,
-            generator,
-            torch.device("cpu"),
-            progress=False,
-            augment=setup.augment,
-        )[1]
+        config = TrainConfig(epochs=2, batch_size=32)
+        return train_on_cpu(setup, data, config, generator, augment=setup.augment)[1]
 
     a, b, plain = fit(flip), fit(flip), fit(AugmentConfig())
     assert a.equals(b) and not a["loss"].equals(plain["loss"])

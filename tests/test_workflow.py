@@ -16,6 +16,19 @@ import torch
 import yaml
 from conftest import ROOT, TINY, assert_figures, job_counts, snakemake
 
+# the jobs that run once per workflow: collecting the runs, and what follows the summary
+DOWNSTREAM_OF_SUMMARY = {
+    "summarise",
+    "plot_accuracy_vs_timestep",
+    "plot_pareto",
+    "plot_policy_comparison",
+    "plot_accuracy_vs_energy",
+    "plot_models",
+    "render_headline",
+}
+SUMMARY = dict.fromkeys(DOWNSTREAM_OF_SUMMARY, 1)
+COLLECTED = {"collect_sweeps": 1, "plot_exit_histograms": 1, "collect_early_exit": 1}
+
 
 def test_lint_is_clean():
     result = snakemake("--lint")
@@ -34,16 +47,8 @@ def test_default_dag(tmp_path):
         "record_outputs": 18,
         "early_exit": 18,
         "sweep_cutoff": 18,
-        "collect_sweeps": 1,
-        "collect_early_exit": 1,
-        "plot_accuracy_vs_timestep": 1,
-        "plot_pareto": 1,
-        "plot_policy_comparison": 1,
-        "plot_accuracy_vs_energy": 1,
-        "plot_exit_histograms": 1,
-        "plot_models": 1,
-        "render_headline": 1,
-        "summarise": 1,
+        **COLLECTED,
+        **SUMMARY,
         "all": 1,
         "total": 86,
     }
@@ -191,19 +196,6 @@ def test_rerun_does_nothing(tiny_run):
     result = snakemake("-n", "--configfile", str(TINY), "--directory", str(tiny_run))
     assert result.returncode == 0
     assert "Nothing to be done" in result.stdout + result.stderr
-
-
-DOWNSTREAM_OF_SUMMARY = {
-    "summarise",
-    "plot_accuracy_vs_timestep",
-    "plot_pareto",
-    "plot_policy_comparison",
-    "plot_accuracy_vs_energy",
-    "plot_models",
-    "render_headline",
-}
-SUMMARY = dict.fromkeys(DOWNSTREAM_OF_SUMMARY, 1)
-COLLECTED = {"collect_sweeps": 1, "plot_exit_histograms": 1, "collect_early_exit": 1}
 
 
 def from_recording(runs):
@@ -525,16 +517,8 @@ def test_paper_grid_dag(tmp_path):
         "record_outputs": 216,
         "early_exit": 216,
         "sweep_cutoff": 216,
-        "collect_sweeps": 1,
-        "collect_early_exit": 1,
-        "plot_accuracy_vs_timestep": 1,
-        "plot_pareto": 1,
-        "plot_policy_comparison": 1,
-        "plot_accuracy_vs_energy": 1,
-        "plot_exit_histograms": 1,
-        "plot_models": 1,
-        "render_headline": 1,
-        "summarise": 1,
+        **COLLECTED,
+        **SUMMARY,
         "all": 1,
         "total": 887,
     }
