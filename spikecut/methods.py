@@ -89,7 +89,7 @@ class Method(ABC):
             "role": self.role(plan),
             "n_steps": self.model_steps(data),
         }
-        augment = make_augment(plan.augment, data.input_shape[1:])
+        augment = make_augment(plan.augment)
         if augment is not None and data.kind != "static":
             raise ValueError(
                 "augmentation is for frame data; remove 'augment' from the event data set's config"

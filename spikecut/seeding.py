@@ -1,4 +1,4 @@
-"""Explicit seeding for reproducible runs on CPU."""
+"""Explicit seeding, and the random state a checkpoint carries."""
 
 from __future__ import annotations
 
@@ -8,16 +8,18 @@ import numpy as np
 import torch
 
 
-def seed_everything(seed: int) -> torch.Generator:
-    """Seed Python, NumPy and torch; return a CPU generator for data order.
+def seed_everything(seed: int, deterministic: bool = True) -> torch.Generator:
+    """Seed Python, NumPy and torch; return a CPU generator for data order and
+    augmentation.
 
-    cuDNN autotuning picks kernels by timing, which undoes seeding, so it stays off.
+    cuDNN autotuning picks kernels by timing them, which undoes seeding, so it is on
+    only where ``deterministic`` is false.
     """
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
-    torch.backends.cudnn.benchmark = False
-    torch.backends.cudnn.deterministic = True
+    torch.backends.cudnn.benchmark = not deterministic
+    torch.backends.cudnn.deterministic = deterministic
     generator = torch.Generator()
     generator.manual_seed(seed)
     return generator
@@ -42,20 +44,3 @@ def restore_rng_state(state: dict, generator: torch.Generator) -> None:
         torch.cuda.set_rng_state_all(state["cuda"])
     np.random.set_state(state["numpy"])
     random.setstate(state["python"])
-
-
-def pick_device(device: str) -> torch.device:
-    """``auto`` is CUDA when present, else CPU; an explicit ``cuda`` without one fails."""
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise RuntimeError(
-            f"device {device!r} was requested but CUDA is not available; "
-            "set device: auto or cpu in the config"
-        )
-    return torch.device(device)
-
-
-def device_name(device: torch.device) -> str:
-    """``cpu``, or the GPU's name: what a recorded result says it ran on."""
-    return torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"

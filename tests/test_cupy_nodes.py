@@ -191,6 +191,37 @@ def test_training_step_matches_spikingjelly(device):
     torch.testing.assert_close(grads["cupy"], grads["torch"], rtol=1e-4, atol=1e-6)
 
 
+def test_bf16_training_runs_the_kernels_in_bf16(device, monkeypatch):
+    """Under training.precision bf16 the convolutions hand the spiking layers bfloat16,
+    and the fused kernels take it as it is."""
+    from spikecut.settings import TrainConfig
+    from spikecut.training.loop import EpochTotals, TrainingStep, make_optimizer
+    from spikecut.training.precision import Precision
+
+    seen = []
+    fused = cupy_backend.fused_multi_step
+
+    def spy(x, *args, **kwargs):
+        seen.append(x.dtype)
+        return fused(x, *args, **kwargs)
+
+    monkeypatch.setattr(cupy_backend, "fused_multi_step", spy)
+    torch.manual_seed(6)
+    role = {"kind": "snn", "neuron": {"backend": "cupy"}}
+    model = build_model("convsnn", (2, 16, 16), 5, role, n_steps=4, channels=[8]).to(device)
+    cfg = TrainConfig(precision="bf16", loss="tet")
+    step = TrainingStep(
+        model, make_optimizer(model, cfg), Precision("bf16", device), cfg, 0.0,
+        lambda x: x.transpose(0, 1), None, torch.Generator(),
+    )  # fmt: skip
+    totals = EpochTotals(device)
+    x, labels = torch.rand(8, 4, 2, 16, 16, device=device), torch.arange(8, device=device) % 5
+    step(x, labels, 1, totals)
+    assert seen and set(seen) == {torch.bfloat16}
+    assert all(p.dtype == torch.float32 for p in model.parameters())
+    assert totals.read()[1][0] == 0  # a finite loss
+
+
 def test_converted_if_runs_the_kernel_from_half_threshold(device):
     torch.manual_seed(5)
     x = (torch.rand(16, 100) * 3).to(device)

@@ -31,6 +31,7 @@ def test_every_stage_writes_its_outputs(chain):
     assert (metrics[["dataset", "alpha", "seed"]].iloc[0] == ["digits", 0.05, 0]).all()
     saved = json.loads((chain / "settings.json").read_text())
     assert saved["run"] == RUN and saved["train"]["training"]["epochs"] == 2
+    assert saved["device"] == "cpu"  # where it ran, as the job found it
     sets, meta = stages.load_step_outputs(chain / "logits.npz")
     assert meta["run"] == RUN and meta["config_id"]
     assert meta["plan"] == RECORD.model_dump()
@@ -177,5 +178,13 @@ def test_analysis_jobs_do_not_import_torch():
         "import sys; from spikecut.stages import sweep_cutoff, concat_csv, "
         "summarise_runs; import spikecut.plots; assert 'torch' not in sys.modules"
     )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+
+
+def test_network_jobs_do_not_import_torchvision():
+    """Training, recording and early exits augment on the device: torchvision, which
+    takes about a second to import, stays out of every torch job."""
+    code = "import sys, spikecut.stages.network; assert 'torchvision' not in sys.modules"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr

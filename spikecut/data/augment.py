@@ -1,56 +1,88 @@
-"""Training-time augmentation of frame data: random crop with padding, horizontal flip,
-AutoAugment and Cutout, each drawn independently per sample from torch's RNG (so the
-run's seed fixes them). Applied to uint8 images before normalisation."""
+"""Training-time augmentation of frame data, on whole batches on whichever device holds
+them: random crop with zero padding, horizontal flip, AutoAugment (CIFAR-10 policy,
+:mod:`spikecut.data.autoaugment`) and Cutout, in that order.
+
+Every random choice is drawn on the CPU from the run's generator, a fixed number of
+draws per batch, and only then sent to the batch's device; each operation is exact
+integer indexing or IEEE arithmetic done one operation at a time. So the same seed gives
+the same batches whether the data sit in host or GPU memory.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from dataclasses import dataclass
 
 import torch
-from torchvision.transforms import v2
 
+from spikecut.data.autoaugment import autoaugment
 from spikecut.settings import AugmentConfig
 
-Augment = Callable[[torch.Tensor], torch.Tensor]
+
+def crop(batch: torch.Tensor, padding: int, offsets: torch.Tensor) -> torch.Tensor:
+    """Each image padded with ``padding`` zeros on every side and cropped back to its
+    size at ``offsets`` ``[B, 2]`` (row, column), each in [0, 2 * padding]."""
+    b, c, h, w = batch.shape
+    padded = torch.nn.functional.pad(batch, (padding,) * 4)
+    rows = (offsets[:, 0, None] + torch.arange(h, device=batch.device))[:, :, None]
+    cols = (offsets[:, 1, None] + torch.arange(w, device=batch.device))[:, None, :]
+    picked = padded[torch.arange(b, device=batch.device)[:, None, None], :, rows, cols]
+    return picked.permute(0, 3, 1, 2).contiguous()  # [B, H, W, C] -> [B, C, H, W]
 
 
-def cutout(image: torch.Tensor, size: int) -> torch.Tensor:
-    """Zero a ``size`` x ``size`` square centred on a random pixel (clipped at the
-    border), as in DeVries & Taylor (2017)."""
-    _, h, w = image.shape
-    cy = int(torch.randint(h, ()))
-    cx = int(torch.randint(w, ()))
-    out = image.clone()
-    out[
-        :,
-        max(0, cy - size // 2) : cy + (size + 1) // 2,
-        max(0, cx - size // 2) : cx + (size + 1) // 2,
-    ] = 0
-    return out
+def hflip(batch: torch.Tensor, which: torch.Tensor) -> torch.Tensor:
+    """The images where ``which`` ``[B]`` is true mirrored left to right."""
+    return torch.where(which[:, None, None, None], batch.flip(-1), batch)
 
 
-def make_augment(cfg: AugmentConfig, image_size: tuple[int, int]) -> Augment | None:
-    """The augmentation ``cfg`` asks for, or None when it asks for none."""
-    steps: list = []
-    if cfg.crop_padding > 0:
-        steps.append(v2.RandomCrop(image_size, padding=cfg.crop_padding))
-    if cfg.flip:
-        steps.append(v2.RandomHorizontalFlip())
-    if cfg.autoaugment:
-        steps.append(v2.AutoAugment(v2.AutoAugmentPolicy.CIFAR10))
-    size = cfg.cutout
-    if not steps and size <= 0:
-        return None
-    pipeline = v2.Compose(steps) if steps else None
+def cutout(batch: torch.Tensor, size: int, centres: torch.Tensor) -> torch.Tensor:
+    """A ``size`` x ``size`` square of zeros in each image, centred on its pixel
+    ``centres`` ``[B, 2]`` (row, column) and clipped at the border (DeVries & Taylor,
+    2017): rows ``cy - size // 2`` up to, not including, ``cy + (size + 1) // 2``."""
+    _, _, h, w = batch.shape
+    rows = torch.arange(h, device=batch.device)[None, :, None]
+    cols = torch.arange(w, device=batch.device)[None, None, :]
+    cy, cx = centres[:, 0, None, None], centres[:, 1, None, None]
+    inside = (
+        (rows >= cy - size // 2)
+        & (rows < cy + (size + 1) // 2)
+        & (cols >= cx - size // 2)
+        & (cols < cx + (size + 1) // 2)
+    )
+    return batch.masked_fill(inside[:, None], 0)
 
-    def augment(batch: torch.Tensor) -> torch.Tensor:
+
+@dataclass(frozen=True)
+class Augment:
+    """The augmentation of :class:`AugmentConfig`, applied to uint8 batches
+    ``[B, C, H, W]`` before normalisation."""
+
+    cfg: AugmentConfig
+
+    def __call__(self, batch: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
         if batch.dtype != torch.uint8 or batch.ndim != 4:
             raise ValueError("augmentation expects uint8 frame batches [B, C, H, W]")
-        out = []
-        for image in batch:
-            if pipeline is not None:
-                image = pipeline(image)
-            out.append(cutout(image, size) if size > 0 else image)
-        return torch.stack(out)
+        n, _, h, w = batch.shape
+        device = batch.device
+        pad = self.cfg.crop_padding
+        if pad > 0:
+            offsets = torch.randint(0, 2 * pad + 1, (n, 2), generator=generator)
+            batch = crop(batch, pad, offsets.to(device))
+        if self.cfg.flip:
+            batch = hflip(batch, (torch.rand(n, generator=generator) < 0.5).to(device))
+        if self.cfg.autoaugment:
+            batch = autoaugment(batch, generator)
+        if self.cfg.cutout > 0:
+            centres = torch.stack(
+                [
+                    torch.randint(h, (n,), generator=generator),
+                    torch.randint(w, (n,), generator=generator),
+                ],
+                dim=1,
+            )
+            batch = cutout(batch, self.cfg.cutout, centres.to(device))
+        return batch
 
-    return augment
+
+def make_augment(cfg: AugmentConfig) -> Augment | None:
+    """The augmentation ``cfg`` asks for, or None when it asks for none."""
+    return Augment(cfg) if cfg.any else None

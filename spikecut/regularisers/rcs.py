@@ -68,11 +68,21 @@ def rcs_snn(
         raise ValueError("RCS needs at least one spiking layer")
     n_tail = tail_steps(logits.shape[0], tail_fraction)
     mask = late_correct_mask(logits, labels, n_tail)
-    if not mask.any():
-        return logits.new_zeros(())
-    reduce = torch.amax if aggregation == "max" else torch.mean
-    per_layer = [reduce(rcs_per_sample(s, u, v_threshold, n_tail)[mask], dim=0) for s, u in layers]
-    return torch.stack(per_layer).mean()
+    per_layer = [
+        masked_reduce(rcs_per_sample(s, u, v_threshold, n_tail), mask, aggregation)
+        for s, u in layers
+    ]
+    return torch.where(mask.any(), torch.stack(per_layer).mean(), 0.0)
+
+
+def masked_reduce(values: torch.Tensor, mask: torch.Tensor, aggregation: str) -> torch.Tensor:
+    """The max or mean of ``values`` ``[B]`` where ``mask`` holds: -inf or NaN where it
+    holds nowhere, for the caller to replace. Selecting by ``where`` instead of by
+    indexing keeps the device from reporting to the host how many samples were kept;
+    the max, and its gradient, are those of the kept values alone."""
+    if aggregation == "max":
+        return torch.where(mask, values, -torch.inf).amax()
+    return torch.where(mask, values, 0.0).sum() / mask.sum()
 
 
 class SpikingRCS:

@@ -28,7 +28,7 @@ from torch import nn
 
 from spikecut.conversion.qcfs import QCFS
 from spikecut.inference.hooks import forward_hooks, modules_of
-from spikecut.regularisers.rcs import AGGREGATIONS
+from spikecut.regularisers.rcs import AGGREGATIONS, masked_reduce
 
 ANN_PEAKS = ("batch", "sample")
 _EPS = 1e-5  # under the square root, as the authors put it
@@ -62,15 +62,13 @@ def rcs_ann(
     if not preacts:
         raise ValueError("RCS needs at least one QCFS layer")
     kept = logits.argmax(dim=-1) == labels
-    if not kept.any():
-        return logits.new_zeros(())
-    reduce = torch.amax if aggregation == "max" else torch.mean
     per_layer = []
     for a in preacts:
         ratio, active = peak_to_rms(a, peak)
-        chosen = ratio[kept & active]
-        per_layer.append(reduce(chosen, dim=0) if len(chosen) else ratio.new_zeros(()))
-    return torch.stack(per_layer).mean()
+        counted = kept & active
+        value = masked_reduce(ratio, counted, aggregation)
+        per_layer.append(torch.where(counted.any(), value, 0.0))
+    return torch.where(kept.any(), torch.stack(per_layer).mean(), 0.0)
 
 
 class QCFSRCS:

@@ -65,7 +65,8 @@ class TrainConfig(Strict):
     device: str = Field(
         "auto",
         pattern=r"^(auto|cpu|cuda(:[0-9]+)?)$",
-        description="auto: the first GPU where there is one; also used by recording",
+        description="auto: a GPU no other spikecut job holds, else the CPU; cuda:N pins one; "
+        "also used by recording",
     )
     epochs: PositiveInt = 20
     optimizer: Literal["adam", "sgd"] = "adam"
@@ -77,6 +78,17 @@ class TrainConfig(Strict):
         "mean", description="cross-entropy of the mean output, or TET's per-step loss"
     )
     tet_lambda: float = Field(1e-3, ge=0.0, le=1.0, description="TET's MSE term weight")
+    precision: Literal["fp32", "bf16", "fp16"] = Field(
+        "fp32",
+        description="autocast of the forward pass and loss; fp16 adds a gradient scaler. "
+        "Recorded outputs are float32 either way",
+    )
+    deterministic: bool = Field(
+        True,
+        description="false: cuDNN picks its kernels by timing them, faster but no longer "
+        "reproducible to the last digit",
+    )
+    compile: bool = Field(False, description="torch.compile the model's forward pass")
 
 
 class AugmentConfig(Strict):

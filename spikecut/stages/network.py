@@ -9,12 +9,13 @@ from pathlib import Path
 import torch
 
 from spikecut.data import load_prepared
+from spikecut.devices import describe_device, job_device
 from spikecut.inference.early_exit import measure_early_exit
 from spikecut.inference.recording import record_outputs
 from spikecut.io import config_id, load_torch, save_torch, write_csv, write_npz, write_text
 from spikecut.machine import describe
 from spikecut.methods import METHODS, rebuild
-from spikecut.seeding import device_name, pick_device, seed_everything
+from spikecut.seeding import seed_everything
 from spikecut.settings import EarlyExitPlan, RecordPlan, TrainPlan
 from spikecut.stages.common import LOGIT_SETS, with_run
 from spikecut.training import train_model
@@ -41,8 +42,7 @@ def train(
     but was not counted as finished resumes at its end instead of starting over.
     ``backend`` is the neuron implementation: it changes speed, not results."""
     torch.set_num_threads(threads)
-    device = pick_device(plan.training.device)
-    generator = seed_everything(int(run["seed"]))
+    generator = seed_everything(int(run["seed"]), plan.training.deterministic)
     data = load_prepared(frames)
     method = METHODS[plan.method]
     if plan.neuron is not None:
@@ -54,19 +54,21 @@ def train(
         {"run": run, "plan": plan.model_dump(mode="json", exclude={"neuron": {"backend"}})}
     )
     checkpoint = Checkpointer(Path(resume), cid) if resume else None
-    model, metrics = train_model(
-        setup.model,
-        data,
-        plan.training,
-        float(run["alpha"]),
-        setup.encode,
-        setup.regulariser,
-        generator,
-        device,
-        progress=progress,
-        augment=setup.augment,
-        checkpoint=checkpoint,
-    )
+    with job_device(plan.training.device) as device:
+        model, metrics = train_model(
+            setup.model,
+            data,
+            plan.training,
+            float(run["alpha"]),
+            setup.encode,
+            setup.regulariser,
+            generator,
+            device,
+            progress=progress,
+            augment=setup.augment,
+            checkpoint=checkpoint,
+        )
+        ran_on = describe_device(device)
     save_torch(
         model_out,
         {"state_dict": model.state_dict(), "model_spec": setup.spec, "run": run, "config_id": cid},
@@ -74,7 +76,10 @@ def train(
     write_csv(metrics_out, with_run(metrics, run, cid))
     write_text(
         settings_out,
-        json.dumps({"run": run, "config_id": cid, "train": plan.model_dump(mode="json")}, indent=2)
+        json.dumps(
+            {"run": run, "config_id": cid, "device": ran_on, "train": plan.model_dump(mode="json")},
+            indent=2,
+        )
         + "\n",
     )
 
@@ -103,17 +108,18 @@ def record(
     training run's checkpoint, no longer needed once the outputs are written."""
     torch.set_num_threads(threads)
     ckpt, data, snn, encode, info = _load_snn(model_path, frames, plan, backend)
-    device = pick_device(plan.device)
-    logits, compute = record_outputs(
-        snn, data, encode, plan.calibration_dropout, plan.dropout_seed, batch_size, device
-    )
+    with job_device(plan.device) as device:
+        logits, compute = record_outputs(
+            snn, data, encode, plan.calibration_dropout, plan.dropout_seed, batch_size, device
+        )
+        device_model = describe_device(device, index=False)
     labels = {"test": data.y["test"], "val": data.y["val"], "cal": data.y["train"]}
     meta = {
         "run": ckpt["run"],
         "model_config_id": ckpt["config_id"],
         "plan": plan.model_dump(),
         "snn": info,
-        "machine": describe(device_name(device)),
+        "machine": describe(device_model),
         "config_id": config_id({"model": ckpt["config_id"], "plan": plan.model_dump()}),
     }
     write_npz(
@@ -146,17 +152,18 @@ def early_exit(
     sets, meta = load_step_outputs(logits)
     record_plan = RecordPlan.model_validate(meta["plan"])
     ckpt, data, snn, encode, _ = _load_snn(model_path, frames, record_plan, backend)
-    table = measure_early_exit(
-        snn,
-        data.x["test"],
-        encode,
-        sets["test"],
-        sets["cal"],
-        list(plan.policies),
-        float(plan.epsilon),
-        batch_size,
-        pick_device(plan.device),
-        plan.max_set_size,
-        plan.grid,
-    )
+    with job_device(plan.device) as device:
+        table = measure_early_exit(
+            snn,
+            data.x["test"],
+            encode,
+            sets["test"],
+            sets["cal"],
+            list(plan.policies),
+            float(plan.epsilon),
+            batch_size,
+            device,
+            plan.max_set_size,
+            plan.grid,
+        )
     write_csv(table_out, with_run(table, ckpt["run"], meta["config_id"]))

@@ -1,11 +1,17 @@
 """One training loop for both tracks: BPTT of an SNN over T steps, and a QCFS ANN (one
-step) for conversion. Each brings its input encoding and its form of RCS."""
+step) for conversion. Each brings its input encoding and its form of RCS.
+
+The step never waits for the device: the loss and accuracy sums, and the first batch
+whose loss is not finite, stay on the device until the epoch ends, and are read there
+in one transfer."""
 
 from __future__ import annotations
 
 import copy
 import logging
-from collections.abc import Callable
+import math
+from contextlib import nullcontext
+from dataclasses import dataclass
 
 import pandas as pd
 import torch
@@ -14,12 +20,15 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from spikecut.data import PreparedData
+from spikecut.data.augment import Augment
 from spikecut.inference.run import Encoder, per_step_logits
 from spikecut.regularisers import Regulariser
 from spikecut.seeding import restore_rng_state, rng_state
 from spikecut.settings import TrainConfig
+from spikecut.training.batches import TrainingSplit
 from spikecut.training.checkpoint import Checkpointer
 from spikecut.training.losses import task_loss
+from spikecut.training.precision import Precision
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +43,68 @@ def make_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
     raise ValueError(f"unknown optimizer {cfg.optimizer!r}; choose 'adam' or 'sgd'")
 
 
+class EpochTotals:
+    """Per-epoch sums of the loss terms and correct answers, and the first batch whose
+    loss is not finite with its terms, all kept on the device. The sums are float64
+    over float32 values, so they equal sums of the same values read one by one."""
+
+    def __init__(self, device: torch.device):
+        self.sums = torch.zeros(4, dtype=torch.float64, device=device)
+        self.first_bad = torch.zeros(4, dtype=torch.float64, device=device)  # batch, terms
+
+    def add(self, batch: int, loss, task, rcs, logits, labels) -> None:
+        n = len(labels)
+        terms = torch.stack([loss, task, rcs]).detach().double()
+        correct = (logits.detach().float().sum(0).argmax(-1) == labels).sum().double()
+        self.sums += torch.cat([terms * n, correct.view(1)])
+        bad = ~torch.isfinite(terms[0]) & (self.first_bad[0] == 0)
+        first = torch.cat([terms.new_full((1,), batch), terms])
+        self.first_bad = torch.where(bad, first, self.first_bad)
+
+    def read(self) -> tuple[list[float], list[float]]:
+        values = torch.cat([self.sums, self.first_bad]).tolist()  # the one host sync
+        return values[:4], values[4:]
+
+
+@dataclass
+class TrainingStep:
+    """One optimiser step on a batch as stored: augmentation, encoding, the forward
+    pass and the loss under the run's precision, backward pass, optimiser step, and the
+    neurons reset for the next batch."""
+
+    model: nn.Module
+    optimizer: torch.optim.Optimizer
+    precision: Precision
+    cfg: TrainConfig
+    alpha: float
+    encode: Encoder
+    regulariser: Regulariser
+    generator: torch.Generator
+    augment: Augment | None = None
+
+    def __call__(
+        self, stored: torch.Tensor, labels: torch.Tensor, batch: int, totals: EpochTotals
+    ) -> None:
+        if self.augment is not None:
+            stored = self.augment(stored, self.generator)
+        # the baseline skips the regulariser: capturing every layer's membrane costs
+        # time, and its value would be read by nothing (its metric is NaN)
+        regularised = self.alpha > 0
+        with self.precision.autocast():
+            with self.regulariser if regularised else nullcontext():
+                logits = self.model(self.encode(stored))
+            task = task_loss(self.cfg.loss, logits, labels, self.cfg.tet_lambda)
+            if regularised:
+                rcs = self.regulariser.value(logits, labels)
+                loss = task + self.alpha * rcs
+            else:
+                rcs, loss = task.new_full((), math.nan), task
+        self.optimizer.zero_grad(set_to_none=True)
+        self.precision.backward_and_step(loss, self.optimizer)
+        functional.reset_net(self.model)
+        totals.add(batch, loss, task, rcs, logits, labels)
+
+
 def train_model(
     model: nn.Module,
     data: PreparedData,
@@ -44,18 +115,19 @@ def train_model(
     generator: torch.Generator,
     device: torch.device,
     progress: bool = True,
-    augment: Callable[[torch.Tensor], torch.Tensor] | None = None,
+    augment: Augment | None = None,
     checkpoint: Checkpointer | None = None,
 ) -> tuple[nn.Module, pd.DataFrame]:
     """Minimise task loss + ``alpha`` * RCS; return the state with the best validation
     accuracy at the last step, and per-epoch metrics. The test split is never touched.
-    With ``checkpoint``, the run saves itself after every epoch and resumes from there."""
+    ``augment`` draws from ``generator``, after the epoch's order. With ``checkpoint``,
+    the run saves itself after every epoch and resumes from there."""
     model.to(device)
     optimizer = make_optimizer(model, cfg)
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=cfg.epochs)
-    x_train = torch.as_tensor(data.x["train"])
-    y_train = torch.as_tensor(data.y["train"])
-    n_batches = -(-len(y_train) // cfg.batch_size)
+    precision = Precision(cfg.precision, device)
+    split = TrainingSplit(data.x["train"], data.y["train"], device)
+    n_batches = -(-len(split) // cfg.batch_size)
     best_acc, best_epoch, best_state, rows = -1.0, 0, None, []
     first = 1
     saved = checkpoint.load() if checkpoint else None
@@ -63,6 +135,7 @@ def train_model(
         model.load_state_dict(saved["model"])
         optimizer.load_state_dict(saved["optimizer"])
         scheduler.load_state_dict(saved["scheduler"])
+        precision.load_state_dict(saved["precision"])
         restore_rng_state(saved["rng"], generator)
         best_acc, best_epoch, best_state, rows = (
             saved[k] for k in ("best_acc", "best_epoch", "best_state", "rows")
@@ -71,6 +144,8 @@ def train_model(
         log.info(
             "resuming from %s after epoch %d of %d", checkpoint.path, saved["epoch"], cfg.epochs
         )
+    if cfg.compile:
+        model.compile()  # in place: the state dict keeps its keys
 
     epochs = tqdm(
         range(first, cfg.epochs + 1),
@@ -80,49 +155,35 @@ def train_model(
         total=cfg.epochs,
         disable=not progress,
     )
+    step = TrainingStep(
+        model, optimizer, precision, cfg, alpha, encode, regulariser, generator, augment
+    )
     for epoch in epochs:
         model.train()
-        order = torch.randperm(len(y_train), generator=generator)
-        sums = {"loss": 0.0, "task_loss": 0.0, "rcs": 0.0, "correct": 0}
-        for batch_idx in range(n_batches):
-            idx = order[batch_idx * cfg.batch_size : (batch_idx + 1) * cfg.batch_size]
-            labels = y_train[idx].to(device)
-            inputs = x_train[idx] if augment is None else augment(x_train[idx])
-            with regulariser:
-                logits = model(encode(inputs).to(device))
-            task = task_loss(cfg.loss, logits, labels, cfg.tet_lambda)
-            with torch.set_grad_enabled(alpha > 0):
-                rcs = regulariser.value(logits, labels)
-            loss = task + alpha * rcs if alpha > 0 else task
-            if not torch.isfinite(loss):
-                raise FloatingPointError(
-                    f"loss became {loss.item()} at epoch {epoch}, batch {batch_idx + 1}/"
-                    f"{n_batches} (task {task.item():.4g}, RCS {rcs.item():.4g}); lower the "
-                    "learning rate or alpha"
-                )
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            functional.reset_net(model)
-            n = len(idx)
-            sums["loss"] += loss.item() * n
-            sums["task_loss"] += task.item() * n
-            sums["rcs"] += rcs.item() * n
-            sums["correct"] += (logits.sum(0).argmax(-1) == labels).sum().item()
+        order = torch.randperm(len(split), generator=generator)
+        totals = EpochTotals(device)
+        for batch, (stored, labels) in enumerate(split.batches(order, cfg.batch_size), 1):
+            step(stored, labels, batch, totals)
+        sums, bad = totals.read()
+        if bad[0]:
+            raise FloatingPointError(
+                f"loss became {bad[1]} at epoch {epoch}, batch {int(bad[0])}/{n_batches} "
+                f"(task {bad[2]:.4g}, RCS {bad[3]:.4g}); lower the learning rate or alpha"
+            )
         lr = scheduler.get_last_lr()[0]
         scheduler.step()
 
         model.eval()
         val_logits = per_step_logits(model, data.x["val"], encode, cfg.batch_size * 4, device)
         val_acc = float((val_logits.sum(1).argmax(-1).numpy() == data.y["val"]).mean())
-        n_train = len(y_train)
+        n_train = len(split)
         row = {
             "epoch": epoch,
             "lr": lr,
-            "loss": sums["loss"] / n_train,
-            "task_loss": sums["task_loss"] / n_train,
-            "rcs": sums["rcs"] / n_train,
-            "train_accuracy": sums["correct"] / n_train,
+            "loss": sums[0] / n_train,
+            "task_loss": sums[1] / n_train,
+            "rcs": sums[2] / n_train,
+            "train_accuracy": sums[3] / n_train,
             "val_accuracy": val_acc,
         }
         rows.append(row)
@@ -139,6 +200,7 @@ def train_model(
                     "model": model.state_dict(),
                     "optimizer": optimizer.state_dict(),
                     "scheduler": scheduler.state_dict(),
+                    "precision": precision.state_dict(),
                     "rng": rng_state(generator),
                     "best_acc": best_acc,
                     "best_epoch": best_epoch,
