@@ -42,11 +42,13 @@ slurm-plugin: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/snakemake --lint
 
-# The GPU machine used for bench/gpu_check.sh has torch, CuPy and pytest but no internet:
-# these are the pure-Python wheels it lacks, fetched here into .whl/.
+# The GPU machine of bench/gpu_check.sh has no internet: the wheels it lacks
+# (tools/gpu-wheels.txt says which), fetched here into .whl/ for its Python 3.12
+MANYLINUX := $(foreach v,manylinux_2_28 manylinux_2_27 manylinux_2_17 manylinux2014 manylinux1,--platform $(v)_x86_64)
 gpu-wheels:
-	$(PYTHON) -m pip download -q --no-deps --only-binary=:all: -d .whl \
-		spikingjelly==2.0.0 loguru==0.7.3
+	$(PYTHON) -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 \
+		--implementation cp $(MANYLINUX) --platform any -d .whl -r tools/gpu-wheels.txt
+	$(PYTHON) -m pip wheel -q --no-deps -w .whl connection-pool==0.0.3
 
 clean-venv:
 	rm -rf $(VENV)

@@ -1,4 +1,5 @@
-"""bench/neurons.py: its dry run on the CPU, and its report and targets on known numbers."""
+"""The benchmarks: their dry runs on the CPU, and their reports and targets on known
+numbers."""
 
 import importlib.util
 import subprocess
@@ -6,16 +7,27 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture(scope="module")
-def bench():
-    spec = importlib.util.spec_from_file_location("bench_neurons", ROOT / "bench/neurons.py")
+def load(name):
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", ROOT / f"bench/{name}.py")
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # for its dataclasses
     spec.loader.exec_module(module)
     return module
+
+
+@pytest.fixture(scope="module")
+def bench():
+    return load("neurons")
+
+
+@pytest.fixture(scope="module")
+def steps():
+    return load("train_step")
 
 
 @pytest.mark.slow
@@ -82,3 +94,47 @@ def test_targets_met_and_missed(bench):
     # 0.6 ms > 0.55, 1.5x < 2x, 0.36 ms > 0.35, VGG 1.5x >= 1.4x
     assert missed.count("- NOT met:") == 3 and missed.count("- met:") == 1
     assert "| 8x64x128x32x32 | fp32 | forward+backward |" in met
+
+
+@pytest.mark.slow
+def test_train_step_smoke_run_compares_and_prices_every_case(tmp_path):
+    out = tmp_path / "train_step.md"
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "bench/train_step.py"), "--smoke", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    text = out.read_text()
+    for case in ("VGG-16 QCFS ANN", "ResNet-19 TET", "VGGSNN TET", "dvs_vgg TET"):
+        assert f"| {case}" in text
+    # every entry of the grid is priced: 4 methods on each frame set, 2 on each event set
+    priced = [
+        line
+        for line in text.splitlines()
+        if line.split(" | ")[0][2:]
+        in ("cifar10", "cifar100", "tiny-imagenet", "cifar10-dvs", "dvs128-gesture", "n-caltech101")
+    ]
+    assert len(priced) == 18
+    assert "Total: " in text and "Augmentation of one batch" in text
+
+
+def test_train_step_report_and_targets(steps):
+    rows = [
+        {
+            "case": case.label,
+            "spikecut fp32": 90.0 if i else 110.0,
+            "spikecut bf16": 50.0,
+            "plain SJ fp32": 100.0,
+        }
+        for i, case in enumerate(steps.COMPARED)
+    ]
+    rows[0] |= {"host augment": 40.0, "device augment": 2.0}
+    rows[3]["spikecut bf16"] = "out of memory"
+    text = steps.report(rows, [], "synthetic", 16)
+    assert "| VGG-16 QCFS ANN, CIFAR-10 | 110.00 | 50.00 | 100.00 | 1.10 | 0.50 |" in text
+    assert "| out of memory |" in text and "share of the fp32 step" in text
+    if not torch.cuda.is_available():  # the CPU's targets: no slower than SpikingJelly
+        assert text.count("- met:") == 4 and text.count("- NOT met:") == 1
+        assert "NOT met: VGG-16 QCFS ANN, CIFAR-10: fp32 / plain SJ <= 1.0: 1.10" in text

@@ -10,6 +10,8 @@ sets, their T, models, methods, variants, augmentations and cutoff settings are 
 paper config's own, read from the file, so a new grid entry is tested as it lands.
 """
 
+import json
+
 import pandas as pd
 import pytest
 import yaml
@@ -71,3 +73,30 @@ def test_every_grid_entry_runs_to_the_figures(tmp_path):
     assert early["matches_simulation"].all()
     assert_figures(results, [(d, m, cfg["alphas"][0]) for d, m in entries])
     assert "## cifar10 (tet-tebn-resnet19)" in (results / "summary" / "summary.md").read_text()
+
+
+@pytest.mark.gpu
+@pytest.mark.slow
+def test_a_small_grid_trains_on_the_gpu_with_the_fast_settings(tmp_path):
+    """The CIFAR-10 and DVS128 Gesture entries of the stand-in grid, on the GPU, in the
+    paper config's own bfloat16 with cuDNN autotuning."""
+    cfg = standin_config(tmp_path / "raw")
+    cfg["datasets"] = {name: cfg["datasets"][name] for name in ("cifar10", "dvs128-gesture")}
+    cfg["training"]["device"] = "auto"
+    for stage in ("train", "record"):
+        cfg["resources"][stage]["gpu"] = 1
+    config_file = tmp_path / "gpu.yaml"
+    config_file.write_text(yaml.safe_dump(cfg, sort_keys=False))
+    result = snakemake(
+        "--cores", "4", "--resources", "gpu=1", "--configfile", str(config_file),
+        "--directory", str(tmp_path),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-6000:]
+    runs = list((tmp_path / "results" / "runs").glob("*/*/*/*/settings.json"))
+    assert len(runs) == len(grid_entries(cfg))
+    for path in runs:
+        saved = json.loads(path.read_text())
+        assert saved["device"].startswith("cuda:"), path
+        assert saved["train"]["training"]["precision"] == "bf16"
+    early = pd.read_csv(tmp_path / "results" / "cutoff" / "early_exit.csv")
+    assert early["matches_simulation"].all()
