@@ -1,5 +1,6 @@
 """The training split as batches, and the training step's traffic with the host."""
 
+import dataclasses
 import warnings
 
 import numpy as np
@@ -10,7 +11,7 @@ from conftest import TRAIN
 from spikecut.data import prepare
 from spikecut.methods import METHODS
 from spikecut.seeding import seed_everything
-from spikecut.settings import TrainConfig
+from spikecut.settings import AugmentConfig, TrainConfig
 from spikecut.training.batches import TrainingSplit, fits_on_device
 from spikecut.training.loop import EpochTotals, TrainingStep, make_optimizer
 from spikecut.training.precision import Precision
@@ -58,14 +59,21 @@ def test_the_training_step_never_waits_for_the_gpu(precision):
     """torch reports every call that synchronises the host with the device; a whole
     epoch's steps make none (the epoch's one read comes after them)."""
     device = torch.device("cuda")
-    data = prepare("digits", n_steps=3, seed=0, test_fraction=0.25, val_fraction=0.2, limit=300)
+    data = prepare(
+        "digits", n_steps=3, seed=0, test_fraction=0.25, val_fraction=0.2, limit=300,
+        options={"upsample": 4},
+    )  # fmt: skip
+    # uint8 images with a normalisation and every augmentation, as CIFAR's
+    images = {k: (v * 255).astype(np.uint8) for k, v in data.x.items()}
+    data = dataclasses.replace(data, x=images, norm=((0.3,), (0.2,)))
+    augment = AugmentConfig(crop_padding=2, flip=True, autoaugment=True, cutout=8)
     generator = seed_everything(0)
-    setup = METHODS["bptt"].setup(TRAIN, data)
+    setup = METHODS["bptt"].setup(TRAIN.model_copy(update={"augment": augment}), data)
     model = setup.model.to(device)
     cfg = TrainConfig(batch_size=32, precision=precision)
     step = TrainingStep(
         model, make_optimizer(model, cfg), Precision(precision, device), cfg, 0.1,
-        setup.encode, setup.regulariser, generator,
+        setup.encode, setup.regulariser, generator, setup.augment,
     )  # fmt: skip
     split = TrainingSplit(data.x["train"], data.y["train"], device)
     totals = EpochTotals(device)

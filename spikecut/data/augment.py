@@ -3,9 +3,10 @@ them: random crop with zero padding, horizontal flip, AutoAugment (CIFAR-10 poli
 :mod:`spikecut.data.autoaugment`) and Cutout, in that order.
 
 Every random choice is drawn on the CPU from the run's generator, a fixed number of
-draws per batch, and only then sent to the batch's device; each operation is exact
-integer indexing or IEEE arithmetic done one operation at a time. So the same seed gives
-the same batches whether the data sit in host or GPU memory.
+draws per batch, and only then sent to the batch's device, by copies that do not wait
+for it; each operation is exact integer indexing or IEEE arithmetic done one operation
+at a time. So the same seed gives the same batches whether the data sit in host or GPU
+memory.
 """
 
 from __future__ import annotations
@@ -66,9 +67,11 @@ class Augment:
         pad = self.cfg.crop_padding
         if pad > 0:
             offsets = torch.randint(0, 2 * pad + 1, (n, 2), generator=generator)
-            batch = crop(batch, pad, offsets.to(device))
+            batch = crop(batch, pad, offsets.to(device, non_blocking=True))
         if self.cfg.flip:
-            batch = hflip(batch, (torch.rand(n, generator=generator) < 0.5).to(device))
+            batch = hflip(
+                batch, (torch.rand(n, generator=generator) < 0.5).to(device, non_blocking=True)
+            )
         if self.cfg.autoaugment:
             batch = autoaugment(batch, generator)
         if self.cfg.cutout > 0:
@@ -79,7 +82,7 @@ class Augment:
                 ],
                 dim=1,
             )
-            batch = cutout(batch, self.cfg.cutout, centres.to(device))
+            batch = cutout(batch, self.cfg.cutout, centres.to(device, non_blocking=True))
         return batch
 
 

@@ -54,7 +54,7 @@ BINS = 10
 
 
 def _per_image(values: torch.Tensor, image: torch.Tensor) -> torch.Tensor:
-    return values.to(image.device, torch.float32).view(-1, 1, 1, 1)
+    return values.to(image.device, torch.float32, non_blocking=True).view(-1, 1, 1, 1)
 
 
 def _blend(image: torch.Tensor, other: torch.Tensor, factor: torch.Tensor) -> torch.Tensor:
@@ -117,7 +117,7 @@ def sharpness(image: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
 def posterize(image: torch.Tensor, bits: torch.Tensor) -> torch.Tensor:
     """Keep the ``bits`` most significant bits of every value."""
     mask = (255 << (8 - bits.to(torch.int32))) & 255
-    return image & mask.to(image.device, torch.uint8).view(-1, 1, 1, 1)
+    return image & mask.to(image.device, torch.uint8, non_blocking=True).view(-1, 1, 1, 1)
 
 
 def solarize(image: torch.Tensor, threshold: torch.Tensor) -> torch.Tensor:
@@ -162,7 +162,7 @@ def warp(image: torch.Tensor, inverse: torch.Tensor) -> torch.Tensor:
     ``grid_sample``'s nearest mode does."""
     n, c, h, w = image.shape
     device = image.device
-    m = inverse.to(device, torch.float32)
+    m = inverse.to(device, torch.float32, non_blocking=True)
     xs = (torch.arange(w, device=device, dtype=torch.float32) - (w - 1) / 2).view(1, 1, w)
     ys = (torch.arange(h, device=device, dtype=torch.float32) - (h - 1) / 2).view(1, h, 1)
 
@@ -257,6 +257,6 @@ def autoaugment(batch: torch.Tensor, generator: torch.Generator) -> torch.Tensor
                 members.append(i)
                 values.append(magnitude(name, bin_, negative[i][stage], h, w))
         for name, (members, values) in groups.items():
-            index = torch.tensor(members).to(batch.device)
+            index = torch.tensor(members).to(batch.device, non_blocking=True)
             out[index] = OPERATIONS[name][0](out[index], torch.tensor(values, dtype=torch.float64))
     return out

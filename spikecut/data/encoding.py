@@ -12,7 +12,11 @@ def normalise(x: np.ndarray | torch.Tensor, norm=None) -> torch.Tensor:
     x = torch.as_tensor(x)
     if norm is None:
         return x.float()
-    mean, std = (torch.tensor(v, dtype=torch.float32, device=x.device).view(-1, 1, 1) for v in norm)
+    # a training step must not wait for the device: no blocking copy to it
+    mean, std = (
+        torch.tensor(v, dtype=torch.float32).view(-1, 1, 1).to(x.device, non_blocking=True)
+        for v in norm
+    )
     return (x.float() / 255.0 - mean) / std
 
 

@@ -63,7 +63,7 @@ class TrainingSplit:
         """(samples as stored, labels) on the device, ``batch_size`` at a time in
         ``order``, a CPU permutation."""
         if self.on_device:
-            for index in order.to(self.device).split(batch_size):
+            for index in order.to(self.device, non_blocking=True).split(batch_size):
                 yield self.samples[index], self.labels[index]
             return
         chunks = order.split(batch_size)
@@ -82,4 +82,4 @@ class TrainingSplit:
             batch.record_stream(current)  # its memory is reused only after this step
             if i + 1 < len(chunks):
                 ahead = send(chunks[i + 1])
-            yield batch, self.labels[index.to(self.device)]
+            yield batch, self.labels[index.to(self.device, non_blocking=True)]
