@@ -57,9 +57,9 @@ from spikecut.seeding import seed_everything  # noqa: E402
 from spikecut.settings import RecordPlan, Settings, TrainPlan  # noqa: E402
 from spikecut.settings.workflow import MODEL_ADAPTER  # noqa: E402
 from spikecut.training.batches import TrainingSplit  # noqa: E402
-from spikecut.training.loop import EpochTotals, TrainingStep, make_optimizer  # noqa: E402
+from spikecut.training.loop import EpochTotals, make_optimizer, training_step  # noqa: E402
 from spikecut.training.losses import task_loss  # noqa: E402
-from spikecut.training.precision import PRECISIONS, Precision  # noqa: E402
+from spikecut.training.precision import PRECISIONS  # noqa: E402
 
 PAPER = ROOT / "config" / "paper.yaml"
 
@@ -166,18 +166,14 @@ class Bench:
         data = self.data(case, batch)
         generator = seed_everything(0, plan.training.deterministic)
         setup = METHODS[plan.method].setup(plan, data)
-        model = setup.model.to(self.device).train()
-        if compile:
-            model.compile()  # as train_model does
-        step = TrainingStep(
-            model,
-            make_optimizer(model, plan.training),
-            Precision(precision, self.device),
+        step = training_step(
+            setup.model.train(),
             plan.training,
             alpha,
             setup.encode,
             setup.regulariser,
             generator,
+            self.device,
             setup.augment,
         )
         split = TrainingSplit(data.x["train"], data.y["train"], self.device)
@@ -188,7 +184,7 @@ class Bench:
                 yield from split.batches(torch.randperm(len(split), generator=generator), batch)
 
         batches = epochs()
-        return lambda: step(*next(batches), 1, totals)
+        return _under_cudnn(plan, lambda: step(*next(batches), 1, totals))
 
     def host_pipeline(self, case: Case) -> Callable[[torch.Tensor], torch.Tensor] | None:
         """The case's augmentation of one uint8 image the way a plain loop's data set
@@ -259,7 +255,7 @@ class Bench:
             stats["loss"] += loss.item() * label.numel()
             stats["correct"] += (out.mean(0).argmax(1) == label).float().sum().item()
 
-        return step
+        return _under_cudnn(plan, step)
 
     def forward(self, case: Case, recorded: bool) -> tuple[Callable[[], None], int]:
         """A forward pass in evaluation mode, float32: of the trained model (validation
@@ -302,6 +298,18 @@ class Bench:
         images = torch.as_tensor(self.data(case, batch).x["train"][:batch]).to(self.device)
         generator = torch.Generator().manual_seed(0)
         return lambda: augment(images, generator)
+
+
+def _under_cudnn(plan: TrainPlan, call: Callable[[], object]) -> Callable[[], object]:
+    """``call`` with the cuDNN setting of ``plan``'s runs, which is global to the
+    process that builds and times every way of running a case."""
+
+    def run():
+        torch.backends.cudnn.benchmark = not plan.training.deterministic
+        torch.backends.cudnn.deterministic = plan.training.deterministic
+        return call()
+
+    return run
 
 
 class _Augmented(torch.utils.data.Dataset):
@@ -381,6 +389,7 @@ def price(bench: Bench, batch: int) -> list[dict]:
                 "data set": dataset,
                 "method": method,
                 "precision": training.precision,
+                "batch": batch,
                 "epochs": training.epochs,
                 "runs": len(settings.alphas) * len(settings.seeds),
                 "step ms (alpha 0)": ms["alpha 0"],
@@ -389,7 +398,7 @@ def price(bench: Bench, batch: int) -> list[dict]:
                 "recording ms/sample": ms["record"],
             }
             if not any(isinstance(v, str) for v in ms.values()):
-                batches = math.ceil((n_train - n_val) / training.batch_size)
+                batches = math.ceil((n_train - n_val) / batch)
                 epoch0, epoch1 = (
                     batches * ms[k] + n_val * ms["validate"] for k in ("alpha 0", "alpha")
                 )
@@ -463,7 +472,7 @@ def report(compared: list[dict], priced: list[dict], header: str, batch: int) ->
             "case": row["case"],
             "host, torchvision per image (ms)": row["host augment"],
             "spikecut, batched on the device (ms)": row["device augment"],
-            "share of the fp32 step": ratio(row["device augment"], row["spikecut fp32"]),
+            "share of the fp32 step": ratio(row["device augment"], row.get("spikecut fp32")),
         }
         for row in compared
         if "host augment" in row

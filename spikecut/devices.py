@@ -3,7 +3,8 @@
 Snakemake's ``gpu`` resource only counts jobs; it never tells a job which GPU to use,
 so every job asking for "cuda" would land on the first one. A job that may use any GPU
 therefore claims one: it takes an exclusive ``flock`` on a file named after the GPU's
-UUID in a folder every job on the machine shares. The operating system drops the lock
+UUID in one folder for every job on the machine, ``/tmp/spikecut-gpu-locks`` (whatever
+each job's ``TMPDIR``), or ``$SPIKECUT_GPU_LOCKS``. The operating system drops the lock
 when the process ends in any way, SIGKILL included, so a crashed job never keeps a GPU.
 Naming the file by UUID, not by index, keeps jobs that see different GPUs under the
 same index (SLURM renumbers each job's GPUs from 0) from blocking each other.
@@ -14,7 +15,6 @@ from __future__ import annotations
 import fcntl
 import logging
 import os
-import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
@@ -29,7 +29,7 @@ LOCKS_ENV = "SPIKECUT_GPU_LOCKS"  # the shared folder of the lock files, if not 
 
 
 def lock_folder() -> Path:
-    return Path(os.environ.get(LOCKS_ENV) or Path(tempfile.gettempdir(), "spikecut-gpu-locks"))
+    return Path(os.environ.get(LOCKS_ENV) or "/tmp/spikecut-gpu-locks")
 
 
 def assigned_gpus(env: Mapping[str, str], count: int) -> list[int]:
@@ -48,38 +48,53 @@ class Claim:
     """A GPU held by this process until :meth:`release` or the process's end."""
 
     position: int  # in the list of keys the claim chose from
-    path: Path
     fd: int
 
     def release(self) -> None:
-        os.close(self.fd)  # closing the last descriptor drops the flock
+        if self.fd >= 0:
+            os.close(self.fd)  # closing the last descriptor drops the flock
+            self.fd = -1
 
 
-def _lock(path: Path) -> Claim | None:
+def _lock(folder: Path, key: str, position: int = 0) -> Claim | None:
+    path = folder / f"{key}.lock"
     try:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
-    except PermissionError:  # another user's lock file: flock needs no write access
-        fd = os.open(path, os.O_RDONLY)
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+        except PermissionError:  # another user's lock file: flock needs no write access
+            fd = os.open(path, os.O_RDONLY)
+    except OSError as err:
+        raise RuntimeError(_unusable(path, err)) from err
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         os.close(fd)
         return None
-    return Claim(-1, path, fd)
+    return Claim(position, fd)
 
 
 def _folder(folder: Path) -> Path:
     if not folder.is_dir():
-        folder.mkdir(parents=True, exist_ok=True)
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise RuntimeError(_unusable(folder, err)) from err
         # shared by every user's jobs, like /tmp; another user's job may have made it
         with suppress(PermissionError):
             os.chmod(folder, 0o1777)
     return folder
 
 
+def _unusable(path: Path, err: OSError) -> str:
+    return (
+        f"cannot use {path} for the GPU locks ({err.strerror}); set {LOCKS_ENV} to a "
+        "folder every job on this machine can write"
+    )
+
+
 def try_claim(key: str, folder: Path | None = None) -> Claim | None:
     """The GPU named ``key`` if no other process holds it, else None."""
-    return _lock(_folder(folder or lock_folder()) / f"{key}.lock")
+    return _lock(_folder(folder or lock_folder()), key)
 
 
 def claim_any(
@@ -91,9 +106,8 @@ def claim_any(
     waited = False
     while True:
         for position, key in enumerate(keys):
-            claim = _lock(folder / f"{key}.lock")
+            claim = _lock(folder, key, position)
             if claim is not None:
-                claim.position = position
                 if waited:
                     log.info("got GPU %s after waiting", key)
                 return claim
@@ -176,10 +190,10 @@ def job_device(requested: str) -> Iterator[torch.device]:
         yield torch.device("cpu")
         return
     device = torch.device("cuda", index)
-    # kernels and allocations that take the current device (CuPy's among them) use it
-    torch.cuda.set_device(device)
-    log.info("running on %s", describe_device(device))
     try:
+        # kernels and allocations that take the current device (CuPy's among them) use it
+        torch.cuda.set_device(device)
+        log.info("running on %s", describe_device(device))
         yield device
     finally:
         if claim is not None:
@@ -187,10 +201,11 @@ def job_device(requested: str) -> Iterator[torch.device]:
 
 
 def describe_device(device: torch.device, index: bool = True) -> str:
-    """``cpu``, or the GPU as ``cuda:1 (NVIDIA H100 80GB HBM3)``; without ``index``,
-    just its model, which is what a result's machine line names."""
+    """``cpu``, or the GPU as ``cuda:1 (NVIDIA H100 80GB HBM3, GPU-...)``, its UUID
+    telling it apart where SLURM numbers every job's GPU 0; without ``index``, just its
+    model, which is what a result's machine line names."""
     if device.type != "cuda":
         return device.type
     number = device.index if device.index is not None else torch.cuda.current_device()
     name = torch.cuda.get_device_name(number)
-    return f"cuda:{number} ({name})" if index else name
+    return f"cuda:{number} ({name}, {gpu_key(number)})" if index else name

@@ -116,14 +116,6 @@ def torchvision_op(name, image, m):
     """torchvision's own single-image operation, as its AutoAugment calls it."""
     geometry = dict(scale=1.0, interpolation=NEAREST)
     calls = {
-        "shear_x": lambda: TF.affine(
-            image,
-            angle=0.0,
-            translate=[0, 0],
-            shear=[math.degrees(math.atan(m)), 0.0],
-            center=[0, 0],
-            **geometry,
-        ),
         "shear_y": lambda: TF.affine(
             image,
             angle=0.0,
@@ -156,8 +148,6 @@ def exact_source(name, m, size=32):
     """Where each output pixel of a geometric operation reads, in float64: ``[2, H, W]``
     fractional (column, row) source indices."""
     rows, cols = np.meshgrid(np.arange(size), np.arange(size), indexing="ij")
-    if name == "shear_x":
-        return cols + m * (rows + 0.5), rows.astype(float)
     if name == "shear_y":
         return cols.astype(float), rows + m * (cols + 0.5)
     if name == "rotate":
@@ -167,7 +157,7 @@ def exact_source(name, m, size=32):
     return cols - int(m) * (name == "translate_x"), rows - int(m) * (name == "translate_y")
 
 
-GEOMETRY = ("shear_x", "shear_y", "translate_x", "translate_y", "rotate")
+GEOMETRY = ("shear_y", "translate_x", "translate_y", "rotate")
 BLENDS = ("color", "sharpness")  # float blends: rounding may differ by one level
 
 
@@ -217,26 +207,55 @@ def test_blends_are_exact_where_nothing_changes():
             assert torch.equal(out, flat), (name, m)
 
 
-def test_the_policy_is_drawn_per_image_at_its_probabilities():
-    """Over many images, each sub-policy is drawn about equally often and each of its
-    operations applies about as often as its probability says: the draws are replayed
-    from a generator with the same seed."""
-    n = 20_000
-    g = gen(3)
-    x = torch.zeros((n, 1, 4, 4), dtype=torch.uint8)
-    aa.autoaugment(x, g)
+def test_the_policy_and_magnitudes_are_torchvisions():
+    from torchvision.transforms.v2 import AutoAugment, AutoAugmentPolicy
+
+    theirs = AutoAugment(AutoAugmentPolicy.CIFAR10)
+    names = {name.replace("_", ""): name for name in aa.OPERATIONS}
+    assert [
+        tuple((names[op.lower()], p, bin_) for op, p, bin_ in pair) for pair in theirs._policies
+    ] == list(aa.POLICY)
+    for op, (bins, signed) in theirs._AUGMENTATION_SPACE.items():
+        name = names.get(op.lower())
+        if name is None:
+            continue  # an operation the CIFAR-10 policy does not use
+        assert aa.OPERATIONS[name][2] == signed, name
+        want = bins(aa.BINS, 32, 32)
+        if want is None:
+            assert aa.OPERATIONS[name][1] is None, name
+            continue
+        scale = 255.0 if name == "solarize" else 1.0  # torchvision's is a fraction of 255
+        np.testing.assert_allclose(
+            aa.OPERATIONS[name][1](32, 32), scale * want.double().numpy(), rtol=1e-6, err_msg=name
+        )
+
+
+def test_each_image_draws_its_subpolicy_and_applies_each_operation_at_its_probability():
+    """The plan against the rule, image by image, from the same draws replayed: image i
+    takes sub-policy k, and its operation at stage s applies when its uniform number
+    is at most the operation's probability, with a negative magnitude when the sign's
+    number is at most one half."""
+    n = 4000
+    drawn = gen(3)
+    plan = aa.draw(n, 32, 32, drawn)
     replay = gen(3)
-    policy = torch.randint(len(aa.POLICY), (n,), generator=replay)
-    applies = torch.rand((n, 2), generator=replay)
-    counts = torch.bincount(policy, minlength=len(aa.POLICY)).float()
-    assert counts.min() > 0.8 * n / len(aa.POLICY)
-    for k, pair in enumerate(aa.POLICY):
-        for stage, (_, probability, _) in enumerate(pair):
-            rate = (applies[policy == k, stage] <= probability).float().mean()
-            assert abs(rate - probability) < 0.05
-    # the generator advanced by exactly those draws and the signs
-    torch.rand((n, 2), generator=replay)
-    assert torch.equal(torch.rand(3, generator=g), torch.rand(3, generator=replay))
+    policy = torch.randint(len(aa.POLICY), (n,), generator=replay).tolist()
+    applies = torch.rand((n, 2), generator=replay).tolist()
+    negative = torch.rand((n, 2), generator=replay).tolist()
+    for stage in range(2):
+        want: dict = {}
+        for i in range(n):
+            name, probability, bin_ = aa.POLICY[policy[i]][stage]
+            if applies[i][stage] <= probability:
+                m = aa.magnitude(name, bin_, negative[i][stage] <= 0.5, 32, 32)
+                want.setdefault(name, ([], []))[0].append(i)
+                want[name][1].append(m)
+        assert plan[stage] == want
+    applied = sum(len(members) for stage in plan for members, _ in stage.values())
+    expected = n * np.mean([p for pair in aa.POLICY for _, p, _ in pair]) * 2
+    assert abs(applied - expected) < 0.05 * expected
+    # and nothing else was drawn
+    assert torch.equal(drawn.get_state(), replay.get_state())
 
 
 def test_autoaugment_is_reproducible_and_changes_images():

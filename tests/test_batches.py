@@ -12,7 +12,7 @@ from spikecut.data import prepare
 from spikecut.methods import METHODS
 from spikecut.seeding import seed_everything
 from spikecut.settings import AugmentConfig, TrainConfig
-from spikecut.training.batches import TrainingSplit, fits_on_device
+from spikecut.training.batches import DEVICE_SHARE, TrainingSplit, fits_on_device
 from spikecut.training.loop import EpochTotals, TrainingStep, make_optimizer
 from spikecut.training.precision import Precision
 
@@ -49,15 +49,17 @@ def test_a_split_too_large_for_the_gpu_streams_the_same_batches():
     held = TrainingSplit(x, y, device)
     streamed = TrainingSplit(x, y, device, share=0.0)
     assert held.on_device and not streamed.on_device
-    for (a, la), (b, lb) in zip(held.batches(order, 64), streamed.batches(order, 64)):
+    for (a, la), (b, lb) in zip(held.batches(order, 64), streamed.batches(order, 64), strict=True):
         assert b.is_cuda and torch.equal(a, b) and torch.equal(la, lb)
 
 
 @pytest.mark.gpu
+@pytest.mark.parametrize("share", [DEVICE_SHARE, 0.0], ids=["held", "streamed"])
 @pytest.mark.parametrize("precision", ["fp32", "bf16"])
-def test_the_training_step_never_waits_for_the_gpu(precision):
+def test_the_training_step_never_waits_for_the_gpu(precision, share):
     """torch reports every call that synchronises the host with the device; a whole
-    epoch's steps make none (the epoch's one read comes after them)."""
+    epoch, the batches served and the watch for a non-finite loss included, makes none
+    (the epoch's one read comes after it)."""
     device = torch.device("cuda")
     data = prepare(
         "digits", n_steps=3, seed=0, test_fraction=0.25, val_fraction=0.2, limit=300,
@@ -75,17 +77,19 @@ def test_the_training_step_never_waits_for_the_gpu(precision):
         model, make_optimizer(model, cfg), Precision(precision, device), cfg, 0.1,
         setup.encode, setup.regulariser, generator, setup.augment,
     )  # fmt: skip
-    split = TrainingSplit(data.x["train"], data.y["train"], device)
+    split = TrainingSplit(data.x["train"], data.y["train"], device, share=share)
     totals = EpochTotals(device)
-    batches = list(split.batches(torch.randperm(len(split), generator=generator), 32))
-    step(*batches[0], 1, totals)  # the first call compiles and checks kernels
+    first = next(split.batches(torch.randperm(len(split), generator=generator), 32))
+    step(*first, 1, totals)  # the first call compiles and checks the kernels
     torch.cuda.synchronize()
     torch.cuda.set_sync_debug_mode("warn")
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            for i, (x, labels) in enumerate(batches[1:], 2):
+            order = torch.randperm(len(split), generator=generator)
+            for i, (x, labels) in enumerate(split.batches(order, 32), 1):
                 step(x, labels, i, totals)
+                assert not totals.diverged()
     finally:
         torch.cuda.set_sync_debug_mode("default")
     syncs = [str(w.message) for w in caught if "synchroniz" in str(w.message)]

@@ -138,3 +138,18 @@ def test_train_step_report_and_targets(steps):
     if not torch.cuda.is_available():  # the CPU's targets: no slower than SpikingJelly
         assert text.count("- met:") == 4 and text.count("- NOT met:") == 1
         assert "NOT met: VGG-16 QCFS ANN, CIFAR-10: fp32 / plain SJ <= 1.0: 1.10" in text
+
+
+def test_train_step_report_of_one_precision_compiled(steps):
+    """gpu_check.sh's torch.compile run: one precision, no float32 step."""
+    row = {
+        "case": steps.COMPARED[0].label,
+        "spikecut bf16": 50.0,
+        "spikecut bf16 compiled": 40.0,
+        "plain SJ fp32": 100.0,
+        "host augment": 40.0,
+        "device augment": 2.0,
+    }
+    text = steps.report([row], [], "synthetic", 128)
+    assert "| 50.00 | 40.00 | 100.00 | 0.50 |" in text
+    assert "not measured: VGG-16 QCFS ANN" in text or torch.cuda.is_available()

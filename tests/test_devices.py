@@ -10,7 +10,7 @@ import time
 import pytest
 import torch
 
-from spikecut.devices import LOCKS_ENV, allocate, claim_any, job_device, try_claim
+from spikecut.devices import LOCKS_ENV, allocate, claim_any, gpu_key, job_device, try_claim
 
 # holds the first free GPU of argv[2] (comma-separated keys) until its stdin closes
 HOLDER = """
@@ -132,6 +132,14 @@ def test_slurm_jobs_use_the_gpus_slurm_gave_them(locks, caplog):
         allocate("cuda", 4, no_gpu, sim)
 
 
+def test_an_unusable_lock_folder_names_the_fix(tmp_path, monkeypatch):
+    blocker = tmp_path / "a file"
+    blocker.write_text("")
+    monkeypatch.setenv(LOCKS_ENV, str(blocker / "locks"))
+    with pytest.raises(RuntimeError, match=f"for the GPU locks .*; set {LOCKS_ENV} to a folder"):
+        allocate("auto", 2, {}, sim)
+
+
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the CPU fallback")
 def test_job_device_on_a_machine_without_gpus():
     with job_device("auto") as device:
@@ -145,6 +153,7 @@ def test_job_device_on_a_machine_without_gpus():
 def test_job_device_takes_a_free_gpu(locks):
     with job_device("auto") as device:
         assert device.type == "cuda" and torch.cuda.current_device() == device.index
+        assert try_claim(gpu_key(device.index), locks) is None  # held while the job runs
         if torch.cuda.device_count() > 1:
             with job_device("auto") as second:  # another job meanwhile
                 assert second != device

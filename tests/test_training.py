@@ -1,4 +1,5 @@
 import dataclasses
+import math
 
 import numpy as np
 import pytest
@@ -98,16 +99,26 @@ def test_rcs_enters_the_loss(small, method):
     assert not np.allclose(base["task_loss"], reg["task_loss"])
 
 
+@pytest.mark.parametrize("alpha", [0.0, 0.5])
 @pytest.mark.parametrize("poison, shown", [(float("nan"), "nan"), (1e30, "inf")])
-def test_non_finite_loss_stops_with_epoch_and_batch(small, poison, shown):
+def test_non_finite_loss_stops_with_epoch_and_batch(small, poison, shown, alpha):
     # NaN inputs never reach the loss (a NaN membrane does not spike), so poison the
     # read-out, as a diverging run would; a logit of 1e30 overflows TET's squared term
     generator = seed_everything(0)
     setup = setup_for("bptt", small)
     with torch.no_grad():
         setup.model[-1].bias[0] = poison
-    with pytest.raises(FloatingPointError, match=rf"loss became {shown} at epoch 1, batch 1/"):
-        train_on_cpu(setup, small, TrainConfig(epochs=1, loss="tet"), generator)
+    batches = []
+    setup.model.register_forward_hook(
+        lambda *_: batches.append(1) if setup.model.training else None
+    )
+    with pytest.raises(
+        FloatingPointError, match=rf"loss became {shown} at epoch 1, batch 1/"
+    ) as err:
+        train_on_cpu(setup, small, TrainConfig(epochs=1, loss="tet"), generator, alpha)
+    assert len(batches) == 1  # it stopped at the batch, not at the end of the epoch
+    # the fix it names is the one that applies
+    assert ("alpha" in str(err.value)) == (alpha > 0) and "learning rate" in str(err.value)
 
 
 def test_task_losses_by_hand():
@@ -183,9 +194,9 @@ def plain_training(setup, data, cfg, generator, alpha):
         for idx in torch.randperm(len(y), generator=generator).split(cfg.batch_size):
             with setup.regulariser:
                 logits = model(setup.encode(x[idx]))
-            loss = task_loss(cfg.loss, logits, y[idx]) + alpha * setup.regulariser.value(
-                logits, y[idx]
-            )
+            loss = task_loss(cfg.loss, logits, y[idx])
+            if alpha > 0:
+                loss = loss + alpha * setup.regulariser.value(logits, y[idx])
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
@@ -197,16 +208,17 @@ def plain_training(setup, data, cfg, generator, alpha):
     return states, losses
 
 
+@pytest.mark.parametrize("alpha", [0.0, 0.3])
 @pytest.mark.parametrize("method", ["bptt", "qcfs"])
-def test_the_loop_equals_the_plain_loop_to_the_last_bit(small, method):
+def test_the_loop_equals_the_plain_loop_to_the_last_bit(small, method, alpha):
     """Deterministic float32 training keeps the numbers it always had: sums kept on the
     device, the deferred check for a non-finite loss and the batches served by the
     training split change nothing."""
     cfg = TrainConfig(epochs=3, batch_size=32, lr=0.01)
     generator = seed_everything(2)
-    model, metrics = train_on_cpu(setup_for(method, small), small, cfg, generator, 0.3)
+    model, metrics = train_on_cpu(setup_for(method, small), small, cfg, generator, alpha)
     generator = seed_everything(2)
-    states, losses = plain_training(setup_for(method, small), small, cfg, generator, 0.3)
+    states, losses = plain_training(setup_for(method, small), small, cfg, generator, alpha)
     assert metrics["loss"].tolist() == losses
     chosen = int(metrics.loc[metrics["selected"], "epoch"].iloc[0])
     for key, value in model.state_dict().items():
@@ -247,8 +259,14 @@ def test_fp16_trains_through_its_gradient_scaler(small, tmp_path):
     cfg = TrainConfig(epochs=2, batch_size=32, lr=0.01, precision="fp16")
     _, metrics = train_on_cpu(setup, small, cfg, generator, checkpoint=checkpoint)
     assert metrics["val_accuracy"].max() > 0.5
+    # the scaler's own state: each skipped step (a gradient overflowed) halved its scale
+    # from 2^16 and restarted its count of good steps
     scaler = checkpoint.load()["precision"]
-    assert scaler["scale"] > 0 and scaler["_growth_tracker"] >= 0  # the scaler's own state
+    steps = 2 * -(-len(small.y["train"]) // 32)
+    skipped = round(math.log2(65536.0 / scaler["scale"]))
+    assert 0 <= skipped < steps and scaler["_growth_tracker"] <= steps - skipped
+    if not skipped:
+        assert scaler["_growth_tracker"] == steps
 
 
 def test_bad_precision():

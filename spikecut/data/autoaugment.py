@@ -43,7 +43,7 @@ POLICY = (
     (("brightness", 0.1, 3), ("color", 0.7, 0)),
     (("solarize", 0.4, 5), ("autocontrast", 0.9, None)),
     (("translate_y", 0.9, 9), ("translate_y", 0.7, 9)),
-    (("autocontrast", 0.9, None), ("solarize", 0.2, 3)),
+    (("autocontrast", 0.9, None), ("solarize", 0.8, 3)),
     (("equalize", 0.8, None), ("invert", 0.1, None)),
     (("translate_y", 0.7, 9), ("autocontrast", 0.9, None)),
 )
@@ -196,10 +196,9 @@ def _rotation(angle: float, h: int, w: int) -> Rows:
     return ((math.cos(r), -math.sin(r), 0.0), (math.sin(r), math.cos(r), 0.0))
 
 
-# Inverse maps, output -> input. Shears are about the top-left corner, whose pixel
-# centre lies h/2 (w/2) from the image's centre; a positive angle turns anticlockwise;
+# Inverse maps, output -> input. The shear is about the top-left corner, whose pixel
+# centre lies w/2 from the image's centre; a positive angle turns anticlockwise;
 # translations are whole pixels.
-shear_x = _affine(lambda m, h, w: ((1.0, m, m * h / 2), (0.0, 1.0, 0.0)))
 shear_y = _affine(lambda m, h, w: ((1.0, 0.0, 0.0), (m, 1.0, m * w / 2)))
 translate_x = _affine(lambda m, h, w: ((1.0, 0.0, -float(int(m))), (0.0, 1.0, 0.0)))
 translate_y = _affine(lambda m, h, w: ((1.0, 0.0, 0.0), (0.0, 1.0, -float(int(m)))))
@@ -210,10 +209,9 @@ def _linear(top: float) -> Callable[[int, int], np.ndarray]:
     return lambda h, w: np.linspace(0.0, top, BINS)
 
 
-# name -> (operation, its magnitude at each bin for an H x W image, or None; whether a
-# random sign flips it)
+# The operations the policy uses: name -> (operation, its magnitude at each bin for an
+# H x W image, or None; whether a random sign flips it)
 OPERATIONS: dict[str, tuple[Callable, Callable[[int, int], np.ndarray] | None, bool]] = {
-    "shear_x": (shear_x, _linear(0.3), True),
     "shear_y": (shear_y, _linear(0.3), True),
     "translate_x": (translate_x, lambda h, w: np.linspace(0.0, 150.0 / 331.0 * w, BINS), True),
     "translate_y": (translate_y, lambda h, w: np.linspace(0.0, 150.0 / 331.0 * h, BINS), True),
@@ -239,24 +237,34 @@ def magnitude(name: str, bin_: int | None, negative: bool, h: int, w: int) -> fl
     return -value if signed and negative else value
 
 
-def autoaugment(batch: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-    """Every image of the uint8 ``batch`` through a sub-policy drawn from ``generator``:
-    per image, a sub-policy, then for each of its two operations a uniform number that
-    decides whether it applies and one that decides its sign."""
-    n, _, h, w = batch.shape
+Plan = list[dict[str, tuple[list[int], list[float]]]]
+
+
+def draw(n: int, h: int, w: int, generator: torch.Generator) -> Plan:
+    """What happens to each of ``n`` images of H x W, drawn from ``generator``: per image
+    a sub-policy, then for each of its two operations a uniform number that decides
+    whether it applies and one that decides its sign. Per stage, each operation's
+    images and their magnitudes."""
     policy = torch.randint(len(POLICY), (n,), generator=generator).tolist()
     applies = torch.rand((n, 2), generator=generator).tolist()
     negative = (torch.rand((n, 2), generator=generator) <= 0.5).tolist()
-    out = batch.clone()
-    for stage in range(2):
-        groups: dict[str, tuple[list[int], list[float]]] = {}
-        for i in range(n):
-            name, probability, bin_ = POLICY[policy[i]][stage]
+    plan: Plan = [{}, {}]
+    for i in range(n):
+        for stage, (name, probability, bin_) in enumerate(POLICY[policy[i]]):
             if applies[i][stage] <= probability:
-                members, values = groups.setdefault(name, ([], []))
+                members, values = plan[stage].setdefault(name, ([], []))
                 members.append(i)
                 values.append(magnitude(name, bin_, negative[i][stage], h, w))
-        for name, (members, values) in groups.items():
+    return plan
+
+
+def autoaugment(batch: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """Every image of the uint8 ``batch`` through a sub-policy drawn from ``generator``
+    (:func:`draw`); each operation runs once, on the images that drew it."""
+    n, _, h, w = batch.shape
+    out = batch.clone()
+    for stage in draw(n, h, w, generator):
+        for name, (members, values) in stage.items():
             index = torch.tensor(members).to(batch.device, non_blocking=True)
             out[index] = OPERATIONS[name][0](out[index], torch.tensor(values, dtype=torch.float64))
     return out

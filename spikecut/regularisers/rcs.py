@@ -40,7 +40,8 @@ def rcs_per_sample(
     ``spikes`` and ``membrane`` (after reset) are ``[T, B, ...]``; r = s + ReLU(u / V_th)
     and r_d, the mean of r over the last ``n_tail`` steps, carries no gradient.
     """
-    r = (spikes + F.relu(membrane / v_threshold)).flatten(2)
+    # in float32 even under mixed precision: cosines of bfloat16 vectors are coarse
+    r = (spikes.float() + F.relu(membrane.float() / v_threshold)).flatten(2)
     target = r[-n_tail:].mean(dim=0).detach()
     cos = F.cosine_similarity(r, target.unsqueeze(0), dim=-1)  # [T, B]
     return 1.0 / (cos.mean(dim=0) + 1e-5)

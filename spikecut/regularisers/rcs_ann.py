@@ -40,7 +40,7 @@ def peak_to_rms(preact: torch.Tensor, peak: str = "batch") -> tuple[torch.Tensor
     ``preact`` is ``[B, ...]``."""
     if peak not in ANN_PEAKS:
         raise ValueError(f"unknown RCS peak {peak!r}; choose one of {ANN_PEAKS}")
-    r = F.relu(preact.flatten(1))
+    r = F.relu(preact.flatten(1).float())  # float32 even under mixed precision
     mean_square = r.pow(2).mean(dim=1)
     top = r.amax() if peak == "batch" else r.amax(dim=1)
     return top / (mean_square + _EPS).sqrt(), mean_square > _EPS

@@ -65,8 +65,8 @@ class TrainConfig(Strict):
     device: str = Field(
         "auto",
         pattern=r"^(auto|cpu|cuda(:[0-9]+)?)$",
-        description="auto: a GPU no other spikecut job holds, else the CPU; cuda:N pins one; "
-        "also used by recording",
+        description="auto: a GPU no other spikecut job holds, else the CPU; cuda: the same, "
+        "but an error without a GPU; cuda:N pins one; also used by recording",
     )
     epochs: PositiveInt = 20
     optimizer: Literal["adam", "sgd"] = "adam"
@@ -88,7 +88,11 @@ class TrainConfig(Strict):
         description="false: cuDNN picks its kernels by timing them, faster but no longer "
         "reproducible to the last digit",
     )
-    compile: bool = Field(False, description="torch.compile the model's forward pass")
+    compile: bool = Field(
+        False,
+        description="torch.compile the model's forward pass; its fused kernels round "
+        "differently, so it retrains like any other training key",
+    )
 
 
 class AugmentConfig(Strict):

@@ -80,6 +80,7 @@ class TrainingSplit:
             current.wait_stream(stream)
             batch = ahead
             batch.record_stream(current)  # its memory is reused only after this step
+            yield batch, self.labels[index.to(self.device, non_blocking=True)]
+            # the step on this batch is queued by now: gather the next one meanwhile
             if i + 1 < len(chunks):
                 ahead = send(chunks[i + 1])
-            yield batch, self.labels[index.to(self.device, non_blocking=True)]

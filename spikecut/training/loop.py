@@ -1,9 +1,11 @@
 """One training loop for both tracks: BPTT of an SNN over T steps, and a QCFS ANN (one
 step) for conversion. Each brings its input encoding and its form of RCS.
 
-The step never waits for the device: the loss and accuracy sums, and the first batch
+The step never waits for the device (float16's gradient scaler aside, which checks the
+gradients on the host every step): the loss and accuracy sums, and the first batch
 whose loss is not finite, stay on the device until the epoch ends, and are read there
-in one transfer."""
+in one transfer; a non-finite loss stops the epoch a few batches after it, when the
+flag's copy reaches the host."""
 
 from __future__ import annotations
 
@@ -51,6 +53,9 @@ class EpochTotals:
     def __init__(self, device: torch.device):
         self.sums = torch.zeros(4, dtype=torch.float64, device=device)
         self.first_bad = torch.zeros(4, dtype=torch.float64, device=device)  # batch, terms
+        # on a GPU, the host learns of a bad batch through a copy it never waits for
+        self._seen = torch.zeros(1, dtype=torch.float64, pin_memory=device.type == "cuda")
+        self._copied: torch.cuda.Event | None = None
 
     def add(self, batch: int, loss, task, rcs, logits, labels) -> None:
         n = len(labels)
@@ -60,6 +65,21 @@ class EpochTotals:
         bad = ~torch.isfinite(terms[0]) & (self.first_bad[0] == 0)
         first = torch.cat([terms.new_full((1,), batch), terms])
         self.first_bad = torch.where(bad, first, self.first_bad)
+
+    def diverged(self) -> bool:
+        """Whether a batch's loss is known not to be finite. On a GPU without waiting
+        for it: the answer is that of the last copy of the flag that has arrived, a
+        few batches late."""
+        if self.first_bad.device.type != "cuda":
+            return bool(self.first_bad[0])
+        if self._copied is not None and not self._copied.query():
+            return False
+        if self._copied is not None and self._seen[0]:
+            return True
+        self._seen.copy_(self.first_bad[:1], non_blocking=True)
+        self._copied = torch.cuda.Event()
+        self._copied.record()
+        return False
 
     def read(self) -> tuple[list[float], list[float]]:
         values = torch.cat([self.sums, self.first_bad]).tolist()  # the one host sync
@@ -105,6 +125,35 @@ class TrainingStep:
         totals.add(batch, loss, task, rcs, logits, labels)
 
 
+def training_step(
+    model: nn.Module,
+    cfg: TrainConfig,
+    alpha: float,
+    encode: Encoder,
+    regulariser: Regulariser,
+    generator: torch.Generator,
+    device: torch.device,
+    augment: Augment | None = None,
+) -> TrainingStep:
+    """The step of a run: ``model`` moved to ``device`` and, where ``cfg`` asks,
+    compiled (in place, so its state dict keeps its keys), with its optimiser and its
+    precision."""
+    model.to(device)
+    if cfg.compile:
+        model.compile()
+    return TrainingStep(
+        model,
+        make_optimizer(model, cfg),
+        Precision(cfg.precision, device),
+        cfg,
+        alpha,
+        encode,
+        regulariser,
+        generator,
+        augment,
+    )
+
+
 def train_model(
     model: nn.Module,
     data: PreparedData,
@@ -122,10 +171,9 @@ def train_model(
     accuracy at the last step, and per-epoch metrics. The test split is never touched.
     ``augment`` draws from ``generator``, after the epoch's order. With ``checkpoint``,
     the run saves itself after every epoch and resumes from there."""
-    model.to(device)
-    optimizer = make_optimizer(model, cfg)
+    step = training_step(model, cfg, alpha, encode, regulariser, generator, device, augment)
+    optimizer, precision = step.optimizer, step.precision
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=cfg.epochs)
-    precision = Precision(cfg.precision, device)
     split = TrainingSplit(data.x["train"], data.y["train"], device)
     n_batches = -(-len(split) // cfg.batch_size)
     best_acc, best_epoch, best_state, rows = -1.0, 0, None, []
@@ -144,8 +192,6 @@ def train_model(
         log.info(
             "resuming from %s after epoch %d of %d", checkpoint.path, saved["epoch"], cfg.epochs
         )
-    if cfg.compile:
-        model.compile()  # in place: the state dict keeps its keys
 
     epochs = tqdm(
         range(first, cfg.epochs + 1),
@@ -155,21 +201,23 @@ def train_model(
         total=cfg.epochs,
         disable=not progress,
     )
-    step = TrainingStep(
-        model, optimizer, precision, cfg, alpha, encode, regulariser, generator, augment
-    )
     for epoch in epochs:
         model.train()
         order = torch.randperm(len(split), generator=generator)
         totals = EpochTotals(device)
         for batch, (stored, labels) in enumerate(split.batches(order, cfg.batch_size), 1):
             step(stored, labels, batch, totals)
+            if totals.diverged():
+                break
         sums, bad = totals.read()
         if bad[0]:
-            raise FloatingPointError(
-                f"loss became {bad[1]} at epoch {epoch}, batch {int(bad[0])}/{n_batches} "
-                f"(task {bad[2]:.4g}, RCS {bad[3]:.4g}); lower the learning rate or alpha"
-            )
+            where = f"loss became {bad[1]} at epoch {epoch}, batch {int(bad[0])}/{n_batches}"
+            if alpha > 0:
+                raise FloatingPointError(
+                    f"{where} (task {bad[2]:.4g}, RCS {bad[3]:.4g}); lower the learning "
+                    "rate or alpha"
+                )
+            raise FloatingPointError(f"{where}; lower the learning rate")
         lr = scheduler.get_last_lr()[0]
         scheduler.step()
 
