@@ -1,6 +1,6 @@
-"""A one-line description of the machine a result came from, for every table that
-prints numbers: float sums are ordered differently on other CPUs, so their digits
-differ there (within the intervals)."""
+"""A one-line description of the machine a result came from, and of the spikecut version
+that made it, for every table that prints numbers: float sums are ordered differently
+on other CPUs, so their digits differ there (within the intervals)."""
 
 from __future__ import annotations
 
@@ -30,9 +30,9 @@ def _version(package: str) -> str:
 @cache
 def describe(device: str = "cpu") -> str:
     """e.g. "2-core AMD EPYC 7B13 (x86_64), cpu, Linux, Python 3.11.7, numpy 2.4.6,
-    torch 2.14.1"; ``device`` is what the network ran on."""
+    torch 2.14.1, spikecut 0.2.0"; ``device`` is what the network ran on."""
     return (
         f"{os.cpu_count()}-core {_cpu_model()} ({platform.machine()}), {device}, "
         f"{platform.system()}, Python {platform.python_version()}, "
-        f"numpy {_version('numpy')}, torch {_version('torch')}"
+        f"numpy {_version('numpy')}, torch {_version('torch')}, spikecut {_version('spikecut')}"
     )

@@ -66,7 +66,8 @@ def test_bernoulli_interval_has_the_binomial_width():
     )
     half = 1.96 * np.sqrt(correct.mean() * (1 - correct.mean()) / n)
     assert got.high - got.low == pytest.approx(2 * half, rel=0.1)
-    assert got.estimate == correct.mean()
+    # the same mean, summed in another order: equal to the last few bits only
+    assert got.estimate == pytest.approx(correct.mean(), rel=1e-12)
 
 
 def test_constant_data_give_a_point_and_seeds_are_resampled():

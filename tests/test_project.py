@@ -1,0 +1,43 @@
+"""What a user who cites, licenses or upgrades spikecut reads: the licence, the citation
+file, the changelog, and the version every result names."""
+
+import tomllib
+from importlib import metadata
+
+import yaml
+from conftest import ROOT
+
+from spikecut.machine import describe
+
+PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+
+
+def test_the_licence_is_the_one_pyproject_declares():
+    assert PYPROJECT["license"] == {"text": "MIT"}
+    text = (ROOT / "LICENSE").read_text()
+    assert text.startswith("MIT License") and "WITHOUT WARRANTY OF ANY KIND" in text
+
+
+def test_the_citation_file_names_this_version_and_the_paper():
+    cff = yaml.safe_load((ROOT / "CITATION.cff").read_text())
+    assert cff["cff-version"] == "1.2.0" and cff["version"] == PYPROJECT["version"]
+    assert cff["license"] == "MIT"
+    paper = cff["preferred-citation"]
+    assert paper["title"].startswith("Optimising Event-Driven Spiking Neural Network")
+    assert [a["family-names"] for a in paper["authors"]] == ["Wu", "Jin", "Yu", "Yi", "Huang"]
+    assert {"type": "other", "value": "arXiv:2301.09522", "description": "the preprint"} in (
+        paper["identifiers"]
+    )
+
+
+def test_the_changelog_starts_at_this_version():
+    headings = [
+        line for line in (ROOT / "CHANGELOG.md").read_text().splitlines() if line.startswith("## ")
+    ]
+    assert headings[0].startswith(f"## {PYPROJECT['version']} ")
+
+
+def test_every_result_names_the_version_that_made_it():
+    # the machine line heads the summary, the headline and spikecut analyse's summary
+    assert metadata.version("spikecut") == PYPROJECT["version"], "reinstall: make install"
+    assert describe("cpu").endswith(f", spikecut {PYPROJECT['version']}")
