@@ -10,6 +10,8 @@ from functools import cache
 from importlib import metadata
 from pathlib import Path
 
+from spikecut import __version__
+
 
 def _cpu_model() -> str:
     cpuinfo = Path("/proc/cpuinfo")
@@ -34,5 +36,5 @@ def describe(device: str = "cpu") -> str:
     return (
         f"{os.cpu_count()}-core {_cpu_model()} ({platform.machine()}), {device}, "
         f"{platform.system()}, Python {platform.python_version()}, "
-        f"numpy {_version('numpy')}, torch {_version('torch')}, spikecut {_version('spikecut')}"
+        f"numpy {_version('numpy')}, torch {_version('torch')}, spikecut {__version__}"
     )
