@@ -7,6 +7,7 @@ from snakemake.utils import min_version
 
 from spikecut.recovery import ENV, snakemake_options
 from spikecut.settings import Settings
+from spikecut.settings.files import read_config
 
 min_version("9.0")
 
@@ -15,6 +16,8 @@ min_version("9.0")
 # config lists exactly the data sets and runs it wants. The default is found beside
 # this file, so that --directory can point anywhere.
 if not workflow.overwrite_configfiles:
+    # read once first, so that a broken file is named with its line
+    read_config(f"{workflow.basedir}/config/config.yaml")
 
     configfile: f"{workflow.basedir}/config/config.yaml"
 

@@ -197,6 +197,7 @@ def _settings(args: argparse.Namespace):
     from pydantic import ValidationError
 
     from spikecut.settings import CutoffConfig, SummaryConfig
+    from spikecut.settings.base import error_message
     from spikecut.settings.parts import POLICY_NAMES
 
     unknown = [p for p in args.policies if p not in POLICY_NAMES]
@@ -230,7 +231,7 @@ def _settings(args: argparse.Namespace):
     except ValidationError as err:
         first = err.errors()[0]
         option = OPTIONS.get(str(first["loc"][-1]), OPTIONS.get(str(first["loc"][0]), "option"))
-        reason = first["msg"].removeprefix("Value error, ")
+        reason = error_message(first).removesuffix(f" (got {first['input']!r})")
         raise UsageError(f"{option}: {reason} (got {first['input']!r})") from None
     return cutoff, summary
 

@@ -196,6 +196,19 @@ def test_a_bad_file_is_one_line(case, files, tmp_path, capsys):
     assert not any((tmp_path / "out").iterdir()), "a failed analysis wrote files"
 
 
+def test_one_sample_gives_no_interval_and_says_so(files, tmp_path, capsys):
+    """A bootstrap of one sample draws it every time: its interval would be [x, x]."""
+    logits, labels = outputs(50, 7)
+    np.savez(tmp_path / "one.npz", logits=logits[:1], labels=labels[:1])
+    for args in (
+        (files["cal"], tmp_path / "one.npz"),
+        (files["cal"], files["test"], "--val", tmp_path / "one.npz"),
+    ):
+        assert analyse(*args, "-o", tmp_path / "out") == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "holds 1 sample; intervals need at least two" in err
+
+
 @pytest.mark.parametrize(
     "args, message",
     [
@@ -205,9 +218,9 @@ def test_a_bad_file_is_one_line(case, files, tmp_path, capsys):
         (["--epsilons", "small"], "--epsilons: 'small' is not a number"),
         (["--histogram-epsilon", "0.5"], "epsilon 0.5 is not among the swept epsilons 0, 0.01"),
         (["--histogram-epsilon", "abc"], "--histogram-epsilon: 'abc' is not a number"),
-        (["--tolerance", "-1"], "--tolerance: Input should be greater than or equal to 0"),
-        (["--bootstrap", "10"], "--bootstrap: Input should be greater than or equal to 100"),
-        (["--max-set-size", "0"], "--max-set-size: Input should be greater than 0"),
+        (["--tolerance", "-1"], "--tolerance: must be at least 0.0 (got -1.0)"),
+        (["--bootstrap", "10"], "--bootstrap: must be at least 100 (got 10)"),
+        (["--max-set-size", "0"], "--max-set-size: must be more than 0 (got 0)"),
         (["-o", "cal.npz"], "cal.npz is a file; give a folder"),
         (["-o", "cal.npz/inside"], "-o cal.npz/inside: cannot write there (Not a directory)"),
     ],

@@ -52,7 +52,7 @@ def test_tebn_scales_each_step():
     assert model(torch.rand(3, 2, 3, 32, 32)).shape == (3, 2, 10)
     with pytest.raises(ValueError, match="TEBN"):
         build_model("resnet20", (3, 32, 32), 10, ROLES["qcfs"], norm="tebn")
-    with pytest.raises(ValueError, match="model.norm: Input should be 'bn' or 'tebn'"):
+    with pytest.raises(ValueError, match="model.norm: must be one of 'bn' or 'tebn'"):
         build_model("resnet20", (3, 32, 32), 10, SNN, norm="layernorm")
 
 
@@ -88,7 +88,7 @@ def test_registry_errors():
         build_model("resnet1000", (1, 8, 8), 10, SNN)
     with pytest.raises(ValueError, match="unknown model role"):
         build_model("convsnn", (1, 8, 8), 10, {"kind": "rate"})
-    with pytest.raises(ValueError, match="model.pool: Input should be 'max' or 'avg'"):
+    with pytest.raises(ValueError, match="model.pool: must be one of 'max' or 'avg'"):
         build_model("convsnn", (1, 8, 8), 10, SNN, pool="min")
     with pytest.raises(ValueError, match="channels"):
         build_model("convsnn", (1, 8, 8), 10, SNN, channels=[])

@@ -59,6 +59,51 @@ _TAGS: set[str] = set()  # discriminator values, filled in by the unions that us
 Locate = Callable[[str], tuple]
 
 
+def _listed(values) -> str:
+    return " or ".join(repr(v) for v in values)
+
+
+# pydantic's error kinds, in our words: what the value must be
+_WORDS = {
+    "greater_than": lambda c: f"must be more than {c['gt']}",
+    "greater_than_equal": lambda c: f"must be at least {c['ge']}",
+    "less_than": lambda c: f"must be less than {c['lt']}",
+    "less_than_equal": lambda c: f"must be at most {c['le']}",
+    "literal_error": lambda c: f"must be one of {c['expected']}",
+    "too_short": lambda c: (
+        "must not be empty" if c["min_length"] == 1 else f"must list at least {c['min_length']}"
+    ),
+    "too_long": lambda c: f"must list at most {c['max_length']}",
+    "string_pattern_mismatch": lambda c: f"must match {c['pattern']}",
+    "string_too_short": lambda c: "must not be empty",
+    "missing": lambda c: "is required",
+    "int_type": lambda c: "must be a whole number",
+    "int_parsing": lambda c: "must be a whole number",
+    "int_from_float": lambda c: "must be a whole number",
+    "float_type": lambda c: "must be a number",
+    "float_parsing": lambda c: "must be a number",
+    "bool_type": lambda c: "must be true or false",
+    "bool_parsing": lambda c: "must be true or false",
+    "string_type": lambda c: "must be text",
+    "list_type": lambda c: "must be a list",
+    "tuple_type": lambda c: "must be a list",
+    "dict_type": lambda c: "must be a mapping of keys to values",
+    "model_type": lambda c: "must be a mapping of keys to values",
+    "model_attributes_type": lambda c: "must be a mapping of keys to values",
+}
+
+
+def error_message(error: dict) -> str:
+    """What is wrong with one value, in our words where pydantic's would reach a user
+    ("Input should be a valid tuple"), with the value given where it is short."""
+    words = _WORDS.get(error["type"])
+    if words is None:
+        return error["msg"].removeprefix("Value error, ")
+    given = error.get("input")
+    shown = f" (got {given!r})" if not isinstance(given, dict | list) else ""
+    return words(error.get("ctx", {})) + shown
+
+
 def format_errors(err: ValidationError, prefix: tuple | Locate = ()) -> list[str]:
     """One line per bad key: ``config key a.b.c: what is wrong``. ``prefix`` is where the
     validated block sits in the config, or, for a block merged from several places, a
@@ -66,7 +111,7 @@ def format_errors(err: ValidationError, prefix: tuple | Locate = ()) -> list[str
     lines = []
     for e in err.errors():
         loc = tuple(p for p in e["loc"] if str(p) not in _TAGS)
-        message = e["msg"].removeprefix("Value error, ")
+        message = error_message(e)
         keys = e.get("ctx", {}).get("keys") if e["type"] == "unknown_key" else None
         for key in keys or [None]:
             where = loc + ((key,) if key else ())

@@ -45,6 +45,35 @@ def _type(annotation) -> str:
     return str(annotation).replace("typing.", "")
 
 
+_BOUNDS = {
+    "min_length": lambda n: f"at least {n} {'entry' if n == 1 else 'entries'}",
+    "gt": lambda v: f"> {v}",
+    "ge": lambda v: f"≥ {v}",
+    "lt": lambda v: f"< {v}",
+    "le": lambda v: f"≤ {v}",
+}
+
+
+def _constraints(annotation) -> list:
+    """The constraint objects inside a type: ``PositiveInt`` carries ``Gt(0)``, also as
+    part of ``PositiveInt | None`` or ``tuple[PositiveInt, ...]``."""
+    found = list(getattr(annotation, "__metadata__", ()))
+    for arg in typing.get_args(annotation):
+        found += _constraints(arg)
+    return found
+
+
+def _bounds(field: FieldInfo) -> str:
+    """The range a field's value must lie in, e.g. " (≥ 1, ≤ 64)"; "" where it has none."""
+    limits = [
+        show(getattr(m, attr))
+        for m in [*field.metadata, *_constraints(field.annotation)]
+        for attr, show in _BOUNDS.items()
+        if getattr(m, attr, None) is not None
+    ]
+    return f" ({', '.join(dict.fromkeys(limits))})" if limits else ""
+
+
 def _default(field: FieldInfo, given=PydanticUndefined) -> str:
     """The default (``given`` where the enclosing block's default sets it) as it would
     be written in the YAML config (JSON is YAML)."""
@@ -82,7 +111,7 @@ def _block(
             meaning = meaning or f"see [`{child}`](#{_anchor(child)})"
         # a Field(...) keeps NumberString's validator in its metadata, not its annotation
         number = any("_number" in repr(m) for m in field.metadata)
-        kind_name = "number (string)" if number else _type(field.annotation)
+        kind_name = ("number (string)" if number else _type(field.annotation)) + _bounds(field)
         lines.append(f"| `{key}` | {kind_name} | {_default(field, given)} | {meaning} |")
     lines.append("")
     for child, kind, value in nested:

@@ -78,6 +78,13 @@ def analyse_outputs(
                 test.check_matches(other, named(name), named("test"))
             except ValueError as err:
                 raise AnalysisInputError(str(err)) from None
+    for name, split in (("test", test), ("validation", validation)):
+        if split is not None and len(split.labels) < 2:
+            # a bootstrap of one sample draws it every time: an interval of width 0
+            raise AnalysisInputError(
+                f"{named(name)} holds {len(split.labels)} sample; intervals need at least "
+                "two: record the outputs of more samples"
+            )
     # both are canonical number strings (NumberString), so equal values are equal text
     if summary.histogram_epsilon not in cutoff.epsilons:
         raise AnalysisInputError(
