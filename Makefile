@@ -6,12 +6,12 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.spikecut-installed
 CORES  ?= all
 SNAKEMAKE_ARGS ?=
-# set it beside a config whose `results:` is another folder
-REPORT ?= results/report.html
+# the report; by default report.html in the run's results folder (its config's `results:`)
+REPORT ?=
 
 .PHONY: install run report test test-fast lint format clean-venv gpu-wheels slurm-plugin
 
-$(STAMP): pyproject.toml tools/install_deps.py
+$(STAMP): pyproject.toml spikecut/__init__.py tools/install_deps.py
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python tools/install_deps.py
 	touch $@
@@ -20,8 +20,12 @@ $(STAMP): pyproject.toml tools/install_deps.py
 install: $(STAMP)
 
 run: $(STAMP)
+	$(BIN)/python -m spikecut.settings.files $(SNAKEMAKE_ARGS)
 	$(BIN)/snakemake --cores $(CORES) $(SNAKEMAKE_ARGS)
-	$(BIN)/snakemake --cores 1 --report $(REPORT) $(SNAKEMAKE_ARGS)
+	root=$$($(BIN)/python -m spikecut.settings.files --results-root config/config.yaml \
+		$(SNAKEMAKE_ARGS)) && report="$(REPORT)" && report=$${report:-$$root/report.html} && \
+	$(BIN)/snakemake --cores 1 --report "$$report" $(SNAKEMAKE_ARGS) && \
+	echo "Done. Start with $$root/summary/headline.md, then $$report."
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

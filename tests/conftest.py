@@ -9,12 +9,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+import yaml
 
 from spikecut import stages
 from spikecut.settings import CutoffConfig, DataPlan, RecordPlan, TrainPlan
 
 ROOT = Path(__file__).resolve().parent.parent
 TINY = ROOT / "config" / "test" / "tiny.yaml"
+TINY_ROOT = yaml.safe_load(TINY.read_text())["results"]  # where a tiny run writes
 
 
 def pytest_collection_modifyitems(config, items):

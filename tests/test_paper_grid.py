@@ -62,7 +62,7 @@ def test_every_grid_entry_runs_to_the_figures(tmp_path):
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-6000:]
 
-    results = tmp_path / "results"
+    results = tmp_path / cfg["results"]
     summary = pd.read_csv(results / "summary" / "summary.csv", dtype={"alpha": str})
     entries = grid_entries(cfg)
     assert len(entries) == 18
@@ -92,11 +92,11 @@ def test_a_small_grid_trains_on_the_gpu_with_the_fast_settings(tmp_path):
         "--directory", str(tmp_path),
     )  # fmt: skip
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-6000:]
-    runs = list((tmp_path / "results" / "runs").glob("*/*/*/*/settings.json"))
+    runs = list((tmp_path / cfg["results"] / "runs").glob("*/*/*/*/settings.json"))
     assert len(runs) == len(grid_entries(cfg))
     for path in runs:
         saved = json.loads(path.read_text())
         assert saved["device"].startswith("cuda:"), path
         assert saved["train"]["training"]["precision"] == "bf16"
-    early = pd.read_csv(tmp_path / "results" / "cutoff" / "early_exit.csv")
+    early = pd.read_csv(tmp_path / cfg["results"] / "cutoff" / "early_exit.csv")
     assert early["matches_simulation"].all()
