@@ -1,10 +1,21 @@
-"""Send a workflow job's logging, warnings and progress bars to its log file."""
+"""Send a workflow job's logging, warnings, progress bars and errors to its log file.
+
+A job that fails writes what went wrong, and the fix, first; the traceback follows for
+a bug report. Snakemake prints the log of a failed job, so the advice is what the user
+reads first, not the last line of thirty.
+"""
 
 from __future__ import annotations
 
 import logging
 import sys
+import traceback
 from pathlib import Path
+
+
+def _advice_first(kind, error, trace) -> None:
+    sys.stderr.write(f"\nspikecut: {error}\n\n(the details, for a bug report:)\n")
+    traceback.print_exception(kind, error, trace, file=sys.stderr)
 
 
 def log_to_file(path: str) -> None:
@@ -18,3 +29,4 @@ def log_to_file(path: str) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     logging.captureWarnings(True)
+    sys.excepthook = _advice_first

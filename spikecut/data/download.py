@@ -101,7 +101,7 @@ def marker_of(root: str | os.PathLike) -> Path:
 
 def _manual(archive: Archive, target: Path) -> str:
     command = remake_command(marker_of(target.parent))
-    then = f"then run: {command}" if command else "then fetch the data set again"
+    then = f"then run `{command}`" if command else "then fetch the data set again"
     return (
         f"Download {archive.url} on a machine with internet access and copy it to "
         f"{target.resolve()} (md5 {archive.md5}), {then}"
