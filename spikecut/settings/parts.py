@@ -88,6 +88,11 @@ class TrainConfig(Strict):
         description="false: cuDNN picks its kernels by timing them, faster but no longer "
         "reproducible to the last digit",
     )
+    fail_on_divergence: bool = Field(
+        True,
+        description="a run that ends no better than guessing fails, naming the fix; false: "
+        "it is kept, and flagged in its metrics, the summary and the headline",
+    )
     compile: bool = Field(
         False,
         description="torch.compile the model's forward pass; its fused kernels round "

@@ -132,10 +132,14 @@ def summarise_runs(
         machines.add(meta.get("machine", "an unrecorded machine"))
         used.setdefault("cutoff", meta.get("cutoff"))
         used.setdefault("record", {})[f"{run['dataset']} {run['method']}"] = meta.get("record")
+    diverged = {}
     for path in run_settings:
         saved = json.loads(Path(path).read_text())
-        name = f"{saved['run']['dataset']} {saved['run']['method']}"
+        run = saved["run"]
+        name = f"{run['dataset']} {run['method']}"
         used.setdefault("train", {})[name] = saved["train"]
+        if saved.get("diverged"):
+            diverged[f"{name}, α = {run['alpha']}, seed {run['seed']}"] = saved["diverged"]
     result = summarise(runs, summary.bootstrap.replicates, summary.bootstrap.seed)
     machines = sorted(machines)
     timings = pd.read_csv(early_exit, dtype={"alpha": str}) if early_exit else None
@@ -144,5 +148,8 @@ def summarise_runs(
     write_csv(outputs["effects"], result.effects)
     write_csv(outputs["fixed"], result.fixed)
     write_csv(outputs["per_run"], result.per_run)
-    write_text(outputs["markdown"], summary_markdown(result, loss, used, machines, timings))
-    write_text(outputs["headline"], headline_markdown(result, loss, machines))
+    write_text(
+        outputs["markdown"],
+        summary_markdown(result, loss, used, machines, timings, diverged=diverged),
+    )
+    write_text(outputs["headline"], headline_markdown(result, loss, machines, diverged=diverged))

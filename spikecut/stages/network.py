@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from contextlib import nullcontext
 from pathlib import Path
 
 import torch
@@ -20,8 +21,14 @@ from spikecut.settings import EarlyExitPlan, RecordPlan, TrainPlan
 from spikecut.stages.common import LOGIT_SETS, with_run
 from spikecut.training import train_model
 from spikecut.training.checkpoint import Checkpointer
+from spikecut.training.divergence import divergence
+from spikecut.training.writer import sole_writer
 
 log = logging.getLogger(__name__)
+
+
+class DivergedError(RuntimeError):
+    """A run ended no better than guessing."""
 
 
 def train(
@@ -39,8 +46,12 @@ def train(
     """Train one run as ``plan`` says. With ``resume``, a checkpoint path, the run
     saves itself there after every epoch and continues from it when started again; the
     checkpoint outlives the outputs (the recording removes it), so a job that finished
-    but was not counted as finished resumes at its end instead of starting over.
-    ``backend`` is the neuron implementation: it changes speed, not results."""
+    but was not counted as finished resumes at its end instead of starting over, and
+    the folder holds a lock that keeps a second job from training the same run.
+    ``backend`` is the neuron implementation: it changes speed, not results. A run that
+    ends no better than guessing (:mod:`spikecut.training.divergence`) fails where the
+    plan's ``training.fail_on_divergence`` says so; else its outputs say that it
+    diverged. Neither setting is part of the run's identity."""
     torch.set_num_threads(threads)
     generator = seed_everything(int(run["seed"]), plan.training.deterministic)
     data = load_prepared(frames)
@@ -50,38 +61,53 @@ def train(
             update={"neuron": plan.neuron.model_copy(update={"backend": backend})}
         )
     setup = method.setup(plan, data)
-    cid = config_id(
-        {"run": run, "plan": plan.model_dump(mode="json", exclude={"neuron": {"backend"}})}
-    )
+    identity = {"neuron": {"backend"}, "training": {"fail_on_divergence"}}
+    cid = config_id({"run": run, "plan": plan.model_dump(mode="json", exclude=identity)})
     checkpoint = Checkpointer(Path(resume), cid) if resume else None
-    with job_device(plan.training.device) as device:
-        model, metrics = train_model(
-            setup.model,
-            data,
-            plan.training,
-            float(run["alpha"]),
-            setup.encode,
-            setup.regulariser,
-            generator,
-            device,
-            progress=progress,
-            augment=setup.augment,
-            checkpoint=checkpoint,
+    name = f"{run['dataset']}/{run['method']}/alpha{run['alpha']}/seed{run['seed']}"
+    writer = nullcontext() if resume is None else sole_writer(Path(resume).parent, name)
+    with writer:
+        with job_device(plan.training.device) as device:
+            model, metrics = train_model(
+                setup.model,
+                data,
+                plan.training,
+                float(run["alpha"]),
+                setup.encode,
+                setup.regulariser,
+                generator,
+                device,
+                progress=progress,
+                augment=setup.augment,
+                checkpoint=checkpoint,
+            )
+            ran_on = describe_device(device)
+        why = divergence(metrics, data.num_classes, len(data.y["val"]))
+        if why is not None and plan.training.fail_on_divergence:
+            also = " or alpha" if float(run["alpha"]) > 0 else ""
+            raise DivergedError(
+                f"run {name} diverged: {why}. Lower training.lr ({plan.training.lr}){also} "
+                "for this run; or set training.fail_on_divergence: false to keep it, flagged "
+                "in its metrics, the summary and the headline"
+            )
+        save_torch(
+            model_out,
+            {
+                "state_dict": model.state_dict(),
+                "model_spec": setup.spec,
+                "run": run,
+                "config_id": cid,
+            },
         )
-        ran_on = describe_device(device)
-    save_torch(
-        model_out,
-        {"state_dict": model.state_dict(), "model_spec": setup.spec, "run": run, "config_id": cid},
-    )
-    write_csv(metrics_out, with_run(metrics, run, cid))
-    write_text(
-        settings_out,
-        json.dumps(
-            {"run": run, "config_id": cid, "device": ran_on, "train": plan.model_dump(mode="json")},
-            indent=2,
-        )
-        + "\n",
-    )
+        write_csv(metrics_out, with_run(metrics.assign(diverged=why is not None), run, cid))
+        saved = {
+            "run": run,
+            "config_id": cid,
+            "device": ran_on,
+            "diverged": why,
+            "train": plan.model_dump(mode="json", exclude=identity),
+        }
+        write_text(settings_out, json.dumps(saved, indent=2) + "\n")
 
 
 def _load_snn(model_path: str, frames: str, plan: RecordPlan, backend: str):
