@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 import torch
 import yaml
-from conftest import ROOT, TINY, assert_figures, job_counts, snakemake
+from conftest import ROOT, TINY, TINY_ROOT, assert_figures, job_counts, snakemake
 
 # the jobs that run once per workflow: collecting the runs, and what follows the summary
 DOWNSTREAM_OF_SUMMARY = {
@@ -101,7 +101,7 @@ def tiny_run(tmp_path_factory):
 
 @pytest.mark.slow
 def test_tiny_workflow_outputs(tiny_run):
-    results = tiny_run / "results"
+    results = tiny_run / TINY_ROOT
     models = [
         (d, m, a)
         for d, m in (("digits", "qcfs-l2"), ("digits-dvs", "bptt"), ("gestures-dvs", "bptt"))
@@ -192,6 +192,26 @@ def test_tiny_workflow_outputs(tiny_run):
 
 
 @pytest.mark.slow
+def test_two_configs_run_in_one_folder_without_touching_each_other(tiny_run, tmp_path):
+    """A second config run where the tiny one ran writes under its own root and leaves
+    every file of the first as it was; the first then still has nothing to do."""
+    work = shutil.copytree(tiny_run, tmp_path / "work", symlinks=True)
+    before = {p: (p.stat().st_mtime_ns, p.stat().st_size) for p in work.rglob("*") if p.is_file()}
+    other = tmp_path / "other.yaml"
+    other.write_text(
+        "datasets:\n  digits: {T: 3, epochs: 1, limit: 150, methods: [qcfs]}\n"
+        "alphas: ['0']\nseeds: [0]\n"
+    )  # no results key: the default root
+    result = snakemake("--cores", "2", "--configfile", str(other), "--directory", str(work))
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert (work / "results" / "summary" / "headline.md").exists()
+    changed = [p for p, seen in before.items() if (p.stat().st_mtime_ns, p.stat().st_size) != seen]
+    ours = [p for p in changed if TINY_ROOT in p.relative_to(work).parts]
+    assert ours == [], ours
+    again = snakemake("-n", "--configfile", str(TINY), "--directory", str(work))
+    assert "Nothing to be done" in again.stdout + again.stderr
+
+
 def test_rerun_does_nothing(tiny_run):
     result = snakemake("-n", "--configfile", str(TINY), "--directory", str(tiny_run))
     assert result.returncode == 0
@@ -220,6 +240,7 @@ def from_recording(runs):
         ("training.momentum", 0.5, {}),  # adam ignores it
         ("training.tet_lambda", 0.5, {}),  # so does the mean-output loss
         ("data.raw_root", "elsewhere", {}),  # the embedded data sets read no raw files
+        ("training.fail_on_divergence", False, {}),  # what becomes of a diverged run only
         # the summary's settings: the summary and the figures that read it
         ("summary.max_accuracy_loss_pp", 1.0, SUMMARY),
         ("summary.bootstrap.replicates", 300, SUMMARY),
@@ -264,19 +285,21 @@ def test_a_changed_setting_reruns_exactly_the_stages_that_read_it(
     assert counts == reruns
 
 
-RUN0 = "results/runs/digits-dvs/bptt/alpha0/seed0"
+RUN0 = f"{TINY_ROOT}/runs/digits-dvs/bptt/alpha0/seed0"
 
 
 def follow_advice(work, failed, log):
     """Do, exactly as written, what a failed job's log advises: delete the files it
     names, then run the command it gives."""
     assert failed.returncode != 0
+    text = (work / log).read_text()
     found = re.search(
-        r"delete (.+?), then make it again with: (snakemake .+?)(?: \(|$)",
-        (work / log).read_text(),
-        re.M,
+        r"^spikecut: .*delete (.+?), then make it again with `(.+?)`, then", text, re.M
     )
-    assert found, (work / log).read_text()[-2000:]
+    assert found, text[-2000:]
+    # the advice comes before the traceback, and the failed run's output shows it
+    assert text.index(found[0]) < text.index("Traceback")
+    assert found[0] in failed.stdout + failed.stderr
     # the paths are as the log shows them, relative to where the workflow was run
     for doomed in found[1].split(" and "):
         (work / doomed).unlink()
@@ -284,16 +307,12 @@ def follow_advice(work, failed, log):
 
 
 def run_as_user(command, cwd):
-    """Run a shell command line in ``cwd``, as a user with the project's environment
-    active would: its snakemake first on PATH."""
-    path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
-    return subprocess.run(
-        shlex.split(command),
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        env={**os.environ, "PATH": path},
-    )
+    """Run a shell command line in ``cwd`` as a user would paste it, with no
+    environment active: neither the project's Python nor its snakemake on PATH."""
+    venv = str(Path(sys.executable).parent)
+    path = os.pathsep.join(p for p in os.environ["PATH"].split(os.pathsep) if p != venv)
+    env = {k: v for k, v in os.environ.items() if k != "VIRTUAL_ENV"} | {"PATH": path}
+    return subprocess.run(shlex.split(command), capture_output=True, text=True, cwd=cwd, env=env)
 
 
 def truncate(path):
@@ -314,21 +333,21 @@ def as_if_older(path):
             truncate,
             "sweep_cutoff",
             f"{RUN0}/cutoff.csv",
-            "results/logs/sweep_cutoff/digits-dvs/bptt/alpha0/seed0.log",
+            f"{TINY_ROOT}/logs/sweep_cutoff/digits-dvs/bptt/alpha0/seed0.log",
         ),
         (
             f"{RUN0}/logits.npz",
             as_if_older,
             "sweep_cutoff",
             f"{RUN0}/cutoff.csv",
-            "results/logs/sweep_cutoff/digits-dvs/bptt/alpha0/seed0.log",
+            f"{TINY_ROOT}/logs/sweep_cutoff/digits-dvs/bptt/alpha0/seed0.log",
         ),
         (
             f"{RUN0}/model.pt",
             truncate,
             "record_outputs",
             f"{RUN0}/logits.npz",
-            "results/logs/record_outputs/digits-dvs/bptt/alpha0/seed0.log",
+            f"{TINY_ROOT}/logs/record_outputs/digits-dvs/bptt/alpha0/seed0.log",
         ),
     ],
     ids=["truncated-logits", "old-logits", "truncated-model"],
@@ -366,9 +385,9 @@ def test_advice_for_a_corrupt_file_works_as_written(
 @pytest.mark.slow
 def test_a_corrupt_frame_cache_costs_no_trained_model(tiny_run, tmp_path):
     work = shutil.copytree(tiny_run, tmp_path / "work", symlinks=True)
-    (frames,) = (work / "results" / "data" / "digits-dvs").rglob("frames.npz")
+    (frames,) = (work / TINY_ROOT / "data" / "digits-dvs").rglob("frames.npz")
     frames.write_bytes(frames.read_bytes()[:1000])
-    models = {p: p.stat().st_mtime_ns for p in (work / "results" / "runs").rglob("model.pt")}
+    models = {p: p.stat().st_mtime_ns for p in (work / TINY_ROOT / "runs").rglob("model.pt")}
     failed = snakemake(
         "--cores",
         "1",
@@ -383,10 +402,10 @@ def test_a_corrupt_frame_cache_costs_no_trained_model(tiny_run, tmp_path):
     )
     key = frames.parent.name
     remade = follow_advice(
-        work, failed, "results/logs/record_outputs/digits-dvs/bptt/alpha0/seed0.log"
+        work, failed, f"{TINY_ROOT}/logs/record_outputs/digits-dvs/bptt/alpha0/seed0.log"
     )
     assert remade.returncode == 0, remade.stderr[-3000:]
-    assert f"results/data/digits-dvs/{key}/frames.npz" in remade.stdout + remade.stderr
+    assert f"{TINY_ROOT}/data/digits-dvs/{key}/frames.npz" in remade.stdout + remade.stderr
     plan = job_counts(snakemake("-n", "--configfile", str(TINY), "--directory", str(work)).stdout)
     assert "train" not in plan  # the frames are the same: the models stay
     assert {p: p.stat().st_mtime_ns for p in models} == models
@@ -443,23 +462,23 @@ def test_report_builds(tiny_run):
     assert "<em>At tolerance</em>" in landing and "<em>At equal accuracy</em>" in landing
     assert "How to read the figures" in landing
     assert "javascript:app.showCategory('Figures')" in landing
-    assert "javascript:app.showResultInfo('results/summary/summary.md')" in landing
+    assert f"javascript:app.showResultInfo('{TINY_ROOT}/summary/summary.md')" in landing
 
     results = script("results")
-    summary = "results/summary/{}"
+    summary = f"{TINY_ROOT}/summary/{{}}"
     assert {summary.format(n) for n in ("summary.md", "headline.md", "summary.csv")} <= set(results)
     assert results[summary.format("summary.md")]["caption"]
     models = {
         path: entry["labels"] for path, entry in results.items() if "/figures/models/" in path
     }
     assert len(models) == 6
-    assert models["results/figures/models/digits-dvs_bptt_alpha0.005.png"] == {
+    assert models[f"{TINY_ROOT}/figures/models/digits-dvs_bptt_alpha0.005.png"] == {
         "figure": "accuracy vs latency, exits",
         "data set": "digits-dvs",
         "method": "bptt",
         "alpha": "0.005",
     }
-    assert results["results/figures/pareto.png"]["labels"]["data set"] == "all"
+    assert results[f"{TINY_ROOT}/figures/pareto.png"]["labels"]["data set"] == "all"
     # the report shows a toggle for a label with two values, each on half of a
     # subcategory's results: alpha, within each data set and method
     figures = script("categories")["Figures"]
@@ -556,7 +575,7 @@ def test_frame_cache_is_keyed_by_its_parameters(tmp_path):
         cfg = tmp_path / "c.yaml"
         cfg.write_text(config_text)
         out = snakemake("-n", "--configfile", str(cfg), "--directory", str(tmp_path)).stdout
-        return set(re.findall(r"results/data/digits-dvs/[0-9a-f]{12}/frames\.npz", out))
+        return set(re.findall(rf"{TINY_ROOT}/data/digits-dvs/[0-9a-f]{{12}}/frames\.npz", out))
 
     base = frames_paths(TINY.read_text())
     longer = frames_paths(TINY.read_text().replace("    T: 4\n", "    T: 6\n"))
@@ -587,5 +606,5 @@ def test_bad_archive_stops_the_workflow_with_placement_instructions(tmp_path):
     assert result.returncode != 0
     assert "fetch_dataset cifar10: " in output and "is corrupt or incomplete" in output
     assert f"copy it to {archive.resolve()}" in output
-    assert "Traceback" not in (tmp_path / "results/logs/fetch_dataset/cifar10.log").read_text()
+    assert "Traceback" not in (tmp_path / TINY_ROOT / "logs/fetch_dataset/cifar10.log").read_text()
     assert not (tmp_path / "raw" / "cifar10" / "fetched.json").exists()

@@ -116,7 +116,9 @@ class JobResources(Strict):
     """What one job of a rule asks the scheduler for."""
 
     mem_mb: int = Field(4000, ge=100)
-    runtime: int = Field(60, ge=1, description="minutes; doubles on each retry of training")
+    runtime: int = Field(
+        60, ge=1, description="minutes; a retry asks for the same (training resumes)"
+    )
     gpu: NonNegativeInt = Field(0, description="GPUs per job")
 
 
@@ -273,6 +275,15 @@ class Settings(Strict):
                 f"{list(self.cutoff.epsilons)}; the figure would show only the "
                 "oracle"
             )
+        if self.training.device.startswith("cuda"):
+            problems += [
+                f"config key resources.{stage}.gpu: training.device is "
+                f"{self.training.device}, but these jobs ask their scheduler for no GPU and "
+                f"would find none; set resources: {{{stage}: {{gpu: 1}}}} (or "
+                "training.device: auto)"
+                for stage in ("train", "record")
+                if getattr(self.resources, stage).gpu == 0
+            ]
         return list(dict.fromkeys(problems))  # a shared block's error is found per run
 
     def _method_problems(self, key: str, methods: tuple[str, ...]) -> list[str]:
@@ -482,7 +493,9 @@ class Settings(Strict):
         reads = METHOD_SETTINGS[plan.method]
         exclude: dict = {"rcs": set(reads.unused_rcs), "neuron": {"backend"}}
         exclude |= {block: True for block in NEURON_BLOCKS if block != reads.block}
-        ignored = {"momentum"} if plan.training.optimizer != "sgd" else set()
+        # whether a diverged run fails changes no number: the job reads it itself
+        ignored = {"fail_on_divergence"}
+        ignored |= {"momentum"} if plan.training.optimizer != "sgd" else set()
         ignored |= {"tet_lambda"} if plan.training.loss != "tet" else set()
         exclude["training"] = ignored
         return plan.model_dump(exclude=exclude, mode="json")
@@ -511,6 +524,13 @@ class Settings(Strict):
     def summary_params(self) -> dict:
         """What the summary reads (a :class:`SummaryPlan`): not the histogram's epsilon."""
         return self.summary.model_dump(mode="json", include=set(SummaryPlan.model_fields))
+
+    def with_job_options(self, plan: TrainPlan, dataset: str, method: str) -> TrainPlan:
+        """``plan`` (from :meth:`train_params`) with the training settings that change
+        no number, as this config sets them for ``method`` on ``dataset``."""
+        fail = self.train_plan(dataset, method).training.fail_on_divergence
+        training = plan.training.model_copy(update={"fail_on_divergence": fail})
+        return plan.model_copy(update={"training": training})
 
     def speed(self) -> Speed:
         return Speed(
