@@ -15,7 +15,8 @@ rule train:
     threads: 1
     resources:
         mem_mb=job_resources("train").mem_mb,
-        runtime=lambda wildcards, attempt: job_resources("train").runtime * attempt,
+        # a retry resumes from the last finished epoch: it needs no more time
+        runtime=job_resources("train").runtime,
         gpu=job_resources("train").gpu,
     params:
         run=run_key,
