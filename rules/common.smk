@@ -43,6 +43,13 @@ def job_resources(stage):
     return getattr(settings.resources, stage)
 
 
+def alone(wildcards):
+    """Threads that a job which times itself reserves: every core where Snakemake runs
+    the jobs itself, so that no other job runs beside it; on a cluster, where a job's
+    cores and GPU are its own, one."""
+    return workflow.cores if workflow.local_exec else 1
+
+
 def run_key(wildcards):
     return {
         "dataset": wildcards.dataset,

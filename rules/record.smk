@@ -37,7 +37,7 @@ rule early_exit:
         f"{RESULTS}/benchmarks/early_exit/{{dataset}}/{{method}}/alpha{{alpha}}/seed{{seed}}.tsv"
     conda:
         "../envs/spikecut.yaml"
-    threads: 1
+    threads: alone
     resources:
         mem_mb=job_resources("record").mem_mb,
         runtime=job_resources("record").runtime,

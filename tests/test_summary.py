@@ -6,6 +6,7 @@ import pytest
 
 from spikecut.analysis import RunPoints, evaluate, headline_markdown, summarise, summary_markdown
 from spikecut.analysis.summary import early_exit_markdown
+from spikecut.analysis.timing import wall_flagged
 
 POINTS = pd.DataFrame(
     {
@@ -159,10 +160,35 @@ def test_early_exit_table_means_over_seeds():
             "n_steps": 4,
             "accuracy": [0.9, 0.8],
             "wall_speedup": [1.8, 1.4],
+            "wall_flagged": [False, False],
             "matches_simulation": [True, True],
         }
     )
-    (row,) = [line for line in early_exit_markdown(timings) if line.startswith("| digits")]
+    lines = early_exit_markdown(timings)
+    (row,) = [line for line in lines if line.startswith("| digits")]
     assert row == (
         "| digits | bptt | 0.05 | topk | 0.02 | 2.00 of 4 | 2.00× | 1.60× | 85.00 | yes |"
     )
+    assert not any("*Flagged*" in line for line in lines)
+    timings.loc[1, ["wall_speedup", "wall_flagged"]] = [5.6, True]
+    lines = early_exit_markdown(timings)
+    (row,) = [line for line in lines if line.startswith("| digits")]
+    # the mean over seeds (3.70×) would be a number no result supports
+    assert "| 2.00× | flagged in 1 of 2 seeds |" in row and "3.70" not in row
+    assert any(line.startswith("*Flagged*: the wall-time speed-up exceeded") for line in lines)
+
+
+@pytest.mark.parametrize(
+    "speedup, step_ratio, noise, flagged",
+    [
+        (2.0, 2.5, 0.0, False),
+        (2.6, 2.5, 0.0, False),
+        (2.7, 2.5, 0.0, True),
+        (2.7, 2.5, 0.05, False),
+    ],
+)
+def test_a_wall_speedup_beyond_the_step_ratio_and_its_noise_is_flagged(
+    speedup, step_ratio, noise, flagged
+):
+    # the margin is 5 %: 2.5 x 1.05 = 2.625, and 2.5 x 1.10 = 2.75 with 5 % noise
+    assert wall_flagged(speedup, step_ratio, noise) is flagged

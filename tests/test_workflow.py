@@ -7,6 +7,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -97,6 +98,36 @@ def tiny_run(tmp_path_factory):
     result = snakemake("--cores", "2", "--configfile", str(TINY), "--directory", str(workdir))
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-6000:]
     return workdir
+
+
+def job_intervals(log: str) -> list[tuple[str, datetime, datetime]]:
+    """(rule, start, end) of every job in a Snakemake log, to the second."""
+    now, rule, started, jobs = None, None, {}, []
+    for line in log.splitlines():
+        if stamp := re.fullmatch(r"\[(\w{3} \w{3} +\d+ [\d:]+ \d{4})\]", line):
+            now = datetime.strptime(stamp[1], "%a %b %d %H:%M:%S %Y")
+        elif found := re.fullmatch(r"(?:local)?rule (\w+):", line):
+            rule = found[1]
+        elif found := re.fullmatch(r"    jobid: (\d+)", line):
+            started[found[1]] = (rule, now)
+        elif found := re.match(r"Finished jobid: (\d+)", line):
+            rule, start = started.pop(found[1])
+            jobs.append((rule, start, now))
+    assert not started, f"jobs that never finished: {started}"
+    return jobs
+
+
+@pytest.mark.slow
+def test_timing_jobs_run_alone(tiny_run):
+    """While an early-exit job times itself, no other job runs: its wall times are
+    its own."""
+    (log,) = (tiny_run / ".snakemake" / "log").glob("*.snakemake.log")
+    jobs = job_intervals(log.read_text())
+    timing = [j for j in jobs if j[0] == "early_exit"]
+    assert len(timing) == 12 and len(jobs) > 40
+    for rule, start, end in timing:
+        beside = [j for j in jobs if j[1] < end and start < j[2] and j[1:] != (start, end)]
+        assert not beside, f"{rule} from {start} to {end} shared the machine with {beside}"
 
 
 @pytest.mark.slow

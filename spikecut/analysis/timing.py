@@ -1,0 +1,18 @@
+"""When a measured wall-time speed-up of the real early exit is no result.
+
+A step-by-step pass does the work of its sample-steps and at least the fixed cost of
+each step it runs, so it cannot beat the full-T pass by much more than the step ratio
+T / t*. A little more is real (fewer samples per step fit caches better), hence
+:data:`STEP_RATIO_MARGIN`. A wall-time speed-up beyond that margin and beyond the noise
+of the timer itself means the machine was busier while the full-T pass ran.
+"""
+
+from __future__ import annotations
+
+STEP_RATIO_MARGIN = 0.05
+
+
+def wall_flagged(speedup: float, step_ratio: float, noise: float) -> bool:
+    """Whether wall-time speed-up ``speedup`` exceeds ``step_ratio`` by more than the
+    relative timing ``noise`` and :data:`STEP_RATIO_MARGIN`."""
+    return speedup > step_ratio * (1 + noise + STEP_RATIO_MARGIN)
