@@ -1,9 +1,14 @@
 """What a user who cites, licenses or upgrades spikecut reads: the licence, the citation
-file, the changelog, and the version every result names."""
+file, the changelog, the version every result names, and the install that gets it."""
 
+import importlib.util
+import subprocess
+import sys
 import tomllib
 from importlib import metadata
+from pathlib import Path
 
+import pytest
 import yaml
 from conftest import ROOT
 
@@ -43,3 +48,27 @@ def test_every_result_names_the_version_that_made_it():
     assert describe("cpu").endswith(f", spikecut {__version__}")
     # the installed package's own metadata (pyproject.toml reads the version from the code)
     assert metadata.version("spikecut") == __version__, "the install is stale: make install"
+
+
+def test_the_install_is_quiet_and_keeps_pip_in_a_log(tmp_path):
+    """pip's notices go to the log, the console gets one line; a failing pip prints
+    the end of the log and where the whole of it is."""
+    script = ROOT / "tools" / "install_deps.py"
+    done = subprocess.run(
+        [sys.executable, str(script), "--target", str(tmp_path / "plugin"), "slurm"],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    log = Path(sys.prefix) / "pip-install.log"
+    assert done.stdout == f"installing with pip (log: {log})\n" and done.stderr == ""
+    assert "snakemake-executor-plugin-slurm" in log.read_text()
+    assert (tmp_path / "plugin" / "snakemake_executor_plugin_slurm").is_dir()
+
+    spec = importlib.util.spec_from_file_location("install_deps", script)
+    install_deps = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(install_deps)
+    with pytest.raises(SystemExit, match=r"(?s)no-such-package.*pip failed; its whole log is "):
+        install_deps._pip(
+            [sys.executable, "-m", "pip", "install", "--no-index", "no-such-package-spikecut"]
+        )

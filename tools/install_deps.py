@@ -32,6 +32,21 @@ def _name(requirement: str) -> str:
     return requirement.lower()
 
 
+# pip's notices (one per index location it skips: hundreds on some machines) and
+# progress go to this file; the console hears of pip only when it fails
+LOG = Path(sys.prefix) / "pip-install.log"
+
+
+def _pip(command: list[str]) -> None:
+    with LOG.open("a") as log:
+        log.write(f"$ {' '.join(command)}\n")
+        log.flush()
+        done = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT)
+    if done.returncode != 0:
+        tail = LOG.read_text().splitlines()[-30:]
+        raise SystemExit("\n".join([*tail, f"pip failed; its whole log is {LOG}"]))
+
+
 def main(args: list[str]) -> None:
     target = None
     if args[:1] == ["--target"]:
@@ -44,17 +59,18 @@ def main(args: list[str]) -> None:
     unknown = sorted(set(args) - set(optional))
     if unknown:
         raise SystemExit(f"unknown extras {unknown}; pyproject.toml defines {sorted(optional)}")
-    pip = [sys.executable, "-m", "pip", "install", "--disable-pip-version-check", "-q"]
+    print(f"installing with pip (log: {LOG})", flush=True)
+    pip = [sys.executable, "-m", "pip", "install", "--disable-pip-version-check"]
     if target is not None:
         wanted = [d for e in args for d in optional[e]]
-        subprocess.run(pip + ["--no-deps", "--upgrade", "--target", target] + wanted, check=True)
+        _pip(pip + ["--no-deps", "--upgrade", "--target", target] + wanted)
         return
     deps = project["dependencies"] + [d for e in ["test", *args] for d in optional[e]]
     normal = [d for d in deps if _name(d) not in NO_DEPS]
     isolated = [d for d in deps if _name(d) in NO_DEPS]
-    subprocess.run(pip + normal, check=True)
-    subprocess.run(pip + ["--no-deps"] + isolated, check=True)
-    subprocess.run(pip + ["--no-deps", "-e", str(root)], check=True)
+    _pip(pip + normal)
+    _pip(pip + ["--no-deps"] + isolated)
+    _pip(pip + ["--no-deps", "-e", str(root)])
 
 
 if __name__ == "__main__":
