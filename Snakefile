@@ -5,7 +5,7 @@ import os
 
 from snakemake.utils import min_version
 
-from spikecut.recovery import ENV, snakemake_options
+from spikecut.recovery import ENV, remake_prefix
 from spikecut.settings import Settings
 from spikecut.settings.files import read_config
 
@@ -26,7 +26,7 @@ if not workflow.overwrite_configfiles:
 settings = Settings.load(config)
 # how this run was started, so that a job's advice for a broken file names a command
 # that makes it again (spikecut.recovery)
-os.environ[ENV] = snakemake_options(
+os.environ[ENV] = remake_prefix(
     workflow.main_snakefile,
     os.getcwd(),
     workflow.configfiles if workflow.overwrite_configfiles else [],

@@ -55,6 +55,10 @@ def write_text(path: str | os.PathLike, text: str) -> None:
         tmp.write_text(text)
 
 
+class BrokenFileError(ValueError):
+    """A file of the workflow that cannot be read; the message says how to remake it."""
+
+
 def write_npz(path: str | os.PathLike, meta: dict, **arrays: np.ndarray) -> None:
     """Compressed arrays plus a JSON ``meta`` entry saying what made them."""
     with atomic_path(path) as tmp, open(tmp, "wb") as fh:
@@ -70,12 +74,12 @@ def read_npz(path: str | os.PathLike, required: tuple[str, ...]) -> tuple[dict, 
             with np.load(fh, allow_pickle=False) as data:
                 arrays = {k: data[k] for k in data.files}
         except Exception as err:  # zipfile, zlib and numpy each raise their own kinds
-            raise ValueError(
+            raise BrokenFileError(
                 f"{path} is corrupt or truncated ({type(err).__name__}: {err}); {remake(path)}"
             ) from err
     missing = [k for k in required + ("meta",) if k not in arrays]
     if missing:
-        raise ValueError(
+        raise BrokenFileError(
             f"{path} lacks the arrays {missing}; it was written by another version; {remake(path)}"
         )
     return arrays, json.loads(str(arrays.pop("meta")))
@@ -102,7 +106,7 @@ def load_torch(path: str | os.PathLike, advice: str | None = None) -> Any:
     except FileNotFoundError:
         raise
     except Exception as err:
-        raise ValueError(
+        raise BrokenFileError(
             f"checkpoint {path} is corrupt or truncated ({type(err).__name__}); "
             f"{advice or remake(path)}"
         ) from err

@@ -14,7 +14,11 @@ from pathlib import Path
 
 
 def _advice_first(kind, error, trace) -> None:
-    sys.stderr.write(f"\nspikecut: {error}\n\n(the details, for a bug report:)\n")
+    # the project's own errors are written for the user; anything else is named by its
+    # type, which a bare message (a KeyError's "'x'") would not say
+    ours = kind.__module__.split(".")[0] == "spikecut"
+    message = str(error) if ours else f"{kind.__name__}: {error}"
+    sys.stderr.write(f"\nspikecut: {message}\n\n(the details, for a bug report:)\n")
     traceback.print_exception(kind, error, trace, file=sys.stderr)
 
 

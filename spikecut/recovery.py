@@ -23,7 +23,7 @@ from pathlib import Path
 ENV = "SPIKECUT_SNAKEMAKE"
 
 
-def snakemake_options(
+def remake_prefix(
     snakefile: str | Path,
     workdir: str | Path,
     configfiles: Sequence[str | Path],

@@ -112,8 +112,8 @@ def problems(cfg) -> list[str]:
             DEFAULT,
             "training.device",
             "cuda",
-            "resources.train.gpu: training.device is cuda, but these jobs ask their "
-            "scheduler for no GPU",
+            "resources.train.gpu: training.device is cuda (for digits-dvs/bptt), but these jobs "
+            "ask their scheduler for no GPU",
         ),
         (DEFAULT, "model", {"name": "vgg16", "channels": [16]}, "model.channels: unknown key"),
         (
@@ -230,6 +230,15 @@ def test_bad_input_fails_naming_the_key(base, key, value, expect):
     cfg = set_key(copy.deepcopy(load(base)), key, value)
     found = problems(cfg)
     assert any(line.startswith(f"config key {expect}") for line in found), found
+
+
+def test_a_variant_on_cuda_needs_a_gpu_request_too():
+    cfg = set_key(copy.deepcopy(load(PAPER)), "variants.tet.training.device", "cuda")
+    Settings.load(cfg)  # the paper config asks for a GPU per training and recording job
+    cfg["resources"]["record"]["gpu"] = 0
+    (line,) = problems(cfg)
+    assert line.startswith("config key resources.record.gpu: training.device is cuda (for ")
+    assert "/tet)" in line
 
 
 def test_every_problem_is_reported_at_once():

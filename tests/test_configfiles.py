@@ -57,6 +57,7 @@ def test_each_shipped_config_writes_to_its_own_root(tmp_path):
     assert (
         results_root(["--configfile", tiny, "--config", "results=x", "seeds=[0]"], default) == "x"
     )
+    assert results_root(["-C", "results=y", "--configfile", tiny], default) == "y"
 
 
 def test_make_run_names_where_to_look_and_reports_into_the_runs_root():
@@ -71,6 +72,13 @@ def test_make_run_names_where_to_look_and_reports_into_the_runs_root():
     assert plan.rstrip().endswith(
         'echo "Done. Start with $root/summary/headline.md, then $report."'
     )
+    # and the line that finds the root finds the paper config's
+    root = subprocess.run(
+        [sys.executable, "-m", "spikecut.settings.files", "--results-root",
+         "config/config.yaml", "--configfile", "config/paper.yaml"],
+        cwd=ROOT, capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    assert root == "results-paper\n"
 
 
 def test_the_workflow_names_a_broken_default_config(tmp_path):

@@ -6,9 +6,11 @@ import math
 
 import pandas as pd
 import pytest
-from conftest import DATA, RECORD, RUN, SWEEP, TRAIN, with_training
+import yaml
+from conftest import DATA, RECORD, ROOT, RUN, SWEEP, TRAIN, with_training
 
 from spikecut import stages
+from spikecut.settings import Settings, TrainPlan
 from spikecut.stages.network import DivergedError
 from spikecut.training.divergence import CHANCE_EPOCHS, divergence
 from tests.test_stages import SUMMARY, summary_outputs
@@ -103,3 +105,16 @@ def test_whether_it_fails_is_no_part_of_the_runs_identity(frames, tmp_path, capl
         "fail_on_divergence"
         not in json.loads((tmp_path / "s.json").read_text())["train"]["training"]
     )
+
+
+def test_the_config_setting_reaches_the_job_but_not_its_parameters():
+    """Snakemake reruns a job whose parameters change; this setting must rerun nothing,
+    so it travels beside them, from the config the job reads."""
+    cfg = yaml.safe_load((ROOT / "config" / "test" / "tiny.yaml").read_text())
+    cfg.setdefault("training", {})["fail_on_divergence"] = False
+    settings = Settings.load(cfg)
+    params = settings.train_params("digits-dvs", "bptt")
+    default = Settings.load(yaml.safe_load((ROOT / "config" / "test" / "tiny.yaml").read_text()))
+    assert params == default.train_params("digits-dvs", "bptt")
+    plan = settings.with_job_options(TrainPlan.model_validate(params), "digits-dvs", "bptt")
+    assert plan.training.fail_on_divergence is False

@@ -60,7 +60,7 @@ def test_the_install_is_quiet_and_keeps_pip_in_a_log(tmp_path):
         text=True,
     )
     assert done.returncode == 0, done.stderr
-    log = Path(sys.prefix) / "pip-install.log"
+    log = Path(sys.prefix) / "pip-install.log"  # the environment's own, writable here
     assert done.stdout == f"installing with pip (log: {log})\n" and done.stderr == ""
     assert "snakemake-executor-plugin-slurm" in log.read_text()
     assert (tmp_path / "plugin" / "snakemake_executor_plugin_slurm").is_dir()
@@ -70,5 +70,6 @@ def test_the_install_is_quiet_and_keeps_pip_in_a_log(tmp_path):
     spec.loader.exec_module(install_deps)
     with pytest.raises(SystemExit, match=r"(?s)no-such-package.*pip failed; its whole log is "):
         install_deps._pip(
-            [sys.executable, "-m", "pip", "install", "--no-index", "no-such-package-spikecut"]
+            [sys.executable, "-m", "pip", "install", "--no-index", "no-such-package-spikecut"],
+            tmp_path / "pip.log",
         )

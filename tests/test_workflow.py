@@ -460,10 +460,10 @@ def test_a_deleted_intermediate_comes_back_by_name(tiny_run, tmp_path):
 def test_remake_commands_keep_the_command_line_overrides(tmp_path, monkeypatch):
     """A run started with --config values is remade with the same values: the
     command plans the file under the overridden results root, with the same seeds."""
-    from spikecut.recovery import ENV, remake_command, snakemake_options
+    from spikecut.recovery import ENV, remake_command, remake_prefix
 
     overrides = {"results": "elsewhere", "seeds": ["1"]}  # as Snakemake parses them
-    monkeypatch.setenv(ENV, snakemake_options(ROOT / "Snakefile", tmp_path, [TINY], overrides))
+    monkeypatch.setenv(ENV, remake_prefix(ROOT / "Snakefile", tmp_path, [TINY], overrides))
     target = "elsewhere/runs/digits-dvs/bptt/alpha0/seed1/cutoff.csv"
     command = remake_command(target).replace("--cores all", "--cores all -n")
     result = run_as_user(command, tmp_path)

@@ -1,8 +1,11 @@
 """One writer per training run, with two real processes."""
 
+import errno
+import fcntl
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 
@@ -24,6 +27,8 @@ with sole_writer(Path(sys.argv[1]), "digits/bptt/alpha0/seed0"):
 
 
 def holder(folder, env=None):
+    if env is None:  # a plain process, even where the tests run inside a SLURM job
+        env = {k: v for k, v in os.environ.items() if k != "SLURM_JOB_ID"}
     proc = subprocess.Popen(
         [sys.executable, "-c", HOLDER, str(folder)],
         stdin=subprocess.PIPE,
@@ -126,3 +131,45 @@ def test_a_lock_from_another_host_counts_while_slurm_runs_its_job(
     else:
         with sole_writer(run, "r"):
             assert json.loads((run / LOCK).read_text())["pid"] == os.getpid()
+
+
+@pytest.mark.parametrize("alive", [True, False])
+def test_without_flock_the_recorded_holder_decides(tmp_path, monkeypatch, caplog, alive):
+    """On a file system with no locks (Lustre without flock, NFS without lockd), a live
+    process of this host named in the lock file keeps the run busy; a dead one does not."""
+
+    def no_locks(fd, operation):
+        raise OSError(errno.ENOLCK, "No locks available")
+
+    proc = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=-1)
+    if not alive:
+        proc.stdin.close()
+        proc.wait(timeout=30)
+    record = {"host": socket.gethostname(), "pid": proc.pid, "since": "then"}
+    (tmp_path / LOCK).write_text(json.dumps(record))
+    monkeypatch.setattr(fcntl, "flock", no_locks)
+    try:
+        if alive:
+            with pytest.raises(RunBusyError, match=f"process {proc.pid} on "):
+                with sole_writer(tmp_path, "r"):
+                    pass
+        else:
+            with caplog.at_level("WARNING"), sole_writer(tmp_path, "r"):
+                assert json.loads((tmp_path / LOCK).read_text())["pid"] == os.getpid()
+            assert "cannot be locked (No locks available)" in caplog.text
+    finally:
+        if alive:
+            proc.stdin.close()
+            proc.wait(timeout=30)
+
+
+def test_a_holder_that_has_not_yet_said_who_it_is_is_still_named(tmp_path):
+    proc = holder(tmp_path)
+    try:
+        (tmp_path / LOCK).write_text("")  # as between its flock and its record
+        with pytest.raises(RunBusyError, match="another job, which is just starting;"):
+            with sole_writer(tmp_path, "r"):
+                pass
+    finally:
+        proc.stdin.close()
+        proc.wait(timeout=30)

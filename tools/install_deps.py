@@ -18,8 +18,10 @@ sometimes, as the tests do with the SLURM plugin.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+import tempfile
 import tomllib
 from pathlib import Path
 
@@ -32,19 +34,24 @@ def _name(requirement: str) -> str:
     return requirement.lower()
 
 
-# pip's notices (one per index location it skips: hundreds on some machines) and
-# progress go to this file; the console hears of pip only when it fails
-LOG = Path(sys.prefix) / "pip-install.log"
+def log_path() -> Path:
+    """Where pip's notices (one per index location it skips: hundreds on some machines)
+    and progress go, so that the console hears of pip only when it fails: the
+    environment installed into, else (a system Python) the temporary folder."""
+    folder = Path(sys.prefix)
+    if not os.access(folder, os.W_OK):
+        folder = Path(tempfile.gettempdir())
+    return folder / "pip-install.log"
 
 
-def _pip(command: list[str]) -> None:
-    with LOG.open("a") as log:
+def _pip(command: list[str], log_file: Path) -> None:
+    with log_file.open("a") as log:
         log.write(f"$ {' '.join(command)}\n")
         log.flush()
         done = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT)
     if done.returncode != 0:
-        tail = LOG.read_text().splitlines()[-30:]
-        raise SystemExit("\n".join([*tail, f"pip failed; its whole log is {LOG}"]))
+        tail = log_file.read_text().splitlines()[-30:]
+        raise SystemExit("\n".join([*tail, f"pip failed; its whole log is {log_file}"]))
 
 
 def main(args: list[str]) -> None:
@@ -59,18 +66,19 @@ def main(args: list[str]) -> None:
     unknown = sorted(set(args) - set(optional))
     if unknown:
         raise SystemExit(f"unknown extras {unknown}; pyproject.toml defines {sorted(optional)}")
-    print(f"installing with pip (log: {LOG})", flush=True)
+    log = log_path()
+    print(f"installing with pip (log: {log})", flush=True)
     pip = [sys.executable, "-m", "pip", "install", "--disable-pip-version-check"]
     if target is not None:
         wanted = [d for e in args for d in optional[e]]
-        _pip(pip + ["--no-deps", "--upgrade", "--target", target] + wanted)
+        _pip(pip + ["--no-deps", "--upgrade", "--target", target] + wanted, log)
         return
     deps = project["dependencies"] + [d for e in ["test", *args] for d in optional[e]]
     normal = [d for d in deps if _name(d) not in NO_DEPS]
     isolated = [d for d in deps if _name(d) in NO_DEPS]
-    _pip(pip + normal)
-    _pip(pip + ["--no-deps"] + isolated)
-    _pip(pip + ["--no-deps", "-e", str(root)])
+    _pip(pip + normal, log)
+    _pip(pip + ["--no-deps"] + isolated, log)
+    _pip(pip + ["--no-deps", "-e", str(root)], log)
 
 
 if __name__ == "__main__":

@@ -59,10 +59,6 @@ _TAGS: set[str] = set()  # discriminator values, filled in by the unions that us
 Locate = Callable[[str], tuple]
 
 
-def _listed(values) -> str:
-    return " or ".join(repr(v) for v in values)
-
-
 # pydantic's error kinds, in our words: what the value must be
 _WORDS = {
     "greater_than": lambda c: f"must be more than {c['gt']}",

@@ -50,13 +50,17 @@ def read_config(path: str | Path) -> dict:
     return data
 
 
+# Snakemake's spellings of the options read here
+_SPELLINGS = {"--configfile": {"--configfile", "--configfiles"}, "--config": {"--config", "-C"}}
+
+
 def _options(argv: list[str], option: str) -> list[str]:
     """The words that follow ``option`` up to the next option, each time it appears."""
     words, taking = [], False
     for word in argv:
         if word.startswith("-"):
             name, _, value = word.partition("=")
-            taking = name == option or (option == "--configfile" and name == "--configfiles")
+            taking = name in _SPELLINGS[option]
             if taking and value:
                 words.append(value)
                 taking = False

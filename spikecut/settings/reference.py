@@ -45,8 +45,12 @@ def _type(annotation) -> str:
     return str(annotation).replace("typing.", "")
 
 
+def _at_least(n: int, one: str, many: str) -> str:
+    return f"at least {n} {one if n == 1 else many}"
+
+
 _BOUNDS = {
-    "min_length": lambda n: f"at least {n} {'entry' if n == 1 else 'entries'}",
+    "min_length": lambda n: _at_least(n, "entry", "entries"),
     "gt": lambda v: f"> {v}",
     "ge": lambda v: f"≥ {v}",
     "lt": lambda v: f"< {v}",
@@ -65,10 +69,13 @@ def _constraints(annotation) -> list:
 
 def _bounds(field: FieldInfo) -> str:
     """The range a field's value must lie in, e.g. " (≥ 1, ≤ 64)"; "" where it has none."""
+    bounds = _BOUNDS
+    if field.annotation is str:  # a string's length counts characters
+        bounds = bounds | {"min_length": lambda n: _at_least(n, "character", "characters")}
     limits = [
         show(getattr(m, attr))
         for m in [*field.metadata, *_constraints(field.annotation)]
-        for attr, show in _BOUNDS.items()
+        for attr, show in bounds.items()
         if getattr(m, attr, None) is not None
     ]
     return f" ({', '.join(dict.fromkeys(limits))})" if limits else ""

@@ -231,6 +231,7 @@ class Settings(Strict):
                 problems.append(f"config key {what}: {err}")
         problems += self._method_problems("methods", self.methods)
         problems += self._variant_problems()
+        cuda = None  # the first run whose jobs need a GPU, and which
         for name, entry in self.datasets.items():
             if name not in _datasets():
                 problems.append(
@@ -254,6 +255,8 @@ class Settings(Strict):
                 except ConfigError as err:
                     problems += err.lines
                     continue
+                if plan.training.device.startswith("cuda") and cuda is None:
+                    cuda = (plan.training.device, f"{name}/{method}")
                 why = plan.model.check_input(_datasets()[name].frame_shape(options))
                 if why is not None:
                     problems.append(f"config key {self._model_key(name, method)}: {why}")
@@ -275,12 +278,11 @@ class Settings(Strict):
                 f"{list(self.cutoff.epsilons)}; the figure would show only the "
                 "oracle"
             )
-        if self.training.device.startswith("cuda"):
+        if cuda:
             problems += [
-                f"config key resources.{stage}.gpu: training.device is "
-                f"{self.training.device}, but these jobs ask their scheduler for no GPU and "
-                f"would find none; set resources: {{{stage}: {{gpu: 1}}}} (or "
-                "training.device: auto)"
+                f"config key resources.{stage}.gpu: training.device is {cuda[0]} (for "
+                f"{cuda[1]}), but these jobs ask their scheduler for no GPU and would find "
+                f"none; set resources: {{{stage}: {{gpu: 1}}}} (or training.device: auto)"
                 for stage in ("train", "record")
                 if getattr(self.resources, stage).gpu == 0
             ]

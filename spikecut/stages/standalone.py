@@ -82,8 +82,9 @@ def analyse_outputs(
         if split is not None and len(split.labels) < 2:
             # a bootstrap of one sample draws it every time: an interval of width 0
             raise AnalysisInputError(
-                f"{named(name)} holds {len(split.labels)} sample; intervals need at least "
-                "two: record the outputs of more samples"
+                f"{named(name)} holds {len(split.labels)} sample"
+                f"{'' if len(split.labels) == 1 else 's'}; intervals need at least two: "
+                "record the outputs of more samples"
             )
     # both are canonical number strings (NumberString), so equal values are equal text
     if summary.histogram_epsilon not in cutoff.epsilons:

@@ -7,8 +7,9 @@ therefore holds an exclusive ``flock`` on a file in its run folder for as long a
 trains, and writes into that file who holds it: host, process and SLURM job. A second
 job finds the lock held and stops, naming the first and how to cancel it. The lock dies
 with its holder (the operating system releases it, SIGKILL included), so a lock left by
-a dead job is taken over without a word; on file systems whose locks do not reach
-across hosts, a holder recorded as a SLURM job that SLURM still runs counts as alive.
+a dead job is taken over with a line in the log. On file systems whose locks do not
+reach across hosts, a holder recorded as a SLURM job that SLURM still runs counts as
+alive; on one with no locks at all, so does a live process of this host.
 """
 
 from __future__ import annotations
@@ -57,18 +58,33 @@ def _slurm_runs(job: str) -> bool:
 
 
 def _busy(run: str, holder: dict) -> RunBusyError:
-    who = f"process {holder.get('pid')} on {holder.get('host')}"
-    job = holder.get("slurm_job")
-    if job:
-        who += f" (SLURM job {job})"
+    if not holder:  # it has the lock but has not yet written who it is
+        who, stop = "which is just starting", "wait for it"
+    elif job := holder.get("slurm_job"):
+        who = f"process {holder.get('pid')} on {holder.get('host')} (SLURM job {job})"
         stop = f"wait for it, or cancel it with `scancel {job}`"
     else:
+        who = f"process {holder.get('pid')} on {holder.get('host')}"
         stop = f"wait for it, or stop it (`kill {holder.get('pid')}` on {holder.get('host')})"
+    since = f", since {holder['since']}" if holder.get("since") else ""
     return RunBusyError(
-        f"run {run} is being trained by another job, {who}, since {holder.get('since')}; "
-        f"two jobs would write the same checkpoint. If that job is still wanted, {stop}; "
-        "then run the workflow again"
+        f"run {run} is being trained by another job, {who}{since}; two jobs would write "
+        f"the same checkpoint. If that job is still wanted, {stop}; then run the workflow "
+        "again"
     )
+
+
+def _alive_here(holder: dict) -> bool:
+    """Whether the holder is a live process of this host."""
+    if holder.get("host") != socket.gethostname() or not holder.get("pid"):
+        return False
+    try:
+        os.kill(int(holder["pid"]), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, another user's
+        return True
+    return True
 
 
 def _read(fd: int) -> dict:
@@ -80,7 +96,7 @@ def _read(fd: int) -> dict:
         return {}
 
 
-LOCK = ".training.lock"  # in the run's folder
+LOCK = ".training.lock"
 
 
 @contextmanager
@@ -88,17 +104,29 @@ def sole_writer(folder: Path, run: str) -> Iterator[None]:
     """Hold the writer lock of run ``run``, whose folder is ``folder``, for the
     duration, or raise :class:`RunBusyError` naming the job that holds it."""
     folder.mkdir(parents=True, exist_ok=True)
-    fd = os.open(folder / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+    path = folder / LOCK
     try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as err:
+        raise RuntimeError(
+            f"cannot open {path} ({err.strerror}); the job must be able to write its run's folder"
+        ) from err
+    try:
+        locked = True
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             raise _busy(run, _read(fd)) from None
+        except OSError as err:  # e.g. Lustre mounted without flock, NFS without lockd
+            log.warning("%s cannot be locked (%s); judging by who it names", path, err.strerror)
+            locked = False
         previous, me = _read(fd), _me()
         job = previous.get("slurm_job")
         if job and job != me["slurm_job"] and _slurm_runs(job):
             # the lock came free, yet SLURM runs its last holder: a lock of another host
             # that this file system does not show
+            raise _busy(run, previous)
+        if not locked and _alive_here(previous):
             raise _busy(run, previous)
         if previous:  # its holder died without clearing it
             log.info("taking over the writer lock of %s, which has ended", previous)
@@ -106,7 +134,7 @@ def sole_writer(folder: Path, run: str) -> Iterator[None]:
         try:
             yield
         finally:
-            _write(fd, {})  # ended: nobody holds it
+            _write(fd, {})  # a clean end: the next job takes over without a word
     finally:
         os.close(fd)
 
