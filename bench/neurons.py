@@ -250,7 +250,7 @@ def report(records: list[dict], header: str) -> str:
 
 
 def targets(table: pd.DataFrame, step: pd.DataFrame) -> list[str]:
-    """The speed targets of issue 5, each with its measured value."""
+    """The neuron speed targets, each with its measured value."""
     ours = table["spikecut-cupy"]
     key = "x".join(map(str, SHAPES[0]))
     fp32, bf16 = ours[key, "fp32", "forward+backward"], ours[key, "bf16", "forward+backward"]

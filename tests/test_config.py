@@ -75,7 +75,7 @@ def problems(cfg) -> list[str]:
         (DEFAULT, "seeds", [], "seeds: must not be empty"),
         (DEFAULT, "training.lr", -1, "training.lr: must be more than 0.0 (got -1)"),
         (DEFAULT, "model.channels", [16, 0], "model.channels.1: must be more than 0 (got 0)"),
-        # what used to pass silently (issue 13)
+        # values that once passed silently
         (PAPER, "variants.qcfs-l4.qcfs.levelz", 3, "variants.qcfs-l4.qcfs.levelz: unknown key"),
         (
             DEFAULT,

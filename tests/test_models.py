@@ -8,7 +8,7 @@ from spikecut.models import MODELS, build_model
 SNN = {"kind": "snn", "neuron": {}}
 ROLES = {"snn": SNN, "qcfs": {"kind": "qcfs", "levels": 4, "theta": 8.0}, "ann": {"kind": "ann"}}
 
-# The paper's pairings of architecture and input (SPEC §5): frames 3x32x32 (CIFAR) and
+# The paper's pairings of architecture and input (docs/method.md §12): frames 3x32x32 (CIFAR) and
 # 3x64x64 (Tiny-ImageNet), events 2x48x48 (CIFAR10-DVS resized), 2x128x128 (DVS128
 # Gesture) and 2x180x240 (N-Caltech101).
 PAPER_INPUTS = [

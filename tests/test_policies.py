@@ -122,7 +122,7 @@ def test_confident_samples_do_not_saturate_calibration(rng):
 
 
 def test_comparisons_at_the_boundary():
-    """Top-K fires at gap > beta, confidence at p1 >= theta, entropy at H <= h (SPEC §2).
+    """Top-K fires at gap > beta, confidence at p1 >= theta, entropy at H <= h (docs/method.md §2).
     Calibrated on two samples, only the more confident of which is final at t = 1, the
     threshold is that sample's own score: an identical test sample stops at t = 1 under
     confidence and entropy. Under Top-K the threshold is the other sample's gap, and a

@@ -2,6 +2,7 @@
 file, the changelog, the version every result names, and the install that gets it."""
 
 import importlib.util
+import re
 import subprocess
 import sys
 import tomllib
@@ -73,3 +74,25 @@ def test_the_install_is_quiet_and_keeps_pip_in_a_log(tmp_path):
             [sys.executable, "-m", "pip", "install", "--no-index", "no-such-package-spikecut"],
             tmp_path / "pip.log",
         )
+
+
+def test_the_project_points_to_nothing_outside_it():
+    """The method is docs/method.md's: no file names a specification a clone lacks, and
+    code cites no issue numbers, which mean nothing outside the tracker."""
+    files = subprocess.run(
+        ["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.split()
+    if not files:
+        pytest.skip("not a git checkout")
+    code = (".py", ".sh", ".smk", ".yaml", ".toml", "Snakefile", "Makefile")
+    outside, issues = [], []
+    for name in files:
+        path = ROOT / name
+        if not path.is_file() or name == "tests/test_project.py":  # names them to find them
+            continue
+        text = path.read_text(errors="replace")
+        if "../shared" in text or re.search(r"\bSPEC\b", text):
+            outside.append(name)
+        if name.endswith(code) and re.search(r"\bissues? #?\d+", text, re.I):
+            issues.append(name)
+    assert not outside and not issues, (outside, issues)

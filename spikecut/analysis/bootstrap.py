@@ -1,4 +1,4 @@
-"""Bootstrap intervals over test samples and seeds (SPEC §6).
+"""Bootstrap intervals over test samples and seeds (docs/method.md §10).
 
 One replicate draws the seeds with replacement and, independently, the test samples
 with replacement. The drawn samples are the same for every run that shares the test

@@ -1,4 +1,4 @@
-"""Where each policy operates, by two protocols (SPEC §6).
+"""Where each policy operates, by two protocols (docs/method.md §10).
 
 - *held-out*: each policy's knob (ε, a raw threshold, T_fixed) is chosen on the
   validation split as the fewest mean timesteps within the tolerance of the validation

@@ -2,7 +2,7 @@
 
 Every number comes from :func:`spikecut.analysis.evidence.evaluate` on the runs'
 operating points; the Markdown names both protocols and the machines the runs came
-from. Definitions (SPEC §6):
+from. Definitions (docs/method.md §10):
 
 - *speed-up at tolerance* (``speedup_at_tolerance``): the fewest fixed timesteps with
   which the alpha = 0 model of the same data set, method and seed comes within the

@@ -1,4 +1,5 @@
-"""The QCFS activation (quantisation-clip-floor-shift) for ANN-to-SNN conversion (SPEC §3).
+"""The QCFS activation (quantisation-clip-floor-shift) for ANN-to-SNN conversion
+(docs/method.md §7).
 
 h(a) = theta * clip(floor(a * L / theta + 1/2) / L, 0, 1), with a trainable threshold
 theta per layer, L quantisation levels and a straight-through floor. An IF neuron with

@@ -1,4 +1,4 @@
-"""Per-step threshold calibration for score-based cutoffs (SPEC §2, Top-K rule).
+"""Per-step threshold calibration for score-based cutoffs (docs/method.md §3).
 
 At step t a candidate threshold b selects the calibration samples that would stop there:
 score > b for a strict rule (Top-K), score >= b for an inclusive one (confidence,

@@ -1,6 +1,6 @@
 """Per-step outputs of an SNN and the quantities every cutoff policy is judged by.
 
-Conventions (SPEC §1): logits are ``[N, T, C]``; the prediction at step t is the argmax
+Conventions (docs/method.md §1): logits are ``[N, T, C]``; the prediction at step t is the argmax
 of the accumulated raw output Y(t) = sum of o(tau) for tau <= t; timesteps count from 1.
 """
 

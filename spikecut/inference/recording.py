@@ -1,4 +1,4 @@
-"""Record per-step outputs o(t) once, for the cutoff analytics (SPEC §2).
+"""Record per-step outputs o(t) once, for the cutoff analytics (docs/method.md §5).
 
 The calibration set is the training split without augmentation, run with dropout after
 every spiking layer (train-mode dropout, fixed seed, the same masks whatever the batch

@@ -11,7 +11,7 @@
   autograd through SpikingJelly on the CPU, which validates the hand-derived backward
   pass wherever a GPU is missing, and the GPU tests hold the kernels to them.
 
-Dynamics (SPEC §3, SpikingJelly's conventions), with k = 1 - 1/tau:
+Dynamics (docs/method.md §6, SpikingJelly's conventions), with k = 1 - 1/tau:
   LIF, decay_input=False:  h = k v + v_reset / tau + x
   LIF, decay_input=True:   h = k v + (x + v_reset) / tau
   IF:                      h = v + x

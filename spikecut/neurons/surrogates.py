@@ -33,7 +33,7 @@ class Triangle(surrogate.SurrogateFunctionBase):
     """Heaviside forward; triangular pseudo-derivative max(0, w - |x|) / w**2 backward.
 
     The triangle has unit area, so ``width`` trades reach for peak height; the paper's
-    direct-training setting is ``width = 1`` (SPEC §3).
+    direct-training setting is ``width = 1`` (docs/method.md §6).
     """
 
     def __init__(self, width: float = 1.0, spiking: bool = True):

@@ -1,4 +1,4 @@
-"""RCS, the regularising cosine similarity (SPEC §3, SNN form).
+"""RCS, the regularising cosine similarity (docs/method.md §8, SNN form).
 
 It pulls each spiking layer's early responses towards its late ones, so that a cutoff
 can stop early without changing the answer.

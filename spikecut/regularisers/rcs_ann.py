@@ -1,4 +1,4 @@
-"""RCS in its ANN form, for QCFS networks before conversion (SPEC §3).
+"""RCS in its ANN form, for QCFS networks before conversion (docs/method.md §8).
 
 Per QCFS layer and sample: peak / RMS(ReLU(a)) of the pre-activation a, with
 RMS = sqrt(mean ReLU(a)^2 + 1e-5) as the authors write it. A small ratio means the

@@ -15,7 +15,7 @@ POLICY_NAMES = ("timestep", "topk", "confidence", "entropy", "spikecp", "oct")  
 
 class NeuronConfig(Strict):
     """The spiking neuron of BPTT models. The defaults are the paper's direct-training
-    LIF (SPEC §3): u <- 0.5 u + x (tau = 2, no input decay), V_th = 1, hard reset to 0,
+    LIF (docs/method.md §6): u <- 0.5 u + x (tau = 2, no input decay), V_th = 1, hard reset to 0,
     triangle surrogate of width 1."""
 
     kind: Literal["lif", "if"] = Field("lif", description="leaky or plain integrate-and-fire")
@@ -44,7 +44,7 @@ class QCFSConfig(Strict):
 
 
 class RCSConfig(Strict):
-    """The RCS regulariser (SPEC §4), weighted by each run's alpha."""
+    """The RCS regulariser (docs/method.md §8), weighted by each run's alpha."""
 
     aggregation: Literal["max", "mean"] = Field(
         "max", description="over the kept samples of a layer"

@@ -1,4 +1,4 @@
-"""Task losses over per-step outputs ``[T, B, C]`` (SPEC §3)."""
+"""Task losses over per-step outputs ``[T, B, C]`` (docs/method.md §6)."""
 
 from __future__ import annotations
 
