@@ -96,3 +96,14 @@ def test_the_project_points_to_nothing_outside_it():
         if name.endswith(code) and re.search(r"\bissues? #?\d+", text, re.I):
             issues.append(name)
     assert not outside and not issues, (outside, issues)
+
+
+def test_a_bare_pytest_collects_the_tests_that_import_each_other():
+    pytest_bin = Path(sys.executable).parent / "pytest"
+    done = subprocess.run(
+        [str(pytest_bin), "--collect-only", "-q", "-p", "no:cacheprovider", "tests/test_slurm.py"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stdout[-2000:]

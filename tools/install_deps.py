@@ -9,8 +9,9 @@ which pyproject.toml lists itself.
     python tools/install_deps.py [EXTRA ...]
     python tools/install_deps.py --target DIR EXTRA ...
 
-installs the dependencies, the test extra and any other extras named, e.g. ``cuda12``
-for CuPy on a CUDA 12 machine or ``slurm`` for the SLURM profile's executor plugin.
+installs the dependencies, the workflow and test extras and any other extras named,
+e.g. ``cuda12`` for CuPy on a CUDA 12 machine or ``slurm`` for the SLURM profile's
+executor plugin.
 With ``--target``, only the named extras go into DIR, without their dependencies (which
 the environment has): a directory to put on PYTHONPATH where they are wanted only
 sometimes, as the tests do with the SLURM plugin.
@@ -73,7 +74,7 @@ def main(args: list[str]) -> None:
         wanted = [d for e in args for d in optional[e]]
         _pip(pip + ["--no-deps", "--upgrade", "--target", target] + wanted, log)
         return
-    deps = project["dependencies"] + [d for e in ["test", *args] for d in optional[e]]
+    deps = project["dependencies"] + [d for e in ["workflow", "test", *args] for d in optional[e]]
     normal = [d for d in deps if _name(d) not in NO_DEPS]
     isolated = [d for d in deps if _name(d) in NO_DEPS]
     _pip(pip + normal, log)
