@@ -15,7 +15,7 @@ from spikecut import stages
 from spikecut.settings import CutoffConfig, DataPlan, RecordPlan, TrainPlan
 
 ROOT = Path(__file__).resolve().parent.parent
-TINY = ROOT / "config" / "test" / "tiny.yaml"
+TINY = ROOT / ".test" / "config" / "config.yaml"
 TINY_ROOT = yaml.safe_load(TINY.read_text())["results"]  # where a tiny run writes
 
 

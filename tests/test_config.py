@@ -2,9 +2,11 @@
 its key path, defaults live in one place, and the registries and the settings agree."""
 
 import copy
+import json
 import sys
 from pathlib import Path
 
+import jsonschema
 import pytest
 import yaml
 
@@ -17,12 +19,12 @@ from spikecut.neurons.surrogates import SURROGATES
 from spikecut.regularisers import AGGREGATIONS
 from spikecut.settings import ARCHITECTURES, ConfigError, NeuronConfig, RCSConfig, Settings
 from spikecut.settings.parts import POLICY_NAMES, TrainConfig
-from spikecut.settings.reference import markdown
+from spikecut.settings.reference import json_schema, markdown
 from spikecut.settings.workflow import BASE_METHODS, METHOD_SETTINGS
 from spikecut.training import LOSSES
 
 ROOT = Path(__file__).resolve().parent.parent
-SHIPPED = sorted((ROOT / "config").rglob("*.yaml"))
+SHIPPED = sorted((ROOT / "config").rglob("*.yaml")) + [ROOT / ".test" / "config" / "config.yaml"]
 DEFAULT = ROOT / "config" / "config.yaml"
 PAPER = ROOT / "config" / "paper.yaml"
 
@@ -310,6 +312,26 @@ def test_configuration_reference_is_current():
     assert (ROOT / "docs" / "config.md").read_text() == markdown(), (
         "docs/config.md is stale: python -m spikecut.settings.reference > docs/config.md"
     )
+
+
+def test_the_json_schema_is_current_and_accepts_the_shipped_configs():
+    assert (ROOT / "config" / "schema.json").read_text() == json_schema(), (
+        "config/schema.json is stale: "
+        "python -m spikecut.settings.reference --schema > config/schema.json"
+    )
+    schema = json.loads(json_schema())
+    for path in SHIPPED:
+        jsonschema.validate(load(path), schema)
+    with pytest.raises(jsonschema.ValidationError, match="'seedz' was unexpected"):
+        jsonschema.validate(load(DEFAULT) | {"seedz": [1]}, schema)
+
+
+def test_the_config_readme_describes_every_file_and_block():
+    text = (ROOT / "config" / "README.md").read_text()
+    for path in SHIPPED:
+        assert f"`{path.relative_to(ROOT)}`" in text, path
+    for block in Settings.model_fields:
+        assert f"`{block}`" in text, block
 
 
 def test_settings_import_no_torch():

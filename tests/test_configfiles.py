@@ -6,7 +6,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import ROOT, snakemake
+from conftest import ROOT, TINY, snakemake
 
 from spikecut.settings import ConfigError
 from spikecut.settings.files import configfiles, main, read_config, results_root
@@ -47,12 +47,12 @@ def test_each_shipped_config_writes_to_its_own_root(tmp_path):
     roots = {
         results_root([], default),
         results_root(["--configfile", str(ROOT / "config" / "paper.yaml")], default),
-        results_root(["--configfile", str(ROOT / "config" / "test" / "tiny.yaml")], default),
+        results_root(["--configfile", str(TINY)], default),
     }
     assert roots == {"results", "results-paper", "results-tiny"}
     # --config wins over the files, and a later file over an earlier one
     (tmp_path / "mine.yaml").write_text("results: mine\n")
-    tiny = str(ROOT / "config" / "test" / "tiny.yaml")
+    tiny = str(TINY)
     assert results_root(["--configfile", tiny, str(tmp_path / "mine.yaml")], default) == "mine"
     assert (
         results_root(["--configfile", tiny, "--config", "results=x", "seeds=[0]"], default) == "x"

@@ -7,7 +7,7 @@ import math
 import pandas as pd
 import pytest
 import yaml
-from conftest import DATA, RECORD, ROOT, RUN, SWEEP, TRAIN, with_training
+from conftest import DATA, RECORD, RUN, SWEEP, TINY, TRAIN, with_training
 
 from spikecut import stages
 from spikecut.settings import Settings, TrainPlan
@@ -110,11 +110,11 @@ def test_whether_it_fails_is_no_part_of_the_runs_identity(frames, tmp_path, capl
 def test_the_config_setting_reaches_the_job_but_not_its_parameters():
     """Snakemake reruns a job whose parameters change; this setting must rerun nothing,
     so it travels beside them, from the config the job reads."""
-    cfg = yaml.safe_load((ROOT / "config" / "test" / "tiny.yaml").read_text())
+    cfg = yaml.safe_load(TINY.read_text())
     cfg.setdefault("training", {})["fail_on_divergence"] = False
     settings = Settings.load(cfg)
     params = settings.train_params("digits-dvs", "bptt")
-    default = Settings.load(yaml.safe_load((ROOT / "config" / "test" / "tiny.yaml").read_text()))
+    default = Settings.load(yaml.safe_load(TINY.read_text()))
     assert params == default.train_params("digits-dvs", "bptt")
     plan = settings.with_job_options(TrainPlan.model_validate(params), "digits-dvs", "bptt")
     assert plan.training.fail_on_divergence is False

@@ -259,7 +259,7 @@ def sbatch_line(job) -> str:
     "config, gpu_rules",
     [
         ("config/config.yaml", set()),
-        ("config/test/tiny.yaml", set()),
+        (".test/config/config.yaml", set()),
         ("config/paper.yaml", {"train", "record_outputs", "early_exit"}),
     ],
 )

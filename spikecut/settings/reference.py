@@ -4,6 +4,7 @@ models themselves: ``python -m spikecut.settings.reference > docs/config.md``.""
 from __future__ import annotations
 
 import json
+import sys
 import types
 import typing
 
@@ -166,5 +167,17 @@ def markdown() -> str:
     return "\n".join(lines).replace("||", "| |").rstrip() + "\n"
 
 
+def json_schema() -> str:
+    """The settings as a JSON schema (``config/schema.json``), for tools that show or
+    check a workflow's parameters without Python, such as the Snakemake workflow
+    catalogue. The settings models stay the checks that the workflow runs."""
+    schema = {"$schema": "https://json-schema.org/draft/2020-12/schema"}
+    schema |= Settings.model_json_schema()
+    schema["description"] = (
+        "spikecut's configuration; docs/config.md describes every key, config/README.md every file"
+    )
+    return json.dumps(schema, indent=2, ensure_ascii=False) + "\n"
+
+
 if __name__ == "__main__":
-    print(markdown(), end="")
+    print(json_schema() if sys.argv[1:] == ["--schema"] else markdown(), end="")
