@@ -18,7 +18,7 @@ from spikecut.neurons import BACKENDS
 from spikecut.neurons.surrogates import SURROGATES
 from spikecut.regularisers import AGGREGATIONS
 from spikecut.settings import ARCHITECTURES, ConfigError, NeuronConfig, RCSConfig, Settings
-from spikecut.settings.parts import POLICY_NAMES, TrainConfig
+from spikecut.settings.parts import POLICY_NAMES, EarlyExitConfig, TrainConfig
 from spikecut.settings.reference import json_schema, markdown
 from spikecut.settings.workflow import BASE_METHODS, METHOD_SETTINGS
 from spikecut.training import LOSSES
@@ -270,7 +270,9 @@ def test_defaults_have_one_home():
     plan = settings.train_plan("digits", "bptt")
     assert plan.training == TrainConfig() and plan.model.channels == (16, 32)
     shipped = load(DEFAULT)
-    assert set(shipped) == {"datasets", "alphas", "seeds"}
+    assert set(shipped) == {"datasets", "alphas", "seeds", "early_exit"}
+    assert shipped["early_exit"] == {"samples": 1000}  # a choice: the default is all
+    assert EarlyExitConfig().samples is None
 
 
 def test_each_stage_reads_only_its_settings():

@@ -161,6 +161,20 @@ def test_early_exit_stage_runs_the_policies_for_real(chain, tmp_path):
     sets, meta = stages.load_step_outputs(chain / "logits.npz")
     assert meta["compute"]["sops"].shape == (len(sets["test"].labels), 3)
     assert (table["config_id"] == meta["config_id"]).all()
+    assert (table["samples"] == len(sets["test"].labels)).all()
+
+    # a subset, evenly spaced through the test split: its exits still match the sweep's
+    subset = plan.model_copy(update={"samples": 7})
+    stages.early_exit(
+        chain / "model.pt",
+        chain / "frames.npz",
+        chain / "logits.npz",
+        tmp_path / "subset.csv",
+        subset,
+        batch_size=16,
+    )
+    table = pd.read_csv(tmp_path / "subset.csv")
+    assert (table["samples"] == 7).all() and table["matches_simulation"].all()
 
 
 def test_recording_consumes_the_training_checkpoint(chain, tmp_path):

@@ -183,6 +183,7 @@ def early_exit_markdown(timings: pd.DataFrame) -> list[str]:
         .agg(
             mean_timesteps=("mean_timesteps", "mean"),
             n_steps=("n_steps", "max"),
+            samples=("samples", "max"),
             accuracy=("accuracy", "mean"),
             wall_speedup=("wall_speedup", "mean"),
             flagged=("wall_flagged", "sum"),
@@ -199,16 +200,16 @@ def early_exit_markdown(timings: pd.DataFrame) -> list[str]:
         "that had the machine to itself (mean over seeds). T / t* is the saving in "
         "steps; the wall-time speed-up is what it bought on this machine.",
         "",
-        "| data set | method | α | policy | ε | t* | T / t* | wall-time speed-up | "
+        "| data set | method | α | policy | ε | samples | t* | T / t* | wall-time speed-up | "
         "acc (%) | equals simulation |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in agg.itertuples():
         wall = (
             f"flagged in {r.flagged} of {r.seeds} seeds" if r.flagged else f"{r.wall_speedup:.2f}×"
         )
         lines.append(
-            f"| {r.dataset} | {r.method} | {r.alpha} | {r.policy} | {r.epsilon} "
+            f"| {r.dataset} | {r.method} | {r.alpha} | {r.policy} | {r.epsilon} | {r.samples} "
             f"| {r.mean_timesteps:.2f} of {r.n_steps} "
             f"| {r.n_steps / r.mean_timesteps:.2f}× | {wall} "
             f"| {100 * r.accuracy:.2f} | {'yes' if r.matches else 'NO'} |"

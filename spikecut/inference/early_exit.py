@@ -141,6 +141,7 @@ def measure_early_exit(
                 "policy": name,
                 "epsilon": epsilon,
                 "n_steps": test.n_steps,
+                "samples": len(exits),
                 "mean_timesteps": float(exits.mean()),
                 "accuracy": float((predictions == test.labels).mean()),
                 "step_ratio": step_ratio,

@@ -214,6 +214,11 @@ class EarlyExitConfig(Strict):
         ("topk", "confidence", "entropy", "spikecp"), min_length=1
     )
     epsilon: NumberString = Field("0.02", description="each policy calibrated to 1 - epsilon")
+    samples: PositiveInt | None = Field(
+        None,
+        description="test samples run live and timed, evenly spaced through the test split; "
+        "null: all",
+    )
     batch_size: PositiveInt = Field(256, description="speed only")
 
     @field_validator("policies")

@@ -172,6 +172,7 @@ class EarlyExitPlan(Strict):
 
     policies: tuple[str, ...]
     epsilon: NumberString
+    samples: int | None = None
     max_set_size: int
     grid: int | None = None
     device: str
@@ -518,6 +519,7 @@ class Settings(Strict):
         return EarlyExitPlan(
             policies=self.early_exit.policies,
             epsilon=self.early_exit.epsilon,
+            samples=self.early_exit.samples,
             max_set_size=self.cutoff.max_set_size,
             grid=self.cutoff.grid,
             device=self.train_plan(dataset, method).training.device,

@@ -7,8 +7,10 @@ import logging
 from contextlib import nullcontext
 from pathlib import Path
 
+import numpy as np
 import torch
 
+from spikecut.cutoff import StepOutputs
 from spikecut.data import load_prepared
 from spikecut.devices import describe_device, job_device
 from spikecut.inference.early_exit import measure_early_exit
@@ -178,12 +180,16 @@ def early_exit(
     sets, meta = load_step_outputs(logits)
     record_plan = RecordPlan.model_validate(meta["plan"])
     ckpt, data, snn, encode, _ = _load_snn(model_path, frames, record_plan, backend)
+    x, test = data.x["test"], sets["test"]
+    if plan.samples is not None and plan.samples < len(x):
+        keep = np.unique(np.linspace(0, len(x) - 1, plan.samples).round().astype(int))
+        x, test = x[keep], StepOutputs(test.logits[keep], test.labels[keep])
     with job_device(plan.device) as device:
         table = measure_early_exit(
             snn,
-            data.x["test"],
+            x,
             encode,
-            sets["test"],
+            test,
             sets["cal"],
             list(plan.policies),
             float(plan.epsilon),
