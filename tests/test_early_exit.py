@@ -8,7 +8,6 @@ from conftest import RECORD, RUN, TRAIN, train_into, with_training
 from spikingjelly.activation_based import functional, layer
 
 from spikecut import stages
-from spikecut.analysis.timing import wall_flagged
 from spikecut.cutoff import StepOutputs, make_policy
 from spikecut.data import load_prepared
 from spikecut.inference.early_exit import measure_early_exit, run_early_exit
@@ -85,7 +84,7 @@ def test_real_exit_equals_the_simulated_one(recorded, name, knob):
     assert len(np.unique(simulated)) > 1 or name == "timestep"  # exits really vary
 
 
-def test_measured_timings_report_the_step_ratio_noise_and_flag(recorded):
+def test_measured_timings_report_the_step_ratio_and_the_noise(recorded):
     snn, x, test, cal = recorded
     table = measure_early_exit(
         snn,
@@ -102,8 +101,6 @@ def test_measured_timings_report_the_step_ratio_noise_and_flag(recorded):
     np.testing.assert_allclose(table["step_ratio"], table["n_steps"] / table["mean_timesteps"])
     np.testing.assert_allclose(table["wall_speedup"], table["wall_full_T_s"] / table["wall_s"])
     assert (table["timing_noise"] >= 0).all() and table["timing_noise"].nunique() == 1
-    for r in table.itertuples():
-        assert r.wall_flagged == wall_flagged(r.wall_speedup, r.step_ratio, r.timing_noise)
     (topk,) = table[table["policy"] == "topk"].itertuples()
     assert topk.step_ratio > 1.2 and topk.wall_s > 0  # it stops early, and is timed
 

@@ -160,8 +160,9 @@ def test_early_exit_table_means_over_seeds():
             "n_steps": 4,
             "samples": 100,
             "accuracy": [0.9, 0.8],
+            "step_ratio": [8 / 3, 1.6],
             "wall_speedup": [1.8, 1.4],
-            "wall_flagged": [False, False],
+            "timing_noise": [0.01, 0.02],
             "matches_simulation": [True, True],
         }
     )
@@ -171,7 +172,7 @@ def test_early_exit_table_means_over_seeds():
         "| digits | bptt | 0.05 | topk | 0.02 | 100 | 2.00 of 4 | 2.00× | 1.60× | 85.00 | yes |"
     )
     assert not any("*Flagged*" in line for line in lines)
-    timings.loc[1, ["wall_speedup", "wall_flagged"]] = [5.6, True]
+    timings.loc[1, "wall_speedup"] = 5.6  # for 1.6x fewer steps: a busy machine
     lines = early_exit_markdown(timings)
     (row,) = [line for line in lines if line.startswith("| digits")]
     # the mean over seeds (3.70×) would be a number no result supports
@@ -183,13 +184,13 @@ def test_early_exit_table_means_over_seeds():
     "speedup, step_ratio, noise, flagged",
     [
         (2.0, 2.5, 0.0, False),
-        (2.7, 2.5, 0.0, False),
-        (2.8, 2.5, 0.0, True),
-        (2.8, 2.5, 0.05, False),
+        (3.1, 2.5, 0.0, False),
+        (3.2, 2.5, 0.0, True),
+        (3.2, 2.5, 0.05, False),
     ],
 )
 def test_a_wall_speedup_beyond_the_step_ratio_and_its_noise_is_flagged(
     speedup, step_ratio, noise, flagged
 ):
-    # the margin is 10 %: 2.5 x 1.10 = 2.75, and 2.5 x 1.15 = 2.875 with 5 % noise
+    # the margin is 25 %: 2.5 x 1.25 = 3.125, and 2.5 x 1.30 = 3.25 with 5 % noise
     assert wall_flagged(speedup, step_ratio, noise) is flagged

@@ -24,7 +24,7 @@ import yaml
 
 from spikecut.analysis.evidence import RunPoints, evaluate
 from spikecut.analysis.protocols import PROTOCOLS
-from spikecut.analysis.timing import STEP_RATIO_MARGIN
+from spikecut.analysis.timing import STEP_RATIO_MARGIN, wall_flagged
 
 GROUP = ["dataset", "method"]
 RUN = ["dataset", "method", "alpha", "seed"]
@@ -178,6 +178,11 @@ def early_exit_markdown(timings: pd.DataFrame) -> list[str]:
     T / t* by more than the noise: the machine was busier during the full-T pass) is
     not shown as a number."""
     keys = ["dataset", "method", "alpha", "policy", "epsilon"]
+    timings = timings.assign(
+        wall_flagged=[
+            wall_flagged(r.wall_speedup, r.step_ratio, r.timing_noise) for r in timings.itertuples()
+        ]
+    )
     agg = (
         timings.groupby(keys, sort=True)
         .agg(

@@ -2,17 +2,17 @@
 
 A step-by-step pass does the work of its sample-steps and at least the fixed cost of
 each step it runs, so it cannot beat the full-T pass by much more than the step ratio
-T / t*. A little more is real (fewer samples per step fit caches better): on a quiet
-2-core AMD EPYC, with each timing job alone, the 72 timings of the default workflow
-came within 0.56 to 1.20 times T / t*, and 1.09 times where the timer's noise was
-1.5 %; hence :data:`STEP_RATIO_MARGIN`. A wall-time speed-up beyond that margin and
+T / t*. A little more is real: fewer samples per step fit caches better. On a quiet
+2-core AMD EPYC, with each timing job alone, the 72 timings of each of two default runs
+came within 0.54 to 1.20 times T / t*, the highest for SpikeCP on digits-dvs in every
+seed; hence :data:`STEP_RATIO_MARGIN`. A wall-time speed-up beyond that margin and
 beyond the noise of the timer itself means the machine was busier while the full-T pass
-ran.
+ran (a busy machine once gave 5.60× for 2.50× fewer steps).
 """
 
 from __future__ import annotations
 
-STEP_RATIO_MARGIN = 0.10
+STEP_RATIO_MARGIN = 0.25
 
 
 def wall_flagged(speedup: float, step_ratio: float, noise: float) -> bool:

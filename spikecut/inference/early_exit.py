@@ -17,7 +17,6 @@ import torch
 from spikingjelly.activation_based import base, functional, layer
 from torch import nn
 
-from spikecut.analysis.timing import wall_flagged
 from spikecut.cutoff import StepOutputs, make_policy
 from spikecut.cutoff.policies import StoppingRule
 
@@ -108,9 +107,8 @@ def measure_early_exit(
     Timing is interleaved batch by batch (full T, each policy, full T again), so that a
     change in the machine's load falls on every policy alike, after an untimed warm-up
     pass. The two full-T timings differ only by noise; that difference, relative,
-    is ``timing_noise``. A wall-time speed-up above the step ratio T / t* by more than
-    the noise and a margin is marked ``wall_flagged``
-    (:mod:`spikecut.analysis.timing`): not a result."""
+    is ``timing_noise``, by which :mod:`spikecut.analysis.timing` judges whether a
+    wall-time speed-up can be a result."""
     model.to(device).eval()
     full = make_policy("timestep").stopping_rule(None, test.n_steps)
     chosen = {name: make_policy(name, grid=grid, max_set_size=max_set_size) for name in policies}
@@ -149,7 +147,6 @@ def measure_early_exit(
                 "wall_full_T_s": full_seconds,
                 "wall_speedup": speedup,
                 "timing_noise": noise,
-                "wall_flagged": wall_flagged(speedup, step_ratio, noise),
                 "matches_simulation": bool(np.array_equal(exits, point.exit_steps)),
             }
         )
