@@ -6,10 +6,10 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.spikecut-installed
 CORES  ?= all
 SNAKEMAKE_ARGS ?=
-# the report; by default report.html in the run's results folder (its config's `results:`)
+# where make run writes the report; empty: report.html in the config's `results:` folder
 REPORT ?=
 
-.PHONY: install run report test test-fast lint format clean-venv gpu-wheels slurm-plugin
+.PHONY: install run test test-fast lint format clean-venv gpu-wheels slurm-plugin
 
 $(STAMP): pyproject.toml spikecut/__init__.py tools/install_deps.py
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

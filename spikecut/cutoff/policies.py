@@ -32,7 +32,6 @@ class OperatingPoint:
 
 class Policy(ABC):
     name: str
-    needs_calibration: bool = False
 
     @classmethod
     def from_options(cls, grid: int | None = None, max_set_size: int = 1) -> Policy:
@@ -128,7 +127,6 @@ class ScorePolicy(Policy):
     that would stop at t are already at their final correct answer (OCT <= t). Raw, one
     threshold holds for every step."""
 
-    needs_calibration = True
     raw_parameter = "threshold"
     inclusive = False
     # the least demanding calibrated threshold (see ExactCalibration)
@@ -268,7 +266,6 @@ class SpikeCP(Policy):
     """
 
     name = "spikecp"
-    needs_calibration = True
 
     def __init__(self, max_set_size: int = 1):
         if max_set_size < 1:

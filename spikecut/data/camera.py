@@ -14,7 +14,7 @@ that memory stays bounded whatever their number.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 import tonic.transforms
@@ -30,9 +30,6 @@ class CameraParams:
     threshold_mean: float = 0.3
     threshold_sd: float = 0.04  # per pixel and recording
     threshold_min: float = 0.05
-
-    def as_dict(self) -> dict:
-        return asdict(self)
 
     def thresholds(self, rng: np.random.Generator, n: int) -> np.ndarray:
         """Per-pixel contrast thresholds of ``n`` recordings, ``[n, H, W]``."""

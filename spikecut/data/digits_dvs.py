@@ -14,7 +14,7 @@ image together.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 from scipy import ndimage
@@ -36,9 +36,6 @@ class DVSParams:
     threshold_sd: float = 0.04
     noise_rate_hz: float = 1.0  # mean; each recording draws 0.5 to 1.5 times it
     batch: int = 512  # recordings simulated at once
-
-    def as_dict(self) -> dict:
-        return asdict(self)
 
     @property
     def duration_us(self) -> float:

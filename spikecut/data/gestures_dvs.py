@@ -33,7 +33,7 @@ follows from the seed; classes are balanced.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 from scipy import ndimage
@@ -65,9 +65,6 @@ class GestureParams:
     threshold_mean: float = 0.3
     threshold_sd: float = 0.04
     batch: int = 512  # recordings simulated at once
-
-    def as_dict(self) -> dict:
-        return asdict(self)
 
     @property
     def camera(self) -> camera.CameraParams:
