@@ -62,7 +62,9 @@ def test_each_shipped_config_writes_to_its_own_root(tmp_path):
 
 def test_make_run_names_where_to_look_and_reports_into_the_runs_root():
     result = subprocess.run(
-        ["make", "-n", "run", "SNAKEMAKE_ARGS=--configfile config/paper.yaml"],
+        # --no-print-directory: under `make test` this is a sub-make, which prints its folder
+        ["make", "--no-print-directory", "-n", "run",
+         "SNAKEMAKE_ARGS=--configfile config/paper.yaml"],
         cwd=ROOT, capture_output=True, text=True,
     )  # fmt: skip
     plan = result.stdout
