@@ -28,6 +28,18 @@ POLICY_LABELS = {
 }
 
 
+# How each calibrated policy's curve is drawn. The score rules often follow Top-K step
+# for step; Top-K (the paper's rule) is a broad solid line underneath, and the others
+# thinner dashes and markers on top of it, so that every curve stays visible where
+# they coincide.
+POLICY_STYLES = {
+    "topk": {"linestyle": "-", "marker": "s", "ms": 3, "lw": 3.2, "alpha": 0.75, "zorder": 2},
+    "confidence": {"linestyle": "--", "marker": "^", "ms": 4, "lw": 1.4, "zorder": 3},
+    "entropy": {"linestyle": ":", "marker": "v", "ms": 4, "lw": 1.8, "zorder": 4},
+    "spikecp": {"linestyle": "-.", "marker": "o", "ms": 3, "lw": 1.4, "zorder": 3},
+}
+
+
 def _alpha_label(alpha: str) -> str:
     return "baseline (α = 0)" if float(alpha) == 0 else f"RCS (α = {alpha})"
 
@@ -231,6 +243,12 @@ def plot_pareto(curves: pd.DataFrame, points: pd.DataFrame, path: str) -> None:
         ax.set_xlabel("mean timesteps per sample")
         ax.set_ylabel("test accuracy (%)")
         ax.grid(alpha=0.3)
+    protocol = _shown_protocol(points)
+    for policy, marker in (("timestep", "o"), ("topk", "D")):  # the markers' legend entries
+        axes[0][0].errorbar(
+            [], [], xerr=[], yerr=[], fmt=marker, ms=6, color="grey", markeredgecolor="black",
+            capsize=3, label=f"{POLICY_LABELS[policy]}: {protocol} operating point",
+        )  # fmt: skip
     _legend_below(fig, axes, columns=3)
     fig.suptitle(
         "Accuracy versus latency\n"
@@ -361,11 +379,9 @@ def plot_policy_comparison(
                         ax.plot(
                             pts[x],
                             pts["accuracy (%)"],
-                            "-s",
-                            ms=3,
-                            lw=1.5,
                             color=colours[policy],
                             label=label,
+                            **POLICY_STYLES[policy],
                         )
                         op = (
                             None
@@ -390,9 +406,14 @@ def plot_policy_comparison(
         if chosen is not None
         else ""
     )
+    raw = (
+        "; dots: each run's uncalibrated thresholds (raw)"
+        if mean["policy"].str.endswith("-raw").any()
+        else ""
+    )
     fig.suptitle(
         f"Early-exit policies: accuracy versus {COSTS[x].split(' per ')[0]}\n"
-        f"(lines: {_seeds_note(frame)}{marks}{oracle})",
+        f"(lines: {_seeds_note(frame)}{marks}{oracle}{raw})",
         fontsize=10,
     )
     fig.tight_layout()
@@ -456,14 +477,9 @@ def plot_model(
             curve_ax.plot(
                 pts["mean_timesteps"],
                 pts["accuracy (%)"],
-                "-s",
-                ms=3,
-                lw=1.5,
                 color=colours[policy],
                 label=POLICY_LABELS[policy],
-                # the score rules land within hundredths of a step of the paper's rule,
-                # which would vanish under them
-                zorder=3 if policy == "topk" else 2,
+                **POLICY_STYLES[policy],
             )
         op = chosen[chosen["policy"] == policy]
         if policy != "oct" and len(op):  # the oracle's star is its only point
