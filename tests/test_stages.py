@@ -145,16 +145,13 @@ def test_conversion_track(chain, tmp_path):
 
 
 def test_early_exit_stage_runs_the_policies_for_real(chain, tmp_path):
+    def live(plan, name):
+        files = [chain / f for f in ("model.pt", "frames.npz", "logits.npz")]
+        stages.early_exit(*files, tmp_path / name, plan, batch_size=16)
+        return pd.read_csv(tmp_path / name)
+
     plan = EarlyExitPlan(policies=("topk", "spikecp"), epsilon="0.5", max_set_size=1, device="cpu")
-    stages.early_exit(
-        chain / "model.pt",
-        chain / "frames.npz",
-        chain / "logits.npz",
-        tmp_path / "early.csv",
-        plan,
-        batch_size=16,
-    )
-    table = pd.read_csv(tmp_path / "early.csv")
+    table = live(plan, "early.csv")
     assert table["policy"].tolist() == ["topk", "spikecp"]
     assert table["matches_simulation"].all()
     assert (table["wall_full_T_s"] > 0).all() and (table["mean_timesteps"] <= 3).all()
@@ -164,16 +161,7 @@ def test_early_exit_stage_runs_the_policies_for_real(chain, tmp_path):
     assert (table["samples"] == len(sets["test"].labels)).all()
 
     # a subset, evenly spaced through the test split: its exits still match the sweep's
-    subset = plan.model_copy(update={"samples": 7})
-    stages.early_exit(
-        chain / "model.pt",
-        chain / "frames.npz",
-        chain / "logits.npz",
-        tmp_path / "subset.csv",
-        subset,
-        batch_size=16,
-    )
-    table = pd.read_csv(tmp_path / "subset.csv")
+    table = live(plan.model_copy(update={"samples": 7}), "subset.csv")
     assert (table["samples"] == 7).all() and table["matches_simulation"].all()
 
 
