@@ -264,12 +264,12 @@ def _exit_shares(exits: pd.DataFrame, epsilon: float) -> tuple[pd.DataFrame, pd.
     """The exits of Top-K at ``epsilon`` and of OCT, and per panel, policy label, model
     and timestep the share of test samples (%) stopping there, summed over seeds."""
     topk = exits[(exits["policy"] == "topk") & np.isclose(exits["value"], epsilon)]
-    chosen = pd.concat([topk, exits[exits["policy"] == "oct"]])
-    if chosen.empty:
+    if topk.empty:  # the oracle's exits alone would make a figure of the wrong thing
         raise ValueError(
             f"no Top-K exits recorded at epsilon {epsilon}; add it to "
             "cutoff.epsilons or change summary.histogram_epsilon"
         )
+    chosen = pd.concat([topk, exits[exits["policy"] == "oct"]])
     frame = _labelled(chosen)
     frame["policy"] = frame["policy"].map(POLICY_LABELS)
     counts = frame.groupby(["panel", "policy", "model", "timestep"], sort=True)["count"].sum()
