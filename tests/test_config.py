@@ -22,6 +22,7 @@ from spikecut.settings.parts import POLICY_NAMES, EarlyExitConfig, TrainConfig
 from spikecut.settings.reference import json_schema, markdown
 from spikecut.settings.workflow import BASE_METHODS, METHOD_SETTINGS
 from spikecut.training import LOSSES
+from spikecut.training.loop import OPTIMIZERS
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = sorted((ROOT / "config").rglob("*.yaml")) + [ROOT / ".test" / "config" / "config.yaml"]
@@ -296,6 +297,7 @@ def test_registries_and_settings_agree():
     assert set(literal["backend"].annotation.__args__) == set(BACKENDS)
     assert set(literal["surrogate"].annotation.__args__) == set(SURROGATES)
     assert set(TrainConfig.model_fields["loss"].annotation.__args__) == set(LOSSES)
+    assert set(TrainConfig.model_fields["optimizer"].annotation.__args__) == set(OPTIMIZERS)
     assert set(RCSConfig.model_fields["aggregation"].annotation.__args__) == set(AGGREGATIONS)
     assert all(spec.options is not None for spec in DATASETS.values())
 

@@ -55,8 +55,8 @@ def make_neuron(cfg: NeuronConfig, device: torch.device | str = "cpu") -> neuron
         lif, if_ = CupyLIFNode, CupyIFNode
     else:
         lif, if_ = neuron.LIFNode, neuron.IFNode
-    if cfg.kind == "lif":
-        return lif(tau=float(cfg.tau), decay_input=cfg.decay_input, **common)
-    if cfg.kind == "if":
-        return if_(**common)
-    raise ValueError(f"unknown neuron kind {cfg.kind!r}; choose 'lif' or 'if'")
+    kinds = {
+        "lif": lambda: lif(tau=float(cfg.tau), decay_input=cfg.decay_input, **common),
+        "if": lambda: if_(**common),
+    }
+    return kinds[cfg.kind]()

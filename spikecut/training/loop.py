@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import logging
 import math
+from collections.abc import Callable, Iterable
 from contextlib import nullcontext
 from dataclasses import dataclass
 
@@ -35,14 +36,18 @@ from spikecut.training.precision import Precision
 log = logging.getLogger(__name__)
 
 
+# training.optimizer's choices: each builds its optimiser from the parameters and the
+# training settings
+OPTIMIZERS: dict[str, Callable[[Iterable, TrainConfig], torch.optim.Optimizer]] = {
+    "adam": lambda params, cfg: torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay),
+    "sgd": lambda params, cfg: torch.optim.SGD(
+        params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay
+    ),
+}
+
+
 def make_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
-    if cfg.optimizer == "adam":
-        return torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    if cfg.optimizer == "sgd":
-        return torch.optim.SGD(
-            model.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay
-        )
-    raise ValueError(f"unknown optimizer {cfg.optimizer!r}; choose 'adam' or 'sgd'")
+    return OPTIMIZERS[cfg.optimizer](model.parameters(), cfg)
 
 
 class EpochTotals:
