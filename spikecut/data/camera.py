@@ -24,6 +24,8 @@ EVENT_DTYPE = np.dtype([("x", "<i2"), ("y", "<i2"), ("t", "<i8"), ("p", "<i1")])
 
 @dataclass(frozen=True)
 class CameraParams:
+    """The sensor, and the contrast model every synthetic event data set shares."""
+
     height: int
     width: int
     log_bias: float = 0.2

@@ -31,9 +31,6 @@ class DVSParams:
     vertex_jitter: float = 1.0  # pixels, per vertex and recording, uniform
     saccade_us: int = 100_000
     substeps: int = 20
-    log_bias: float = 0.2
-    threshold_mean: float = 0.3
-    threshold_sd: float = 0.04
     noise_rate_hz: float = 1.0  # mean; each recording draws 0.5 to 1.5 times it
     batch: int = 512  # recordings simulated at once
 
@@ -43,9 +40,7 @@ class DVSParams:
 
     @property
     def camera(self) -> camera.CameraParams:
-        return camera.CameraParams(
-            self.sensor, self.sensor, self.log_bias, self.threshold_mean, self.threshold_sd
-        )
+        return camera.CameraParams(self.sensor, self.sensor)
 
 
 def _shift_matrices(offsets: np.ndarray, size: int, sensor: int) -> np.ndarray:

@@ -61,16 +61,11 @@ class GestureParams:
     sensor: int = 32
     duration_us: int = 400_000
     substeps: int = 80
-    log_bias: float = 0.2
-    threshold_mean: float = 0.3
-    threshold_sd: float = 0.04
     batch: int = 512  # recordings simulated at once
 
     @property
     def camera(self) -> camera.CameraParams:
-        return camera.CameraParams(
-            self.sensor, self.sensor, self.log_bias, self.threshold_mean, self.threshold_sd
-        )
+        return camera.CameraParams(self.sensor, self.sensor)
 
 
 def trajectory(
