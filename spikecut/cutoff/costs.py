@@ -1,8 +1,8 @@
 """The energy per operation that turns counted MACs and SOPs into joules.
 
-The defaults, 4.6 pJ per multiply-accumulate and 0.9 pJ per accumulate, are the 45 nm
-32-bit floating-point figures (Horowitz, ISSCC 2014) that most SNN papers quote. This
-module stays free of torch so that the cutoff analytics import quickly.
+The defaults are the settings' (``cutoff.energy``): the 45 nm 32-bit floating-point
+figures (Horowitz, ISSCC 2014) that most SNN papers quote. This module stays free of
+torch so that the cutoff analytics import quickly.
 """
 
 from __future__ import annotations
@@ -11,14 +11,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-E_MAC_PJ = 4.6
-E_AC_PJ = 0.9
+from spikecut.settings.parts import EnergyConfig
+
+_DEFAULT = EnergyConfig()
 
 
 @dataclass(frozen=True)
 class EnergyModel:
-    mac_pj: float = E_MAC_PJ
-    ac_pj: float = E_AC_PJ
+    mac_pj: float = _DEFAULT.mac_pj
+    ac_pj: float = _DEFAULT.ac_pj
 
     def __post_init__(self):
         if self.mac_pj < 0 or self.ac_pj < 0:
