@@ -166,16 +166,8 @@ class Bench:
         data = self.data(case, batch)
         generator = seed_everything(0, plan.training.deterministic)
         setup = METHODS[plan.method].setup(plan, data)
-        step = training_step(
-            setup.model.train(),
-            plan.training,
-            alpha,
-            setup.encode,
-            setup.regulariser,
-            generator,
-            self.device,
-            setup.augment,
-        )
+        setup.model.train()
+        step = training_step(setup, plan.training, alpha, generator, self.device)
         split = TrainingSplit(data.x["train"], data.y["train"], self.device)
         totals = EpochTotals(self.device)
 

@@ -231,7 +231,7 @@ def _settings(args: argparse.Namespace):
     except ValidationError as err:
         first = err.errors()[0]
         option = OPTIONS.get(str(first["loc"][-1]), OPTIONS.get(str(first["loc"][0]), "option"))
-        reason = error_message(first).removesuffix(f" (got {first['input']!r})")
+        reason = error_message(first, given=False)
         raise UsageError(f"{option}: {reason} (got {first['input']!r})") from None
     return cutoff, summary
 

@@ -14,31 +14,22 @@ from __future__ import annotations
 
 import logging
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
 from functools import partial
 
 from torch import nn
 
 from spikecut.conversion import convert_qcfs_to_snn
 from spikecut.data import PreparedData
-from spikecut.data.augment import Augment, make_augment
+from spikecut.data.augment import make_augment
 from spikecut.data.encoding import to_ann_input, to_time_major
 from spikecut.inference.run import Encoder
 from spikecut.models import build_model
 from spikecut.regularisers import QCFSRCS, Regulariser, SpikingRCS
 from spikecut.settings import RecordPlan, TrainPlan
 from spikecut.settings.workflow import MODEL_ADAPTER
+from spikecut.training.loop import TrainingSetup
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class TrainingSetup:
-    model: nn.Module
-    spec: dict  # the architecture, enough to rebuild the model from a checkpoint
-    encode: Encoder
-    regulariser: Regulariser
-    augment: Augment | None = None
 
 
 def rebuild(spec: dict, backend: str | None = None) -> nn.Module:

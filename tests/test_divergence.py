@@ -7,7 +7,7 @@ import math
 import pandas as pd
 import pytest
 import yaml
-from conftest import DATA, RECORD, RUN, SWEEP, TINY, TRAIN, with_training
+from conftest import DATA, RECORD, RUN, SWEEP, TINY, TRAIN, train_into, with_training
 
 from spikecut import stages
 from spikecut.settings import Settings, TrainPlan
@@ -48,16 +48,7 @@ def frames(tmp_path_factory):
 
 def train(frames, folder, fail):
     # SGD at this rate: finite losses, a useless model
-    plan = with_training(TRAIN, lr=1e9, epochs=3, fail_on_divergence=fail)
-    stages.train(
-        frames,
-        folder / "model.pt",
-        folder / "metrics.csv",
-        folder / "settings.json",
-        RUN,
-        plan,
-        progress=False,
-    )
+    train_into(frames, folder, RUN, with_training(TRAIN, lr=1e9, epochs=3, fail_on_divergence=fail))
 
 
 def test_a_diverged_run_fails_with_the_fix(frames, tmp_path):

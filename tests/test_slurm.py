@@ -25,9 +25,9 @@ from types import SimpleNamespace
 import pandas as pd
 import pytest
 import yaml
+from conftest import ROOT, snakemake
 
 from spikecut.settings import Settings
-from tests.test_workflow import ROOT
 
 SLURM = ROOT / "tools" / "slurm_local.sh"
 CONFIG = """
@@ -202,22 +202,17 @@ def _value(text: str):
 def dry_run_jobs(configfile, workdir) -> list[SimpleNamespace]:
     """Each job Snakemake would submit for ``configfile`` through the SLURM profile, with
     its resources as Snakemake evaluated them (profile defaults, config, rule)."""
-    cmd = [
-        sys.executable,
-        "-m",
-        "snakemake",
+    result = snakemake(
         "-n",
-        "-s",
-        str(ROOT / "Snakefile"),
         "--workflow-profile",
         str(PROFILE),
         "--configfile",
         str(configfile),
         "--directory",
         str(workdir),
-    ]
-    env = os.environ | {"PYTHONPATH": str(PLUGIN)}
-    result = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600)
+        env=os.environ | {"PYTHONPATH": str(PLUGIN)},
+        timeout=600,
+    )
     assert result.returncode == 0, result.stderr[-4000:]
     jobs, job = [], None
     for line in result.stdout.splitlines():

@@ -40,16 +40,7 @@ def setup_for(method, data, **plan):
 def train_on_cpu(setup, data, cfg, generator, alpha=0.0, **options):
     """``train_model`` on the CPU with what a method's setup gives."""
     return train_model(
-        setup.model,
-        data,
-        cfg,
-        alpha,
-        setup.encode,
-        setup.regulariser,
-        generator,
-        torch.device("cpu"),
-        progress=False,
-        **options,
+        setup, data, cfg, alpha, generator, torch.device("cpu"), progress=False, **options
     )
 
 
@@ -159,7 +150,7 @@ def test_augmentation_changes_training_and_stays_reproducible():
         setup = setup_for("bptt", data, augment=augment)
         assert (setup.augment is None) == (augment == AugmentConfig())
         config = TrainConfig(epochs=2, batch_size=32)
-        return train_on_cpu(setup, data, config, generator, augment=setup.augment)[1]
+        return train_on_cpu(setup, data, config, generator)[1]
 
     a, b, plain = fit(flip), fit(flip), fit(AugmentConfig())
     assert a.equals(b) and not a["loss"].equals(plain["loss"])

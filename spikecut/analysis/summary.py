@@ -179,9 +179,9 @@ def early_exit_markdown(timings: pd.DataFrame) -> list[str]:
     not shown as a number."""
     keys = ["dataset", "method", "alpha", "policy", "epsilon"]
     timings = timings.assign(
-        wall_flagged=[
-            wall_flagged(r.wall_speedup, r.step_ratio, r.timing_noise) for r in timings.itertuples()
-        ]
+        wall_flagged=wall_flagged(
+            timings["wall_speedup"], timings["step_ratio"], timings["timing_noise"]
+        )
     )
     agg = (
         timings.groupby(keys, sort=True)

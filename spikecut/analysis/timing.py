@@ -15,7 +15,8 @@ from __future__ import annotations
 STEP_RATIO_MARGIN = 0.25
 
 
-def wall_flagged(speedup: float, step_ratio: float, noise: float) -> bool:
+def wall_flagged(speedup, step_ratio, noise):
     """Whether wall-time speed-up ``speedup`` exceeds ``step_ratio`` by more than the
-    relative timing ``noise`` and :data:`STEP_RATIO_MARGIN`."""
+    relative timing ``noise`` and :data:`STEP_RATIO_MARGIN`: a bool for numbers, and
+    element by element for arrays or columns."""
     return speedup > step_ratio * (1 + noise + STEP_RATIO_MARGIN)

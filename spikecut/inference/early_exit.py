@@ -113,11 +113,10 @@ def measure_early_exit(
     full = make_policy("timestep").stopping_rule(None, test.n_steps)
     chosen = {name: make_policy(name, grid=grid, max_set_size=max_set_size) for name in policies}
     rules = {name: policy.stopping_rule(calibration, epsilon) for name, policy in chosen.items()}
-    starts = range(0, len(x), batch_size)
     run_early_exit(model, encode(x[:batch_size]).to(device), full)  # first-call costs
     parts: dict[str, list[EarlyExitResult]] = {name: [] for name in rules}
     full_times: tuple[list[float], list[float]] = ([], [])
-    for i in starts:
+    for i in range(0, len(x), batch_size):
         batch = encode(x[i : i + batch_size]).to(device)
         full_times[0].append(run_early_exit(model, batch, full).seconds)
         for name, rule in rules.items():

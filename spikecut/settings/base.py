@@ -89,14 +89,15 @@ _WORDS = {
 }
 
 
-def error_message(error: dict) -> str:
+def error_message(error: dict, given: bool = True) -> str:
     """What is wrong with one value, in our words where pydantic's would reach a user
-    ("Input should be a valid tuple"), with the value given where it is short."""
+    ("Input should be a valid tuple"); with ``given``, the value given where it is
+    short."""
     words = _WORDS.get(error["type"])
     if words is None:
         return error["msg"].removeprefix("Value error, ")
-    given = error.get("input")
-    shown = f" (got {given!r})" if not isinstance(given, dict | list) else ""
+    value = error.get("input")
+    shown = f" (got {value!r})" if given and not isinstance(value, dict | list) else ""
     return words(error.get("ctx", {})) + shown
 
 

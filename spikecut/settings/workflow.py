@@ -232,7 +232,7 @@ class Settings(Strict):
                 problems.append(f"config key {what}: {err}")
         problems += self._method_problems("methods", self.methods)
         problems += self._variant_problems()
-        cuda = None  # the first run whose jobs need a GPU, and which
+        cuda = None  # (device, run) of the first run whose jobs need a GPU
         for name, entry in self.datasets.items():
             if name not in _datasets():
                 problems.append(

@@ -71,16 +71,13 @@ def train(
     with writer:
         with job_device(plan.training.device) as device:
             model, metrics = train_model(
-                setup.model,
+                setup,
                 data,
                 plan.training,
                 float(run["alpha"]),
-                setup.encode,
-                setup.regulariser,
                 generator,
                 device,
                 progress=progress,
-                augment=setup.augment,
                 checkpoint=checkpoint,
             )
             ran_on = describe_device(device)

@@ -130,20 +130,29 @@ class TrainingStep:
         totals.add(batch, loss, task, rcs, logits, labels)
 
 
+@dataclass
+class TrainingSetup:
+    """What a method gives a run to train: the model, its input encoding, its form of
+    RCS and the augmentation of its data."""
+
+    model: nn.Module
+    spec: dict  # the architecture, enough to rebuild the model from a checkpoint
+    encode: Encoder
+    regulariser: Regulariser
+    augment: Augment | None = None
+
+
 def training_step(
-    model: nn.Module,
+    setup: TrainingSetup,
     cfg: TrainConfig,
     alpha: float,
-    encode: Encoder,
-    regulariser: Regulariser,
     generator: torch.Generator,
     device: torch.device,
-    augment: Augment | None = None,
 ) -> TrainingStep:
-    """The step of a run: ``model`` moved to ``device`` and, where ``cfg`` asks,
-    compiled (in place, so its state dict keeps its keys), with its optimiser and its
-    precision."""
-    model.to(device)
+    """The step of a run: the setup's model moved to ``device`` and, where ``cfg``
+    asks, compiled (in place, so its state dict keeps its keys), with its optimiser and
+    its precision."""
+    model = setup.model.to(device)
     if cfg.compile:
         model.compile()
     return TrainingStep(
@@ -152,31 +161,30 @@ def training_step(
         Precision(cfg.precision, device),
         cfg,
         alpha,
-        encode,
-        regulariser,
+        setup.encode,
+        setup.regulariser,
         generator,
-        augment,
+        setup.augment,
     )
 
 
 def train_model(
-    model: nn.Module,
+    setup: TrainingSetup,
     data: PreparedData,
     cfg: TrainConfig,
     alpha: float,
-    encode: Encoder,
-    regulariser: Regulariser,
     generator: torch.Generator,
     device: torch.device,
     progress: bool = True,
-    augment: Augment | None = None,
     checkpoint: Checkpointer | None = None,
 ) -> tuple[nn.Module, pd.DataFrame]:
-    """Minimise task loss + ``alpha`` * RCS; return the state with the best validation
-    accuracy at the last step, and per-epoch metrics. The test split is never touched.
-    ``augment`` draws from ``generator``, after the epoch's order. With ``checkpoint``,
-    the run saves itself after every epoch and resumes from there."""
-    step = training_step(model, cfg, alpha, encode, regulariser, generator, device, augment)
+    """Minimise task loss + ``alpha`` * RCS for the setup's model; return the state with
+    the best validation accuracy at the last step, and per-epoch metrics. The test split
+    is never touched. The setup's augmentation draws from ``generator``, after the
+    epoch's order. With ``checkpoint``, the run saves itself after every epoch and
+    resumes from there."""
+    step = training_step(setup, cfg, alpha, generator, device)
+    model, encode = setup.model, setup.encode
     optimizer, precision = step.optimizer, step.precision
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=cfg.epochs)
     split = TrainingSplit(data.x["train"], data.y["train"], device)
