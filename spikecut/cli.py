@@ -78,8 +78,28 @@ def _names(text: str) -> list[str]:
     return [t.strip() for t in text.split(",") if t.strip()]
 
 
+def _option_flag(policy: str, key: str) -> str:
+    return f"--{policy}-{key}".replace("_", "-")
+
+
+def _add_policy_options(parser: argparse.ArgumentParser) -> None:
+    """One flag per option of every registered policy, from its options model: its
+    description, and the default written there."""
+    from spikecut.cutoff.policies import POLICIES
+
+    group = parser.add_argument_group("policy options")
+    for name, record in POLICIES.items():
+        for key, field in record.options.model_fields.items():
+            group.add_argument(
+                _option_flag(name, key),
+                dest=f"option:{name}:{key}",
+                metavar=key.upper(),
+                help=f"{record.label}: {field.description or key} ({field.default})",
+            )
+
+
 def build_parser() -> argparse.ArgumentParser:
-    from spikecut.settings.parts import POLICY_NAMES
+    from spikecut.cutoff.policies import POLICIES
 
     parser = argparse.ArgumentParser(
         prog="spikecut",
@@ -107,9 +127,9 @@ def build_parser() -> argparse.ArgumentParser:
     analyse.add_argument(
         "--policies",
         type=_names,
-        default=list(POLICY_NAMES),
+        default=list(POLICIES),
         metavar="P,P,...",
-        help=f"policies to compare, from {', '.join(POLICY_NAMES)} (default: all). "
+        help=f"policies to compare, from {', '.join(POLICIES)} (default: all). "
         "timestep (the fixed-T baseline) and topk are always included: the summary and "
         "figures compare against them",
     )
@@ -129,25 +149,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="accuracy loss allowed at an operating point, in percentage points (0.5)",
     )
     analyse.add_argument(
-        "--grid",
-        type=int,
-        default=None,
-        metavar="N",
-        help="Top-K: the authors' grid of N threshold candidates instead of exact quantiles",
-    )
-    analyse.add_argument(
         "--raw",
         type=int,
         default=20,
         metavar="N",
         help="uncalibrated thresholds swept per policy, reported as <policy>-raw (20)",
-    )
-    analyse.add_argument(
-        "--max-set-size",
-        type=int,
-        default=1,
-        metavar="K",
-        help="SpikeCP stops once its prediction set holds at most K classes (1)",
     )
     analyse.add_argument(
         "--histogram-epsilon",
@@ -175,6 +181,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="the model's name on tables and figures (default: model)",
     )
     analyse.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    _add_policy_options(analyse)
     analyse.set_defaults(run=run_analyse)
     return parser
 
@@ -183,9 +190,7 @@ def build_parser() -> argparse.ArgumentParser:
 OPTIONS = {
     "policies": "--policies",
     "epsilons": "--epsilons",
-    "grid": "--grid",
     "raw_thresholds": "--raw",
-    "max_set_size": "--max-set-size",
     "max_accuracy_loss_pp": "--tolerance",
     "histogram_epsilon": "--histogram-epsilon",
     "replicates": "--bootstrap",
@@ -196,22 +201,22 @@ OPTIONS = {
 def _settings(args: argparse.Namespace):
     from pydantic import ValidationError
 
+    from spikecut.cutoff.policies import BASELINE, PAPER, POLICIES
     from spikecut.settings import CutoffConfig, SummaryConfig
     from spikecut.settings.base import error_message
-    from spikecut.settings.parts import POLICY_NAMES
 
-    unknown = [p for p in args.policies if p not in POLICY_NAMES]
+    unknown = [p for p in args.policies if p not in POLICIES]
     if unknown:
         raise UsageError(
             f"--policies: unknown {', '.join(map(repr, unknown))}; choose from "
-            f"{', '.join(POLICY_NAMES)}"
+            f"{', '.join(POLICIES)}"
         )
-    policies = ["timestep", "topk"] + [p for p in args.policies if p not in ("timestep", "topk")]
+    needed = (BASELINE, PAPER)
+    policies = [*needed, *(p for p in args.policies if p not in needed)]
     cutoff = dict(
         policies=policies,
-        grid=args.grid,
+        options=_policy_options(args, policies),
         raw_thresholds=args.raw,
-        max_set_size=args.max_set_size,
     )
     if args.epsilons is not None:
         cutoff["epsilons"] = args.epsilons
@@ -234,6 +239,34 @@ def _settings(args: argparse.Namespace):
         reason = error_message(first, given=False)
         raise UsageError(f"{option}: {reason} (got {first['input']!r})") from None
     return cutoff, summary
+
+
+def _policy_options(args: argparse.Namespace, policies: list[str]) -> dict:
+    """``{policy: options}`` from the policy flags given, each checked by its policy's
+    options model so that an error names the flag."""
+    from pydantic import ValidationError
+
+    from spikecut.cutoff.policies import POLICIES
+    from spikecut.settings.base import error_message
+
+    given: dict[str, dict] = {}
+    for dest, value in vars(args).items():
+        if dest.startswith("option:") and value is not None:
+            _, name, key = dest.split(":")
+            given.setdefault(name, {})[key] = value
+    for name, options in given.items():
+        if name not in policies:
+            flags = ", ".join(_option_flag(name, key) for key in options)
+            raise UsageError(f"{flags}: {name} is not among --policies; add it or drop the flag")
+        try:
+            given[name] = POLICIES[name].options.model_validate(options)
+        except ValidationError as err:
+            first = err.errors()[0]
+            flag = _option_flag(name, str(first["loc"][-1]))
+            raise UsageError(
+                f"{flag}: {error_message(first, given=False)} (got {first['input']!r})"
+            ) from None
+    return given
 
 
 def _writable(folder: str) -> None:

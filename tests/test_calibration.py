@@ -72,7 +72,7 @@ def test_grid_worked_example():
         np.array([[[1.0, 0.0], [-1.0, 2.0], [4.0, -2.0], [4.0, 0.0]]]), np.array([0])
     )
     assert outputs.oct.tolist() == [3]
-    thresholds = make_policy("topk", grid=100).thresholds(outputs, 0.0)
+    thresholds = make_policy("topk", {"grid": 100}).thresholds(outputs, 0.0)
     np.testing.assert_allclose(thresholds, [7.92, 7.92, 0.0, 0.0])
     assert make_policy("topk").thresholds(outputs, 0.0).tolist() == [np.inf, np.inf, 0.0, 0.0]
 

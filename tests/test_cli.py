@@ -220,7 +220,12 @@ def test_one_sample_gives_no_interval_and_says_so(files, tmp_path, capsys):
         (["--histogram-epsilon", "abc"], "--histogram-epsilon: 'abc' is not a number"),
         (["--tolerance", "-1"], "--tolerance: must be at least 0.0 (got -1.0)"),
         (["--bootstrap", "10"], "--bootstrap: must be at least 100 (got 10)"),
-        (["--max-set-size", "0"], "--max-set-size: must be more than 0 (got 0)"),
+        (["--spikecp-max-set-size", "0"], "--spikecp-max-set-size: must be more than 0 (got '0')"),
+        (["--topk-grid", "ten"], "--topk-grid: must be a whole number (got 'ten')"),
+        (
+            ["--policies", "topk", "--spikecp-max-set-size", "2"],
+            "--spikecp-max-set-size: spikecp is not among --policies",
+        ),
         (["-o", "cal.npz"], "cal.npz is a file; give a folder"),
         (["-o", "cal.npz/inside"], "-o cal.npz/inside: cannot write there (Not a directory)"),
     ],

@@ -10,7 +10,6 @@ import jsonschema
 import pytest
 import yaml
 
-from spikecut.cutoff import POLICIES
 from spikecut.data import DATASETS
 from spikecut.methods import METHODS
 from spikecut.models import MODELS
@@ -18,7 +17,7 @@ from spikecut.neurons import BACKENDS
 from spikecut.neurons.surrogates import SURROGATES
 from spikecut.regularisers import AGGREGATIONS
 from spikecut.settings import ARCHITECTURES, ConfigError, NeuronConfig, RCSConfig, Settings
-from spikecut.settings.parts import POLICY_NAMES, EarlyExitConfig, TrainConfig
+from spikecut.settings.parts import EarlyExitConfig, TrainConfig
 from spikecut.settings.reference import json_schema, markdown
 from spikecut.settings.workflow import BASE_METHODS, METHOD_SETTINGS
 from spikecut.training import LOSSES
@@ -67,7 +66,20 @@ def problems(cfg) -> list[str]:
         ),
         (DEFAULT, "datasets.digits.T", 0, "datasets.digits.T: must be at least 1 (got 0)"),
         (DEFAULT, "neuron.backend", "loihi", "neuron.backend: must be one of 'auto'"),
-        (DEFAULT, "cutoff.policies", ["magic"], "cutoff.policies.0: must be one of 'timestep'"),
+        (DEFAULT, "cutoff.policies", ["magic"], "cutoff.policies: unknown policies ['magic']"),
+        (
+            DEFAULT,
+            "early_exit.policies",
+            ["topk", "oct"],
+            "early_exit.policies: ['oct'] cannot stop a running network",
+        ),
+        (
+            DEFAULT,
+            "cutoff.options",
+            {"topk": {"grid": 1}, "spikecp": {"size": 2}},
+            "cutoff.options: topk.grid: must be at least 2 (got 1); spikecp.size: unknown key",
+        ),
+        (DEFAULT, "cutoff.options", {"magic": {}}, "cutoff.options: unknown policies ['magic']"),
         (DEFAULT, "trainig", {}, "trainig: unknown key (a typo?)"),
         (
             DEFAULT,
@@ -291,7 +303,6 @@ def test_each_stage_reads_only_its_settings():
 
 def test_registries_and_settings_agree():
     assert set(ARCHITECTURES) == set(MODELS)
-    assert set(POLICY_NAMES) == set(POLICIES)
     assert set(BASE_METHODS) == set(METHODS)
     literal = NeuronConfig.model_fields
     assert set(literal["backend"].annotation.__args__) == set(BACKENDS)

@@ -118,5 +118,5 @@ def make_exits(test, cal):
 
 
 def test_bad_energy_constants():
-    with pytest.raises(ValueError, match="energy per operation"):
+    with pytest.raises(ValueError, match="greater than or equal to 0"):
         EnergyModel(mac_pj=-1.0)

@@ -11,7 +11,7 @@ from spikecut import plots, stages
 from spikecut.settings import EarlyExitPlan
 from tests.test_stages import SUMMARY, summary_outputs
 
-EARLY = EarlyExitPlan(policies=("topk",), epsilon="0", max_set_size=1, device="cpu")
+EARLY = EarlyExitPlan(policies={"topk": {}}, epsilon="0", device="cpu")
 
 
 def killed_at_rename(*args, **kwargs):

@@ -100,8 +100,9 @@ def test_policy_comparison_draws_every_policy(tmp_path, swept, monkeypatch):
     monkeypatch.setattr("spikecut.plots.figures._save", capture)
     plot_policy_comparison(curves, summary.points, tmp_path / "d.png")
     assert drawn["panels"] == 2  # one data set and track, two models
-    # the held-out operating point of each calibrated policy, with its intervals
-    assert drawn["bars"] == 2 * 4
+    # the held-out operating point of fixed T and of each calibrated policy, with its
+    # intervals; the oracle's star is its only point
+    assert drawn["bars"] == 2 * 5
     # the axes hold what is drawn, not only the raw points
     for (low, high), y in zip(drawn["limits"], drawn["y"]):
         assert low <= y.max() <= high

@@ -160,7 +160,7 @@ def test_comparisons_at_the_boundary():
 
 def test_spikecp_with_sets_as_large_as_the_classes_stops_at_once():
     cal = StepOutputs(np.array([[[0.0, 2.0], [3.0, 0.0]]]), np.array([0]))
-    (point,) = SpikeCP(max_set_size=2).operating_points(cal, cal, [0.0])  # q = +inf
+    (point,) = SpikeCP({"max_set_size": 2}).operating_points(cal, cal, [0.0])  # q = +inf
     assert point.exit_steps.tolist() == [1]
 
 
@@ -200,7 +200,7 @@ def brute_spikecp(cal, test, alpha_per_step, k):
 def test_spikecp_matches_sets_built_by_hand(rng, k):
     cal = StepOutputs(*random_logits(rng, n=60, n_steps=4, n_classes=4))
     test = StepOutputs(*random_logits(rng, n=40, n_steps=4, n_classes=4))
-    policy = SpikeCP(max_set_size=k)
+    policy = SpikeCP({"max_set_size": k})
     points = list(policy.operating_points(test, cal, [0.2, 0.5], raw=3))
     for point in points:
         per_step = point.value / 4 if point.parameter == "epsilon" else point.value
@@ -231,7 +231,7 @@ def test_spikecp_covers_at_its_stopping_step(rng):
     epsilon, hits, total = 0.2, 0, 0
     for _ in range(100):
         cal, test = exchangeable(rng, 150), exchangeable(rng, 200)
-        policy = SpikeCP(max_set_size=2)
+        policy = SpikeCP({"max_set_size": 2})
         (point,) = policy.operating_points(test, cal, [epsilon])
         q = SpikeCP.quantiles(np.sort(SpikeCP.nonconformity(cal), axis=0), epsilon / test.n_steps)
         at_exit = SpikeCP.nonconformity(test)[np.arange(200), point.exit_steps - 1]
@@ -271,7 +271,7 @@ def test_spikecp_uses_one_expression_on_both_sides():
     max_set_size 1, it must not stop there."""
     cal = StepOutputs(np.array([[[0.0, 2.0], [3.0, 0.0]]]), np.array([0]))
     test = StepOutputs(cal.logits.copy(), cal.labels)
-    (point,) = SpikeCP(max_set_size=1).operating_points(test, cal, [], raw=1)
+    (point,) = SpikeCP({"max_set_size": 1}).operating_points(test, cal, [], raw=1)
     assert point.value == 0.5 and point.exit_steps.tolist() == [2]
     q = SpikeCP.quantiles(np.sort(SpikeCP.nonconformity(cal), axis=0), 0.5)
     top, nxt = SpikeCP().bounds(test)
@@ -287,6 +287,6 @@ def test_spikecp_uses_one_expression_on_both_sides():
 
 def test_bad_knobs():
     with pytest.raises(ValueError, match="max_set_size"):
-        SpikeCP(max_set_size=0)
+        SpikeCP({"max_set_size": 0})
     with pytest.raises(ValueError, match="alpha"):
         SpikeCP.quantiles(np.zeros((3, 2)), 1.0)

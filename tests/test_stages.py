@@ -150,7 +150,7 @@ def test_early_exit_stage_runs_the_policies_for_real(chain, tmp_path):
         stages.early_exit(*files, tmp_path / name, plan, batch_size=16)
         return pd.read_csv(tmp_path / name)
 
-    plan = EarlyExitPlan(policies=("topk", "spikecp"), epsilon="0.5", max_set_size=1, device="cpu")
+    plan = EarlyExitPlan(policies={"topk": {}, "spikecp": {}}, epsilon="0.5", device="cpu")
     table = live(plan, "early.csv")
     assert table["policy"].tolist() == ["topk", "spikecp"]
     assert table["matches_simulation"].all()

@@ -291,7 +291,7 @@ def from_recording(runs):
         ),
         # ... and the live early exits too, where they calibrate the same way
         (
-            "cutoff.grid",
+            "cutoff.options.topk.grid",
             10,
             {"sweep_cutoff": 12, "early_exit": 12, **COLLECTED, **SUMMARY},
         ),

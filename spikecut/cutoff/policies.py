@@ -8,18 +8,26 @@ every policy is judged the same way.
 Label-free policies that stop "at the first t where score(t) passes threshold(t)" share
 :class:`ScorePolicy`; a new rule of that kind defines its score and whether passing is
 strict (score > threshold, Top-K) or inclusive (score >= threshold).
+
+Every policy has a :class:`PolicyRecord` in :data:`POLICIES`: its class (and with it
+its options model), its label and style on the figures, and whether it can stop a
+running network. The config's choices, the figures and the command line all read the
+records, so a new policy is its class and one :func:`register` call.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
 
 import numpy as np
+from pydantic import Field, PositiveInt
 
 from spikecut.cutoff.calibration import ExactCalibration, GridCalibration
 from spikecut.cutoff.steps import StepOutputs, first_firing_step
+from spikecut.settings.base import Strict
 
 
 @dataclass(frozen=True)
@@ -30,13 +38,16 @@ class OperatingPoint:
     exit_steps: np.ndarray  # [N], 1-based
 
 
-class Policy(ABC):
-    name: str
+class PolicyOptions(Strict):
+    """A policy's options (the config's ``cutoff.options.<policy>``); most have none."""
 
-    @classmethod
-    def from_options(cls, grid: int | None = None, max_set_size: int = 1) -> Policy:
-        """The policy with the cutoff options it takes (see :func:`make_policy`)."""
-        return cls()
+
+class Policy(ABC):
+    name: ClassVar[str]
+    Options: ClassVar[type[PolicyOptions]] = PolicyOptions
+
+    def __init__(self, options: PolicyOptions | Mapping[str, Any] | None = None):
+        self.options = self.Options.model_validate({} if options is None else options)
 
     @abstractmethod
     def operating_points(
@@ -194,31 +205,33 @@ def _reached(calibration: StepOutputs) -> np.ndarray:
     return calibration.oct[:, None] <= np.arange(1, calibration.n_steps + 1)
 
 
+class TopKOptions(PolicyOptions):
+    grid: int | None = Field(
+        None,
+        ge=2,
+        description="the authors' grid of N candidate thresholds in place of the exact calibration",
+    )
+
+
 class TopK(ScorePolicy):
     """The paper's Top-K cutoff: stop once the gap between the two largest accumulated
-    outputs exceeds beta_t (strictly). ``grid`` selects the authors' grid of candidate
-    betas (see :func:`~spikecut.cutoff.calibration.calibrate_grid`) over the exact
-    calibration."""
+    outputs exceeds beta_t (strictly). The option ``grid`` selects the authors' grid of
+    candidate betas (see :func:`~spikecut.cutoff.calibration.calibrate_grid`) over the
+    exact calibration."""
 
     name = "topk"
+    Options = TopKOptions
     floor = 0.0
-
-    def __init__(self, grid: int | None = None):
-        self.grid = grid
-
-    @classmethod
-    def from_options(cls, grid=None, max_set_size=1):
-        return cls(grid=grid)
 
     def scores(self, outputs: StepOutputs) -> np.ndarray:
         first, second = outputs.top2
         return first - second
 
     def calibrated(self, calibration, scores=None):
-        if self.grid is None:
+        if self.options.grid is None:
             return super().calibrated(calibration, scores)
         scores = self.scores(calibration) if scores is None else scores
-        return GridCalibration(scores, _reached(calibration), self.grid).thresholds
+        return GridCalibration(scores, _reached(calibration), self.options.grid).thresholds
 
 
 class Confidence(ScorePolicy):
@@ -253,6 +266,12 @@ class Entropy(ScorePolicy):
         return float(np.exp(-threshold))
 
 
+class SpikeCPOptions(PolicyOptions):
+    max_set_size: PositiveInt = Field(
+        1, description="stop once the prediction set holds 1 to this many classes"
+    )
+
+
 class SpikeCP(Policy):
     """Conformal prediction sets per step (SpikeCP): with nonconformity -log p_y(t) on
     the calibration set, the set at step t holds the classes c with -log p_c(t) <= q_t,
@@ -266,15 +285,7 @@ class SpikeCP(Policy):
     """
 
     name = "spikecp"
-
-    def __init__(self, max_set_size: int = 1):
-        if max_set_size < 1:
-            raise ValueError(f"max_set_size must be at least 1, got {max_set_size}")
-        self.max_set_size = max_set_size
-
-    @classmethod
-    def from_options(cls, grid=None, max_set_size=1):
-        return cls(max_set_size=max_set_size)
+    Options = SpikeCPOptions
 
     @staticmethod
     def nonconformity(outputs: StepOutputs) -> np.ndarray:
@@ -296,7 +307,7 @@ class SpikeCP(Policy):
         """The nonconformity of the top class and of the (max_set_size + 1)-th,
         ``[N, T]`` each (+inf for the latter when there are no more classes), with the
         expression calibration uses for the label."""
-        k = self.max_set_size
+        k = self.options.max_set_size
         first, second = outputs.top2
         if k == 1:
             nxt = second
@@ -342,17 +353,107 @@ class SpikeCP(Policy):
                 )
 
 
-POLICIES: dict[str, type[Policy]] = {
-    p.name: p for p in (FixedTimestep, TopK, Confidence, Entropy, SpikeCP, OracleCutoff)
-}
+@dataclass(frozen=True)
+class PolicyRecord:
+    """A policy as the workflow knows it. ``style`` is how the figures draw its curve
+    (matplotlib keywords; a policy without ``color`` takes the next of the palette), and
+    ``point_marker`` its operating point (None: the curve is its only point)."""
+
+    policy: type[Policy]
+    label: str
+    live: bool = True  # it can stop a running network (``early_exit.policies``)
+    style: Mapping[str, Any] = field(default_factory=dict)
+    point_marker: str | None = "D"
+
+    @property
+    def name(self) -> str:
+        return self.policy.name
+
+    @property
+    def options(self) -> type[PolicyOptions]:
+        return self.policy.Options
 
 
-def make_policy(name: str, grid: int | None = None, max_set_size: int = 1) -> Policy:
-    """Policy ``name``; ``grid`` applies to topk, ``max_set_size`` to spikecp."""
+POLICIES: dict[str, PolicyRecord] = {}
+
+
+def register(record: PolicyRecord) -> PolicyRecord:
+    """Add a policy to the registry, under its class's name."""
+    if record.name in POLICIES:
+        raise ValueError(f"a cutoff policy named {record.name!r} is registered already")
+    POLICIES[record.name] = record
+    return record
+
+
+# The score rules often follow Top-K step for step. Top-K (the paper's rule) is a broad
+# solid line underneath, the others thinner dashes and markers on top of it, so that
+# every curve stays visible where they coincide.
+for _record in (
+    PolicyRecord(
+        FixedTimestep,
+        "fixed T",
+        live=False,
+        style={"linestyle": "--", "marker": "o", "ms": 3, "color": "black", "zorder": 3},
+        point_marker="o",
+    ),
+    PolicyRecord(
+        TopK,
+        "Top-K",
+        style={"linestyle": "-", "marker": "s", "ms": 3, "lw": 3.2, "alpha": 0.75, "zorder": 2},
+    ),
+    PolicyRecord(
+        Confidence,
+        "confidence (SEENN-I)",
+        style={"linestyle": "--", "marker": "^", "ms": 4, "lw": 1.4, "zorder": 3},
+    ),
+    PolicyRecord(
+        Entropy,
+        "entropy (DT-SNN)",
+        style={"linestyle": ":", "marker": "v", "ms": 4, "lw": 1.8, "zorder": 4},
+    ),
+    PolicyRecord(
+        SpikeCP,
+        "SpikeCP",
+        style={"linestyle": "-.", "marker": "o", "ms": 3, "lw": 1.4, "zorder": 3},
+    ),
+    PolicyRecord(
+        OracleCutoff,
+        "OCT (oracle)",
+        live=False,
+        style={
+            "linestyle": "none",
+            "marker": "*",
+            "ms": 14,
+            "color": "gold",
+            "markeredgecolor": "black",
+            "zorder": 5,
+        },
+        point_marker=None,
+    ),
+):
+    register(_record)
+
+# the policies every comparison is made against, and the bound of them all
+BASELINE, PAPER, ORACLE = FixedTimestep.name, TopK.name, OracleCutoff.name
+
+
+def make_policy(name: str, options: PolicyOptions | Mapping[str, Any] | None = None) -> Policy:
+    """Policy ``name`` with its ``options`` (its options model, or a mapping of them)."""
     try:
-        cls = POLICIES[name]
+        record = POLICIES[name]
     except KeyError:
         raise ValueError(
-            f"unknown cutoff policy {name!r}; choose from {sorted(POLICIES)}"
+            f"unknown cutoff policy {name!r}; choose from {', '.join(POLICIES)}"
         ) from None
-    return cls.from_options(grid=grid, max_set_size=max_set_size)
+    return record.policy(options)
+
+
+PolicyChoice = Mapping[str, PolicyOptions | Mapping[str, Any] | None] | Iterable[str]
+
+
+def make_policies(policies: PolicyChoice) -> dict[str, Policy]:
+    """Policies by name, from names (default options) or a mapping of names to
+    options."""
+    if isinstance(policies, Mapping):
+        return {name: make_policy(name, options) for name, options in policies.items()}
+    return {name: make_policy(name) for name in policies}

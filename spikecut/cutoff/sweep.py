@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from spikecut.cutoff.costs import EnergyModel
-from spikecut.cutoff.policies import make_policy
+from spikecut.cutoff.policies import PolicyChoice, make_policies
 from spikecut.cutoff.steps import StepOutputs, first_reaching
 
 
@@ -33,17 +33,16 @@ def cumulative_costs(
 def sweep(
     test: StepOutputs,
     calibration: StepOutputs | None,
-    policies: Sequence[str],
+    policies: PolicyChoice,
     epsilons: Sequence[float],
-    grid: int | None = None,
     raw: int = 0,
-    max_set_size: int = 1,
     compute: dict[str, np.ndarray] | None = None,
     energy: EnergyModel | None = None,
     per_sample: bool = False,
 ) -> tuple[pd.DataFrame, pd.DataFrame] | tuple[pd.DataFrame, pd.DataFrame, np.ndarray]:
     """Evaluate every policy's operating points on ``test``: each calibrated policy at
-    every epsilon, and at ``raw`` uncalibrated thresholds as ``<policy>-raw``.
+    every epsilon, and at ``raw`` uncalibrated thresholds as ``<policy>-raw``. The
+    ``policies`` are names, or a mapping of names to their options.
 
     Returns the curve (one row per operating point: policy, parameter, value, accuracy,
     mean_timesteps, and the speed-up at equal accuracy: ``fixed_T_equal_accuracy``, the
@@ -59,8 +58,7 @@ def sweep(
     points, counts, all_exits = [], [], []
     n_steps = test.n_steps
     spent = None if compute is None else cumulative_costs(compute, energy)
-    for name in policies:
-        policy = make_policy(name, grid, max_set_size)
+    for policy in make_policies(policies).values():
         for op in policy.operating_points(test, calibration, epsilons, raw):
             point = {
                 "policy": op.policy,

@@ -17,8 +17,14 @@ import torch
 from spikingjelly.activation_based import base, functional, layer
 from torch import nn
 
-from spikecut.cutoff import StepOutputs, make_policy
-from spikecut.cutoff.policies import StoppingRule
+from spikecut.cutoff import StepOutputs
+from spikecut.cutoff.policies import (
+    BASELINE,
+    PolicyChoice,
+    StoppingRule,
+    make_policies,
+    make_policy,
+)
 
 
 @dataclass(frozen=True)
@@ -93,16 +99,15 @@ def measure_early_exit(
     encode,
     test: StepOutputs,
     calibration: StepOutputs,
-    policies: list[str],
+    policies: PolicyChoice,
     epsilon: float,
     batch_size: int,
     device: torch.device,
-    max_set_size: int = 1,
-    grid: int | None = None,
 ) -> pd.DataFrame:
-    """Each policy at ``epsilon`` run for real on the stored test samples ``x``, beside a
-    full-T run: mean exit step, accuracy, wall time, and whether the exits equal the
-    simulated cutoff's (they should, always).
+    """Each policy (names, or a mapping of names to options) at ``epsilon`` run for
+    real on the stored test samples ``x``, beside a full-T run: mean exit step,
+    accuracy, wall time, and whether the exits equal the simulated cutoff's (they
+    should, always).
 
     Timing is interleaved batch by batch (full T, each policy, full T again), so that a
     change in the machine's load falls on every policy alike, after an untimed warm-up
@@ -110,8 +115,8 @@ def measure_early_exit(
     is ``timing_noise``, by which :mod:`spikecut.analysis.timing` judges whether a
     wall-time speed-up can be a result."""
     model.to(device).eval()
-    full = make_policy("timestep").stopping_rule(None, test.n_steps)
-    chosen = {name: make_policy(name, grid=grid, max_set_size=max_set_size) for name in policies}
+    full = make_policy(BASELINE).stopping_rule(None, test.n_steps)
+    chosen = make_policies(policies)
     rules = {name: policy.stopping_rule(calibration, epsilon) for name, policy in chosen.items()}
     run_early_exit(model, encode(x[:batch_size]).to(device), full)  # first-call costs
     parts: dict[str, list[EarlyExitResult]] = {name: [] for name in rules}

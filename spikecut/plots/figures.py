@@ -15,29 +15,13 @@ import seaborn as sns  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from spikecut import __version__  # noqa: E402
+from spikecut.cutoff.policies import BASELINE, ORACLE, PAPER, POLICIES  # noqa: E402
 from spikecut.io import atomic_path  # noqa: E402
 from spikecut.report import MODEL_FIGURE  # noqa: E402
 
-POLICY_LABELS = {
-    "timestep": "fixed T",
-    "topk": "Top-K",
-    "confidence": "confidence (SEENN-I)",
-    "entropy": "entropy (DT-SNN)",
-    "spikecp": "SpikeCP",
-    "oct": "OCT (oracle)",
-}
 
-
-# How each calibrated policy's curve is drawn. The score rules often follow Top-K step
-# for step; Top-K (the paper's rule) is a broad solid line underneath, and the others
-# thinner dashes and markers on top of it, so that every curve stays visible where
-# they coincide.
-POLICY_STYLES = {
-    "topk": {"linestyle": "-", "marker": "s", "ms": 3, "lw": 3.2, "alpha": 0.75, "zorder": 2},
-    "confidence": {"linestyle": "--", "marker": "^", "ms": 4, "lw": 1.4, "zorder": 3},
-    "entropy": {"linestyle": ":", "marker": "v", "ms": 4, "lw": 1.8, "zorder": 4},
-    "spikecp": {"linestyle": "-.", "marker": "o", "ms": 3, "lw": 1.4, "zorder": 3},
-}
+def _label(policy: str) -> str:
+    return POLICIES[policy].label
 
 
 def _alpha_label(alpha: str) -> str:
@@ -173,11 +157,11 @@ def _draw_operating_point(ax, op: pd.Series, x: str, colour, marker: str = "D") 
     return 100 * pd.Series([op["accuracy_low"], op["accuracy_estimate"], op["accuracy_high"]])
 
 
-def _draw_oracle(ax, pts: pd.DataFrame, x: str, colour, label: str) -> None:
-    """OCT's point: a star, the bound of every label-free policy."""
-    ax.plot(
-        pts[x], pts["accuracy (%)"], "*", ms=14, color=colour, markeredgecolor="black", label=label
-    )
+def _draw_curve(ax, pts: pd.DataFrame, x: str, policy: str, colour, label: str) -> None:
+    """A policy's curve in the style of its record; ``colour`` where the record sets
+    none."""
+    style = {"color": colour} | dict(POLICIES[policy].style)
+    ax.plot(pts[x], pts["accuracy (%)"], label=label, **style)
 
 
 def _accuracy_limits(ax, values: pd.Series) -> None:
@@ -208,46 +192,38 @@ def plot_pareto(curves: pd.DataFrame, points: pd.DataFrame, path: str) -> None:
         sub = mean[mean["panel"] == panel]
         drawn = []
         for model in models:
-            for policy, style in (("timestep", "--o"), ("topk", "-s")):
+            for policy in (BASELINE, PAPER, ORACLE):
                 pts = sub[(sub["model"] == model) & (sub["policy"] == policy)]
                 pts = pts.sort_values("mean_timesteps")
                 if len(pts):
-                    ax.plot(
-                        pts["mean_timesteps"],
-                        pts["accuracy (%)"],
-                        style,
-                        ms=4,
-                        color=colours[model],
-                        label=f"{model}: {POLICY_LABELS[policy]}",
-                    )
+                    # here the colour tells the models apart, the line the policy
+                    style = dict(POLICIES[policy].style) | {"color": colours[model]}
+                    label = f"{model}: {_label(policy)}"
+                    ax.plot(pts["mean_timesteps"], pts["accuracy (%)"], label=label, **style)
                     drawn.append(pts["accuracy (%)"])
+                marker = POLICIES[policy].point_marker
                 op = chosen[
                     (chosen["panel"] == panel)
                     & (chosen["model"] == model)
                     & (chosen["policy"] == policy)
                 ]
-                if len(op):
-                    marker = "D" if policy == "topk" else "o"
+                if marker and len(op):
                     drawn.append(
                         _draw_operating_point(
                             ax, op.iloc[0], "mean_timesteps", colours[model], marker
                         )
                     )
-            oct_pts = sub[(sub["model"] == model) & (sub["policy"] == "oct")]
-            if len(oct_pts):
-                label = f"{model}: {POLICY_LABELS['oct']}"
-                _draw_oracle(ax, oct_pts, "mean_timesteps", colours[model], label)
-                drawn.append(oct_pts["accuracy (%)"])
         _accuracy_limits(ax, pd.concat(drawn) if drawn else pd.Series(dtype=float))
         ax.set_title(panel)
         ax.set_xlabel("mean timesteps per sample")
         ax.set_ylabel("test accuracy (%)")
         ax.grid(alpha=0.3)
     protocol = _shown_protocol(points)
-    for policy, marker in (("timestep", "o"), ("topk", "D")):  # the markers' legend entries
+    for policy in (BASELINE, PAPER):  # the markers' legend entries
+        label = f"{_label(policy)}: {protocol} operating point"
         axes[0][0].errorbar(
-            [], [], xerr=[], yerr=[], fmt=marker, ms=6, color="grey", markeredgecolor="black",
-            capsize=3, label=f"{POLICY_LABELS[policy]}: {protocol} operating point",
+            [], [], xerr=[], yerr=[], fmt=POLICIES[policy].point_marker, ms=6, color="grey",
+            markeredgecolor="black", capsize=3, label=label,
         )  # fmt: skip
     _legend_below(fig, axes, columns=3)
     fig.suptitle(
@@ -263,15 +239,15 @@ def plot_pareto(curves: pd.DataFrame, points: pd.DataFrame, path: str) -> None:
 def _exit_shares(exits: pd.DataFrame, epsilon: float) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The exits of Top-K at ``epsilon`` and of OCT, and per panel, policy label, model
     and timestep the share of test samples (%) stopping there, summed over seeds."""
-    topk = exits[(exits["policy"] == "topk") & np.isclose(exits["value"], epsilon)]
+    topk = exits[(exits["policy"] == PAPER) & np.isclose(exits["value"], epsilon)]
     if topk.empty:  # the oracle's exits alone would make a figure of the wrong thing
         raise ValueError(
             f"no Top-K exits recorded at epsilon {epsilon}; add it to "
             "cutoff.epsilons or change summary.histogram_epsilon"
         )
-    chosen = pd.concat([topk, exits[exits["policy"] == "oct"]])
+    chosen = pd.concat([topk, exits[exits["policy"] == ORACLE]])
     frame = _labelled(chosen)
-    frame["policy"] = frame["policy"].map(POLICY_LABELS)
+    frame["policy"] = frame["policy"].map(_label)
     counts = frame.groupby(["panel", "policy", "model", "timestep"], sort=True)["count"].sum()
     share = 100 * counts / counts.groupby(level=["panel", "policy", "model"]).transform("sum")
     return chosen, share.rename("share of samples (%)").reset_index()
@@ -281,7 +257,7 @@ def plot_exit_histograms(exits: pd.DataFrame, epsilon: float, path: str) -> None
     """(c) Share of test samples exiting at each timestep: Top-K at ``epsilon``, and OCT."""
     chosen, share = _exit_shares(exits, epsilon)
     models = _model_order(chosen)
-    rows = [POLICY_LABELS[p] for p in ("topk", "oct") if POLICY_LABELS[p] in set(share["policy"])]
+    rows = [_label(p) for p in (PAPER, ORACLE) if _label(p) in set(share["policy"])]
     grid = sns.catplot(
         data=share,
         x="timestep",
@@ -305,10 +281,10 @@ def plot_exit_histograms(exits: pd.DataFrame, epsilon: float, path: str) -> None
 
 
 def _policy_colours(policies: list[str]) -> dict:
-    """A colour per label-free early-exit policy; fixed T and the oracle have their own
-    styles."""
-    learned = [p for p in policies if p not in ("timestep", "oct")]
-    return dict(zip(learned, sns.color_palette("colorblind", len(learned))))
+    """A colour per policy: its record's, or the next of the palette."""
+    free = [p for p in policies if "color" not in POLICIES[p].style]
+    palette = dict(zip(free, sns.color_palette("colorblind", len(free))))
+    return {p: palette.get(p) or POLICIES[p].style["color"] for p in policies}
 
 
 COSTS = {
@@ -338,7 +314,7 @@ def plot_policy_comparison(
     mean = mean.reset_index()
     chosen = _operating_points(points, x) if x in set(points["quantity"]) else None
     panels, models = sorted(mean["panel"].unique()), _model_order(frame)
-    policies = [p for p in POLICY_LABELS if p in set(mean["policy"].str.removesuffix("-raw"))]
+    policies = [p for p in POLICIES if p in set(mean["policy"].str.removesuffix("-raw"))]
     colours = _policy_colours(policies)
     fig, axes = plt.subplots(
         len(models),
@@ -358,14 +334,7 @@ def plot_policy_comparison(
                     if not len(pts):
                         continue
                     drawn.append(pts["accuracy (%)"])
-                    label = POLICY_LABELS[policy] + (" (raw)" if raw else "")
-                    if policy == "oct":
-                        _draw_oracle(ax, pts, x, "gold", label)
-                    elif policy == "timestep":
-                        ax.plot(
-                            pts[x], pts["accuracy (%)"], "--o", ms=3, color="black", label=label
-                        )
-                    elif raw:  # thresholds are per-run quantiles: one dot per run
+                    if raw:  # thresholds are per-run quantiles: one dot per run
                         ax.plot(
                             pts[x],
                             pts["accuracy (%)"],
@@ -373,36 +342,33 @@ def plot_policy_comparison(
                             ms=4,
                             alpha=0.6,
                             color=colours[policy],
-                            label=label,
+                            label=f"{_label(policy)} (raw)",
                         )
-                    else:
-                        ax.plot(
-                            pts[x],
-                            pts["accuracy (%)"],
-                            color=colours[policy],
-                            label=label,
-                            **POLICY_STYLES[policy],
+                        continue
+                    _draw_curve(ax, pts, x, policy, colours[policy], _label(policy))
+                    marker = POLICIES[policy].point_marker
+                    op = (
+                        None
+                        if chosen is None or marker is None
+                        else chosen[
+                            (chosen["panel"] == panel)
+                            & (chosen["model"] == model)
+                            & (chosen["policy"] == policy)
+                        ]
+                    )
+                    if op is not None and len(op):
+                        drawn.append(
+                            _draw_operating_point(ax, op.iloc[0], x, colours[policy], marker)
                         )
-                        op = (
-                            None
-                            if chosen is None
-                            else chosen[
-                                (chosen["panel"] == panel)
-                                & (chosen["model"] == model)
-                                & (chosen["policy"] == policy)
-                            ]
-                        )
-                        if op is not None and len(op):
-                            drawn.append(_draw_operating_point(ax, op.iloc[0], x, colours[policy]))
             _accuracy_limits(ax, pd.concat(drawn) if drawn else pd.Series(dtype=float))
             ax.set_title(f"{panel}\n{model}", fontsize=10)
             ax.set_xlabel(COSTS[x])
             ax.set_ylabel("test accuracy (%)")
             ax.grid(alpha=0.3)
     _legend_below(fig, axes, columns=4)
-    oracle = "; OCT is the oracle bound" if "oct" in policies else ""
+    oracle = f"; {_label(ORACLE)} is the bound" if ORACLE in policies else ""
     marks = (
-        f"; diamonds with bars: {_shown_protocol(points)} operating points, 95 % intervals"
+        f"; markers with bars: {_shown_protocol(points)} operating points, 95 % intervals"
         if chosen is not None
         else ""
     )
@@ -452,38 +418,31 @@ def plot_model(
         ["accuracy (%)", "mean_timesteps"]
     ].mean()
     mean = mean.reset_index()
-    mean = mean[mean["policy"].isin(list(POLICY_LABELS))]  # the raw sweeps are per run
+    mean = mean[mean["policy"].isin(list(POLICIES))]  # the raw sweeps are per run
     band = _labelled(of_group(fixed)).sort_values("T")
     every_point = _operating_points(of_group(points), "mean_timesteps")
     chosen = every_point[every_point["model"] == model]
     _, share = _exit_shares(of_group(exits), epsilon)
-    policies = [p for p in POLICY_LABELS if p in set(mean["policy"])]
-    colours = _policy_colours(policies) | {"timestep": "black", "oct": "gold"}
+    policies = [p for p in POLICIES if p in set(mean["policy"])]
+    colours = _policy_colours(policies)
     n_steps = int(band["T"].max())
 
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), squeeze=False)
     curve_ax, hist_ax = axes[0]
     mine = band[band["model"] == model]
-    curve_ax.plot(mine["T"], 100 * mine["estimate"], "--o", ms=3, color="black", label="fixed T")
+    # the fixed T's curve is drawn from its own table, with its band
+    baseline = mine.assign(**{"accuracy (%)": 100 * mine["estimate"]})
+    _draw_curve(curve_ax, baseline, "T", BASELINE, "black", _label(BASELINE))
     curve_ax.fill_between(
         mine["T"], 100 * mine["low"], 100 * mine["high"], color="black", alpha=0.12, lw=0
     )
     for policy in policies:
         pts = mean[(mean["model"] == model) & (mean["policy"] == policy)]
-        pts = pts.sort_values("mean_timesteps")
-        if policy == "oct":
-            _draw_oracle(curve_ax, pts, "mean_timesteps", colours[policy], POLICY_LABELS[policy])
-        elif policy != "timestep":
-            curve_ax.plot(
-                pts["mean_timesteps"],
-                pts["accuracy (%)"],
-                color=colours[policy],
-                label=POLICY_LABELS[policy],
-                **POLICY_STYLES[policy],
-            )
-        op = chosen[chosen["policy"] == policy]
-        if policy != "oct" and len(op):  # the oracle's star is its only point
-            marker = "o" if policy == "timestep" else "D"
+        if policy != BASELINE:
+            curve = pts.sort_values("mean_timesteps")
+            _draw_curve(curve_ax, curve, "mean_timesteps", policy, colours[policy], _label(policy))
+        op, marker = chosen[chosen["policy"] == policy], POLICIES[policy].point_marker
+        if marker and len(op):
             _draw_operating_point(curve_ax, op.iloc[0], "mean_timesteps", colours[policy], marker)
     # every alpha's curves and intervals set the limits, so that the toggle keeps the
     # axes still
@@ -502,11 +461,11 @@ def plot_model(
     curve_ax.grid(alpha=0.3)
 
     width = 0.4
-    stops = {"topk": f"{POLICY_LABELS['topk']} at ε = {epsilon}"}
-    if "oct" in policies:
-        stops["oct"] = POLICY_LABELS["oct"]
+    stops = {PAPER: f"{_label(PAPER)} at ε = {epsilon}"}
+    if ORACLE in policies:
+        stops[ORACLE] = _label(ORACLE)
     for offset, (policy, label) in zip((-width / 2, width / 2), stops.items()):
-        bars = share[(share["model"] == model) & (share["policy"] == POLICY_LABELS[policy])]
+        bars = share[(share["model"] == model) & (share["policy"] == _label(policy))]
         hist_ax.bar(
             bars["timestep"] + offset,
             bars["share of samples (%)"],

@@ -3,56 +3,52 @@
 The workflow validates the whole config once (:class:`Settings`), and each stage and
 library function takes the typed block it needs. Importing this package is light (no
 torch), so the Snakefile can use it.
+
+The names below load on first use: the library's own options models (a policy's, the
+energy model's) build on :mod:`spikecut.settings.base`, and the settings blocks build on
+them, so importing the base must not import the blocks.
 """
 
-from spikecut.settings.base import ConfigError, Strict
-from spikecut.settings.models import ARCHITECTURES, ModelConfig
-from spikecut.settings.parts import (
-    AugmentConfig,
-    BootstrapConfig,
-    CutoffConfig,
-    EarlyExitConfig,
-    EnergyConfig,
-    NeuronConfig,
-    QCFSConfig,
-    RCSConfig,
-    RecordConfig,
-    SummaryConfig,
-    SummaryPlan,
-    TrainConfig,
-)
-from spikecut.settings.workflow import (
-    DataPlan,
-    EarlyExitPlan,
-    QCFSNet,
-    RecordPlan,
-    Settings,
-    Speed,
-    TrainPlan,
-)
+from importlib import import_module
 
-__all__ = [
-    "ARCHITECTURES",
-    "AugmentConfig",
-    "BootstrapConfig",
-    "ConfigError",
-    "CutoffConfig",
-    "DataPlan",
-    "EarlyExitConfig",
-    "EarlyExitPlan",
-    "EnergyConfig",
-    "ModelConfig",
-    "NeuronConfig",
-    "QCFSConfig",
-    "QCFSNet",
-    "RCSConfig",
-    "RecordConfig",
-    "RecordPlan",
-    "Settings",
-    "Speed",
-    "Strict",
-    "SummaryConfig",
-    "SummaryPlan",
-    "TrainConfig",
-    "TrainPlan",
-]
+_HOMES = {
+    "spikecut.settings.base": ("ConfigError", "Strict"),
+    "spikecut.settings.models": ("ARCHITECTURES", "ModelConfig"),
+    "spikecut.settings.parts": (
+        "AugmentConfig",
+        "BootstrapConfig",
+        "CutoffConfig",
+        "EarlyExitConfig",
+        "NeuronConfig",
+        "QCFSConfig",
+        "RCSConfig",
+        "RecordConfig",
+        "SummaryConfig",
+        "SummaryPlan",
+        "TrainConfig",
+    ),
+    "spikecut.settings.workflow": (
+        "DataPlan",
+        "EarlyExitPlan",
+        "QCFSNet",
+        "RecordPlan",
+        "Settings",
+        "Speed",
+        "TrainPlan",
+    ),
+}
+_WHERE = {name: module for module, names in _HOMES.items() for name in names}
+
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str):
+    if name not in _WHERE:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(_WHERE[name]), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

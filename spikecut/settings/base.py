@@ -101,19 +101,30 @@ def error_message(error: dict, given: bool = True) -> str:
     return words(error.get("ctx", {})) + shown
 
 
+def _located(err: ValidationError) -> list[tuple[tuple, str]]:
+    """(key path as a tuple, what is wrong) per bad key."""
+    found = []
+    for e in err.errors():
+        loc = tuple(p for p in e["loc"] if str(p) not in _TAGS)
+        message = error_message(e)
+        keys = e.get("ctx", {}).get("keys") if e["type"] == "unknown_key" else None
+        found += [(loc + ((key,) if key else ()), message) for key in keys or [None]]
+    return found
+
+
+def error_lines(err: ValidationError) -> list[tuple[str, str]]:
+    """(key path, what is wrong) per bad key of a block validated on its own."""
+    return [(_path(where), message) for where, message in _located(err)]
+
+
 def format_errors(err: ValidationError, prefix: tuple | Locate = ()) -> list[str]:
     """One line per bad key: ``config key a.b.c: what is wrong``. ``prefix`` is where the
     validated block sits in the config, or, for a block merged from several places, a
     function from the block's top-level key to where that key was written."""
     lines = []
-    for e in err.errors():
-        loc = tuple(p for p in e["loc"] if str(p) not in _TAGS)
-        message = error_message(e)
-        keys = e.get("ctx", {}).get("keys") if e["type"] == "unknown_key" else None
-        for key in keys or [None]:
-            where = loc + ((key,) if key else ())
-            head = prefix(str(where[0]) if where else "") if callable(prefix) else prefix
-            lines.append(f"config key {_path(head + where) or '(top level)'}: {message}")
+    for where, message in _located(err):
+        head = prefix(str(where[0]) if where else "") if callable(prefix) else prefix
+        lines.append(f"config key {_path(head + where) or '(top level)'}: {message}")
     return lines
 
 

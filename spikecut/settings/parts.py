@@ -4,13 +4,22 @@ default is written. The workflow's config is made of these blocks
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, NonNegativeFloat, NonNegativeInt, PositiveInt, field_validator
+from pydantic import (
+    BeforeValidator,
+    Field,
+    NonNegativeFloat,
+    NonNegativeInt,
+    PositiveInt,
+    SerializeAsAny,
+    ValidationError,
+    field_validator,
+)
 
-from spikecut.settings.base import NumberString, Strict, unique
-
-POLICY_NAMES = ("timestep", "topk", "confidence", "entropy", "spikecp", "oct")  # all
+from spikecut.cutoff.costs import EnergyModel
+from spikecut.cutoff.policies import BASELINE, PAPER, POLICIES, PolicyOptions
+from spikecut.settings.base import NumberString, Strict, error_lines, unique
 
 
 class NeuronConfig(Strict):
@@ -125,45 +134,91 @@ class RecordConfig(Strict):
     batch_size: PositiveInt = Field(256, description="speed only: never changes a result")
 
 
-class EnergyConfig(Strict):
-    """Energy per operation in pJ: the 45 nm 32-bit float figures (Horowitz, ISSCC
-    2014), a MAC in the encoding layer and an accumulate per synaptic event."""
-
-    mac_pj: NonNegativeFloat = Field(4.6, description="per multiply-accumulate")
-    ac_pj: NonNegativeFloat = Field(0.9, description="per synaptic operation")
-
-
 def _epsilon(value: str) -> str:
     if float(value) >= 1.0:
         raise ValueError(f"epsilon {value} is not below 1: a cutoff needs 1 - epsilon > 0")
     return value
 
 
+def _registered(names: tuple[str, ...], what: str, live: bool = False) -> tuple[str, ...]:
+    """``names`` if each is a registered policy (that can stop a running network, with
+    ``live``), read from the registry as it stands when the config is validated."""
+    unknown = [n for n in names if n not in POLICIES]
+    if unknown:
+        raise ValueError(f"unknown {what} {unknown}; choose from {list(POLICIES)}")
+    if live:
+        offline = [n for n in names if not POLICIES[n].live]
+        if offline:
+            runs = [n for n, record in POLICIES.items() if record.live]
+            raise ValueError(f"{offline} cannot stop a running network; choose from {runs}")
+    return unique(names, what)
+
+
+def _policy_names_schema(schema: dict[str, Any]) -> None:
+    schema["items"] = {"enum": list(POLICIES)}
+
+
+def _policy_options_schema(schema: dict[str, Any]) -> None:
+    schema["additionalProperties"] = False
+    schema["properties"] = {
+        name: record.options.model_json_schema() for name, record in POLICIES.items()
+    }
+
+
+def _policy_options(value: Any) -> Any:
+    """Each entry of ``{policy: options}`` validated by that policy's options model."""
+    if not isinstance(value, dict):
+        return value  # pydantic says it must be a mapping
+    _registered(tuple(value), "policies")
+    options, problems = {}, []
+    for name, given in value.items():
+        try:
+            options[name] = POLICIES[name].options.model_validate({} if given is None else given)
+        except ValidationError as err:
+            problems += [f"{name}.{where}: {what}" for where, what in error_lines(err)]
+    if problems:
+        raise ValueError("; ".join(problems))
+    return options
+
+
+# {policy: options}, each validated by the registered policy's own options model
+PolicyOptionsByName = Annotated[
+    dict[str, SerializeAsAny[PolicyOptions]], BeforeValidator(_policy_options)
+]
+
+
 class CutoffConfig(Strict):
     """The cutoff sweep: every policy at every epsilon, from the recorded outputs."""
 
-    policies: tuple[Literal[POLICY_NAMES], ...] = POLICY_NAMES  # type: ignore[valid-type]
+    policies: tuple[str, ...] = Field(
+        tuple(POLICIES),
+        description="the policies to sweep; fixed T and Top-K are needed",
+        json_schema_extra=_policy_names_schema,
+    )
     epsilons: tuple[NumberString, ...] = Field(
         tuple(f"0.0{i}" for i in range(10)), description="calibrate to 1 - epsilon; each < 1"
     )
-    grid: int | None = Field(None, ge=2, description="topk: the authors' grid of N candidates")
+    options: PolicyOptionsByName = Field(
+        {},
+        description="each policy's options by name (see the list below), e.g. "
+        "topk: {grid: 100}; also read by the live early exits",
+        json_schema_extra=_policy_options_schema,
+    )
     raw_thresholds: NonNegativeInt = Field(
         20, description="uncalibrated points per policy, '<name>-raw'"
     )
-    max_set_size: PositiveInt = Field(
-        1, description="spikecp stops once its set holds 1..this many classes"
-    )
-    energy: EnergyConfig = EnergyConfig()
+    energy: EnergyModel = EnergyModel()
 
     @field_validator("policies")
     @classmethod
     def _needed_policies(cls, value):
+        _registered(value, "policies")
         # the summary measures every policy against the fixed-T baseline, and the exit
         # histogram shows the paper's policy
-        missing = [p for p in ("timestep", "topk") if p not in value]
+        missing = [p for p in (BASELINE, PAPER) if p not in value]
         if missing:
             raise ValueError(f"add {missing}: the summary and figures compare against them")
-        return unique(value, "policies")
+        return value
 
     @field_validator("epsilons")
     @classmethod
@@ -172,14 +227,19 @@ class CutoffConfig(Strict):
             raise ValueError("list at least one epsilon")
         return unique(tuple(_epsilon(e) for e in value), "epsilons")
 
+    def policy_options(self, names: tuple[str, ...] | None = None) -> dict[str, PolicyOptions]:
+        """``{policy: options}`` of ``names`` (default: the swept policies), each with
+        its defaults where the config sets none."""
+        names = self.policies if names is None else names
+        return {n: self.options.get(n) or POLICIES[n].options() for n in names}
+
     def sweep_options(self) -> dict:
         """The keyword arguments of :func:`spikecut.cutoff.sweep` these settings give."""
         return dict(
-            policies=list(self.policies),
+            policies=self.policy_options(),
             epsilons=[float(e) for e in self.epsilons],
-            grid=self.grid,
             raw=self.raw_thresholds,
-            max_set_size=self.max_set_size,
+            energy=self.energy,
         )
 
 
@@ -210,8 +270,11 @@ class SummaryConfig(SummaryPlan):
 class EarlyExitConfig(Strict):
     """The calibrated policies run for real, samples leaving the batch as they stop."""
 
-    policies: tuple[Literal["topk", "confidence", "entropy", "spikecp"], ...] = Field(
-        ("topk", "confidence", "entropy", "spikecp"), min_length=1
+    policies: tuple[str, ...] = Field(
+        tuple(n for n, record in POLICIES.items() if record.live),
+        min_length=1,
+        description="policies that can stop a running network; options as in the sweep",
+        json_schema_extra=_policy_names_schema,
     )
     epsilon: NumberString = Field("0.02", description="each policy calibrated to 1 - epsilon")
     samples: PositiveInt | None = Field(
@@ -223,8 +286,8 @@ class EarlyExitConfig(Strict):
 
     @field_validator("policies")
     @classmethod
-    def _unique_policies(cls, value):
-        return unique(value, "policies")
+    def _live_policies(cls, value):
+        return _registered(value, "policies", live=True)
 
     @field_validator("epsilon")
     @classmethod

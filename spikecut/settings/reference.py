@@ -12,6 +12,7 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined, to_jsonable_python
 
+from spikecut.cutoff.policies import POLICIES
 from spikecut.data.registry import DATASETS
 from spikecut.settings.models import ARCHITECTURES
 from spikecut.settings.workflow import DatasetEntry, Settings, Variant
@@ -127,6 +128,18 @@ def _block(
     return lines
 
 
+def _options(model: type[BaseModel]) -> str:
+    """An options model's keys in one line, with their defaults and meaning."""
+    return (
+        ", ".join(
+            f"`{k}` (default `{json.dumps(to_jsonable_python(f.default))}`"
+            + (f": {f.description})" if f.description else ")")
+            for k, f in model.model_fields.items()
+        )
+        or "none"
+    )
+
+
 def markdown() -> str:
     lines = [
         "# Configuration reference",
@@ -143,17 +156,12 @@ def markdown() -> str:
     lines += _block("datasets.<name>", DatasetEntry, "Each data set to run.")
     lines += _block("variants.<name>", Variant)
     lines += ["## Data set options (`datasets.<name>.options`)", ""]
-    for name, spec in DATASETS.items():
-        fields = spec.options.model_fields
-        described = (
-            ", ".join(
-                f"`{k}` (default `{json.dumps(to_jsonable_python(f.default))}`"
-                + (f": {f.description})" if f.description else ")")
-                for k, f in fields.items()
-            )
-            or "none"
-        )
-        lines.append(f"- `{name}`: {described}")
+    lines += [f"- `{name}`: {_options(spec.options)}" for name, spec in DATASETS.items()]
+    lines += ["", "## Policy options (`cutoff.options.<policy>`)", ""]
+    lines += [
+        f"- `{name}` ({record.label}): {_options(record.options)}"
+        for name, record in POLICIES.items()
+    ]
     lines += [
         "",
         "## Models (`model`, `datasets.<name>.model`, `variants.<name>.model`)",

@@ -28,6 +28,7 @@ from spikecut.settings.parts import (
     CutoffConfig,
     EarlyExitConfig,
     NeuronConfig,
+    PolicyOptionsByName,
     QCFSConfig,
     RCSConfig,
     RecordConfig,
@@ -168,13 +169,11 @@ class RecordPlan(Strict):
 
 
 class EarlyExitPlan(Strict):
-    """Everything a live early-exit job reads; the policies' knobs are the sweep's."""
+    """Everything a live early-exit job reads; the policies' options are the sweep's."""
 
-    policies: tuple[str, ...]
+    policies: PolicyOptionsByName
     epsilon: NumberString
     samples: int | None = None
-    max_set_size: int
-    grid: int | None = None
     device: str
 
 
@@ -517,11 +516,9 @@ class Settings(Strict):
 
     def early_exit_params(self, dataset: str, method: str) -> dict:
         return EarlyExitPlan(
-            policies=self.early_exit.policies,
+            policies=self.cutoff.policy_options(self.early_exit.policies),
             epsilon=self.early_exit.epsilon,
             samples=self.early_exit.samples,
-            max_set_size=self.cutoff.max_set_size,
-            grid=self.cutoff.grid,
             device=self.train_plan(dataset, method).training.device,
         ).model_dump()
 

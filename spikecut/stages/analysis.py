@@ -12,7 +12,6 @@ import pandas as pd
 from spikecut.analysis import headline_markdown, summarise, summary_markdown
 from spikecut.analysis.evidence import RunSweep
 from spikecut.cutoff import StepOutputs, sweep
-from spikecut.cutoff.costs import EnergyModel
 from spikecut.cutoff.sweep import cumulative_costs
 from spikecut.io import config_id, read_npz, write_csv, write_npz, write_text
 from spikecut.settings import CutoffConfig, SummaryPlan
@@ -35,7 +34,6 @@ def sweep_splits(
     validation: StepOutputs | None,
     cutoff: CutoffConfig,
     compute: dict[str, np.ndarray] | None = None,
-    energy: EnergyModel | None = None,
 ) -> tuple[dict[str, pd.DataFrame], pd.DataFrame, np.ndarray]:
     """Every policy of ``cutoff`` calibrated on ``calibration``: its curve on the test
     split and, given ``validation``, on that split (``curves["test"]``,
@@ -44,7 +42,7 @@ def sweep_splits(
     options = cutoff.sweep_options()
     curves = {}
     curves["test"], exits, per_sample = sweep(
-        test, calibration, **options, compute=compute, energy=energy, per_sample=True
+        test, calibration, **options, compute=compute, per_sample=True
     )
     if validation is not None:
         curves["val"], _ = sweep(validation, calibration, **options)
@@ -65,14 +63,13 @@ def sweep_cutoff(
     exit histograms, and the sweep kept per test sample, from which the summary reads
     each protocol's operating points."""
     sets, meta = load_step_outputs(logits)
-    energy = EnergyModel(**cutoff.energy.model_dump())
     curves, exits, per_sample = sweep_splits(
-        sets["test"], sets["cal"], sets["val"], cutoff, meta["compute"], energy
+        sets["test"], sets["cal"], sets["val"], cutoff, meta["compute"]
     )
     cid = config_id({"logits": meta["config_id"], "cutoff": cutoff.model_dump(mode="json")})
     write_csv(curve_out, tidy_curves(curves, sets["test"].n_steps, meta["run"], cid))
     write_csv(exits_out, with_run(exits, meta["run"], cid))
-    spent = cumulative_costs(meta["compute"], energy)["mean_energy_uj"]
+    spent = cumulative_costs(meta["compute"], cutoff.energy)["mean_energy_uj"]
     knobs = curves["test"][KNOBS]
     write_npz(
         sweep_out,

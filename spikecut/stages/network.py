@@ -188,11 +188,9 @@ def early_exit(
             encode,
             test,
             sets["cal"],
-            list(plan.policies),
+            plan.policies,
             float(plan.epsilon),
             batch_size,
             device,
-            plan.max_set_size,
-            plan.grid,
         )
     write_csv(table_out, with_run(table, ckpt["run"], meta["config_id"]))
