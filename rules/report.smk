@@ -66,6 +66,8 @@ rule plot_accuracy_vs_timestep:
     localrule: True
     conda:
         "../envs/spikecut.yaml"
+    params:
+        regulariser=settings.regulariser.label,
     script:
         "../workflow_scripts/plot_accuracy_vs_timestep.py"
 
@@ -87,6 +89,8 @@ rule plot_pareto:
     localrule: True
     conda:
         "../envs/spikecut.yaml"
+    params:
+        regulariser=settings.regulariser.label,
     script:
         "../workflow_scripts/plot_pareto.py"
 
@@ -109,6 +113,7 @@ rule plot_policy_comparison:
     conda:
         "../envs/spikecut.yaml"
     params:
+        regulariser=settings.regulariser.label,
         cost="mean_timesteps",
     script:
         "../workflow_scripts/plot_policy_comparison.py"
@@ -132,6 +137,7 @@ rule plot_accuracy_vs_energy:
     conda:
         "../envs/spikecut.yaml"
     params:
+        regulariser=settings.regulariser.label,
         cost="mean_energy_uj",
     script:
         "../workflow_scripts/plot_policy_comparison.py"
@@ -154,6 +160,7 @@ rule plot_exit_histograms:
     conda:
         "../envs/spikecut.yaml"
     params:
+        regulariser=settings.regulariser.label,
         epsilon=float(settings.summary.histogram_epsilon),
     script:
         "../workflow_scripts/plot_exit_histograms.py"
@@ -187,6 +194,7 @@ rule plot_models:
     conda:
         "../envs/spikecut.yaml"
     params:
+        regulariser=settings.regulariser.label,
         epsilon=float(settings.summary.histogram_epsilon),
     script:
         "../workflow_scripts/plot_models.py"

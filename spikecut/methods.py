@@ -1,12 +1,13 @@
 """The training methods a run can use: one object each, registered by name.
 
-A method builds the model it trains, encodes the stored samples as its input, gives its
-form of the RCS regulariser, and turns the trained model into the SNN that is recorded
-and cut off. A new method is one more :class:`Method` in :data:`METHODS` (and its
-settings block in :mod:`spikecut.settings`).
+A method builds the model it trains, encodes the stored samples as its input, trains
+with its form of the run's regulariser (``spikecut.regularisers``), and turns the
+trained model into the SNN that is recorded and cut off. A new method is one more
+:class:`Method` in :data:`METHODS` (and its settings block in :mod:`spikecut.settings`).
 
-- ``bptt`` trains the multi-step SNN directly over T steps with the SNN form of RCS.
-- ``qcfs`` trains a one-step QCFS ANN with the ANN form of RCS; recording converts it to
+- ``bptt`` trains the multi-step SNN directly over T steps with the regulariser's SNN
+  form.
+- ``qcfs`` trains a one-step QCFS ANN with its ANN form; recording converts it to
   an SNN of IF neurons and runs that for ``qcfs.T`` steps (the frame count for events).
 """
 
@@ -24,9 +25,9 @@ from spikecut.data.augment import make_augment
 from spikecut.data.encoding import to_ann_input, to_time_major
 from spikecut.inference.run import Encoder
 from spikecut.models import build_model
-from spikecut.regularisers import QCFSRCS, Regulariser, SpikingRCS
+from spikecut.regularisers import REGULARISERS
 from spikecut.settings import RecordPlan, TrainPlan
-from spikecut.settings.workflow import MODEL_ADAPTER
+from spikecut.settings.workflow import METHOD_SETTINGS, MODEL_ADAPTER
 from spikecut.training.loop import TrainingSetup
 
 log = logging.getLogger(__name__)
@@ -63,10 +64,6 @@ class Method(ABC):
         """Stored samples -> the model's training input."""
 
     @abstractmethod
-    def regulariser(self, model: nn.Module, plan: TrainPlan) -> Regulariser:
-        """Its form of RCS."""
-
-    @abstractmethod
     def to_snn(
         self, trained: nn.Module, data: PreparedData, plan: RecordPlan
     ) -> tuple[nn.Module, int, dict]:
@@ -86,9 +83,9 @@ class Method(ABC):
                 "augmentation is for frame data; remove 'augment' from the event data set's config"
             )
         model = rebuild(spec)
-        return TrainingSetup(
-            model, spec, self.encoder(data), self.regulariser(model, plan), augment
-        )
+        form = REGULARISERS[plan.training.regulariser].form(METHOD_SETTINGS[self.name].form)
+        regulariser = form.build(model, plan.regulariser, plan)
+        return TrainingSetup(model, spec, self.encoder(data), regulariser, augment)
 
     def inference(
         self, trained: nn.Module, data: PreparedData, plan: RecordPlan
@@ -111,11 +108,6 @@ class BPTT(Method):
     def encoder(self, data):
         return partial(to_time_major, kind=data.kind, n_steps=data.n_steps, norm=data.norm)
 
-    def regulariser(self, model, plan):
-        return SpikingRCS(
-            model, plan.neuron.v_threshold, plan.rcs.tail_fraction, plan.rcs.aggregation
-        )
-
     def to_snn(self, trained, data, plan):
         return trained, data.n_steps, {}
 
@@ -131,9 +123,6 @@ class QCFSConversion(Method):
 
     def encoder(self, data):
         return partial(to_ann_input, kind=data.kind, norm=data.norm)
-
-    def regulariser(self, model, plan):
-        return QCFSRCS(model, plan.rcs.aggregation, plan.rcs.ann_peak)
 
     def to_snn(self, trained, data, plan):
         snn, converted = convert_qcfs_to_snn(trained)

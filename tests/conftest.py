@@ -67,7 +67,7 @@ TRAIN = TrainPlan.model_validate(
             "loss": "mean",
             "device": "cpu",
         },
-        "rcs": {},
+        "regulariser": {},
         "augment": {},
     }
 )

@@ -15,11 +15,12 @@ from spikecut.methods import METHODS
 from spikecut.models import MODELS
 from spikecut.neurons import BACKENDS
 from spikecut.neurons.surrogates import SURROGATES
-from spikecut.regularisers import AGGREGATIONS
-from spikecut.settings import ARCHITECTURES, ConfigError, NeuronConfig, RCSConfig, Settings
+from spikecut.regularisers import RCSSettings
+from spikecut.regularisers.rcs import AGGREGATIONS
+from spikecut.settings import ARCHITECTURES, ConfigError, NeuronConfig, Settings
 from spikecut.settings.parts import EarlyExitConfig, TrainConfig
 from spikecut.settings.reference import json_schema, markdown
-from spikecut.settings.workflow import BASE_METHODS, METHOD_SETTINGS
+from spikecut.settings.workflow import BASE_METHODS
 from spikecut.training import LOSSES
 from spikecut.training.loop import OPTIMIZERS
 
@@ -80,6 +81,25 @@ def problems(cfg) -> list[str]:
             "cutoff.options: topk.grid: must be at least 2 (got 1); spikecp.size: unknown key",
         ),
         (DEFAULT, "cutoff.options", {"magic": {}}, "cutoff.options: unknown policies ['magic']"),
+        (
+            DEFAULT,
+            "training.regulariser",
+            "l1",
+            "training.regulariser: unknown regulariser 'l1'; choose from ['rcs', 'none']",
+        ),
+        (
+            DEFAULT,
+            "regularisers",
+            {"rcs": {"tail_fraction": 0}},
+            "regularisers: rcs.tail_fraction: must be more than 0.0 (got 0)",
+        ),
+        (
+            DEFAULT,
+            "training.regulariser",
+            "none",
+            "training.regulariser: none weighs nothing, so every alpha would train the "
+            "baseline again",
+        ),
         (DEFAULT, "trainig", {}, "trainig: unknown key (a typo?)"),
         (
             DEFAULT,
@@ -201,6 +221,12 @@ def problems(cfg) -> list[str]:
             "variants.tet.training.epochs: datasets.cifar10-dvs.epochs is set too",
         ),
         (
+            PAPER,
+            "variants.tet.training",
+            {"regulariser": "none"},
+            "variants.tet.training.regulariser: every run trains with one regulariser",
+        ),
+        (
             DEFAULT,
             "datasets.digits.methods",
             ["qcfs", "qcfs"],
@@ -279,8 +305,9 @@ def test_numbers_are_read_as_numbers():
 def test_defaults_have_one_home():
     """The default config states only its choices; every default is the settings'."""
     settings = Settings.load({"datasets": {"digits": {"T": 4}}, "alphas": ["0"], "seeds": [0]})
-    assert settings.neuron == NeuronConfig() and settings.rcs == RCSConfig()
+    assert settings.neuron == NeuronConfig()
     plan = settings.train_plan("digits", "bptt")
+    assert plan.regulariser == RCSSettings() and plan.training.regulariser == "rcs"
     assert plan.training == TrainConfig() and plan.model.channels == (16, 32)
     shipped = load(DEFAULT)
     assert set(shipped) == {"datasets", "alphas", "seeds", "early_exit"}
@@ -294,7 +321,9 @@ def test_each_stage_reads_only_its_settings():
     qcfs = settings.train_params("digits", "qcfs")
     assert "backend" not in bptt["neuron"]  # speed only
     assert "qcfs" not in bptt and "neuron" not in qcfs
-    assert set(bptt["rcs"]) == set(RCSConfig.model_fields) - set(METHOD_SETTINGS["bptt"].unused_rcs)
+    # each form of RCS reads only its own settings
+    assert set(bptt["regulariser"]) == {"aggregation", "tail_fraction"}
+    assert set(qcfs["regulariser"]) == {"aggregation", "ann_peak"}
     assert "T" not in qcfs["qcfs"]  # the recording's, not training's
     assert settings.record_params("digits", "qcfs")["static_steps"] == 16
     assert settings.record_params("digits-dvs", "bptt")["static_steps"] is None
@@ -309,7 +338,7 @@ def test_registries_and_settings_agree():
     assert set(literal["surrogate"].annotation.__args__) == set(SURROGATES)
     assert set(TrainConfig.model_fields["loss"].annotation.__args__) == set(LOSSES)
     assert set(TrainConfig.model_fields["optimizer"].annotation.__args__) == set(OPTIMIZERS)
-    assert set(RCSConfig.model_fields["aggregation"].annotation.__args__) == set(AGGREGATIONS)
+    assert set(RCSSettings.model_fields["aggregation"].annotation.__args__) == set(AGGREGATIONS)
     assert all(spec.options is not None for spec in DATASETS.values())
 
 

@@ -8,7 +8,7 @@ from torch import nn
 
 from spikecut.conversion import QCFS, ConvertedIFNode, convert_qcfs_to_snn
 from spikecut.models import MODELS, build_model
-from spikecut.regularisers import QCFSRCS, peak_to_rms, rcs_ann
+from spikecut.regularisers.rcs_ann import QCFSRCS, peak_to_rms, rcs_ann
 
 QCFS_ROLE = {"kind": "qcfs", "levels": 4, "theta": 1.0}
 

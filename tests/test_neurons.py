@@ -4,7 +4,7 @@ from spikingjelly.activation_based import functional, neuron
 
 from spikecut.neurons import NeuronConfig, Triangle, make_neuron, make_surrogate, resolve_backend
 from spikecut.neurons.cupy_backend import cupy_available
-from spikecut.regularisers import SpikingLayerProbe
+from spikecut.regularisers.probe import SpikingLayerProbe
 
 
 def brute_lif(x, tau, v_th, v_reset, decay_input):

@@ -1,8 +1,7 @@
 import pytest
 import torch
 
-from spikecut.regularisers import rcs_snn, tail_steps
-from spikecut.regularisers.rcs import late_correct_mask
+from spikecut.regularisers.rcs import late_correct_mask, rcs_snn, tail_steps
 
 
 @pytest.mark.parametrize(

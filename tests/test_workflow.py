@@ -281,7 +281,7 @@ def from_recording(runs):
         # the converted SNN's T: recorded again (4 conversion runs), not trained again
         ("qcfs.T", 6, from_recording(4)),
         # the ANN form of RCS: only the conversion runs train again
-        ("rcs.ann_peak", "sample", {"train": 4, **from_recording(4)}),
+        ("regularisers.rcs.ann_peak", "sample", {"train": 4, **from_recording(4)}),
         ("record.dropout_seed", 1, from_recording(12)),
         # the cutoff: every sweep, nothing trained or recorded
         (

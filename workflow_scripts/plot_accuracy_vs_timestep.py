@@ -5,5 +5,7 @@ from spikecut.plots import plot_accuracy_vs_timestep
 
 log_to_file(snakemake.log[0])
 plot_accuracy_vs_timestep(
-    pd.read_csv(snakemake.input.fixed, dtype={"alpha": str}), snakemake.output[0]
+    pd.read_csv(snakemake.input.fixed, dtype={"alpha": str}),
+    snakemake.output[0],
+    regulariser=snakemake.params.regulariser,
 )

@@ -8,4 +8,5 @@ plot_exit_histograms(
     pd.read_csv(snakemake.input.exits, dtype={"alpha": str}),
     snakemake.params.epsilon,
     snakemake.output[0],
+    regulariser=snakemake.params.regulariser,
 )

@@ -8,4 +8,9 @@ tables = {
     name: pd.read_csv(snakemake.input[name], dtype={"alpha": str})
     for name in ("curves", "fixed", "points", "exits")
 }
-plot_models(**tables, folder=snakemake.output[0], epsilon=snakemake.params.epsilon)
+plot_models(
+    **tables,
+    folder=snakemake.output[0],
+    epsilon=snakemake.params.epsilon,
+    regulariser=snakemake.params.regulariser,
+)

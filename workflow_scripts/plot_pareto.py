@@ -8,4 +8,5 @@ plot_pareto(
     pd.read_csv(snakemake.input.curves, dtype={"alpha": str}),
     pd.read_csv(snakemake.input.points, dtype={"alpha": str}),
     snakemake.output[0],
+    regulariser=snakemake.params.regulariser,
 )

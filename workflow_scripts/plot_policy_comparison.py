@@ -9,4 +9,5 @@ plot_policy_comparison(
     pd.read_csv(snakemake.input.points, dtype={"alpha": str}),
     snakemake.output[0],
     x=snakemake.params.cost,
+    regulariser=snakemake.params.regulariser,
 )

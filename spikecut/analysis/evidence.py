@@ -25,6 +25,7 @@ import pandas as pd
 from spikecut.analysis.bootstrap import Interval, Resamples, interval
 from spikecut.analysis.protocols import choose
 from spikecut.cutoff.steps import first_reaching
+from spikecut.regularisers import is_baseline
 
 POINT_KEYS = ["protocol", "policy"]
 
@@ -112,7 +113,7 @@ def evaluate(
     n, n_steps = first.correct.shape
     data = Resamples.identity(len(seeds), n)
     resamples = Resamples.draw(len(seeds), n, n_boot, seed)
-    baseline = next((a for a in alphas if float(a) == 0), None)
+    baseline = next((a for a in alphas if is_baseline(a)), None)
     cache: dict[tuple[str, int], np.ndarray] = {}
 
     def fixed_accuracy(alpha: str, r: Resamples) -> np.ndarray:  # [B, S, T]

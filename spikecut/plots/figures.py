@@ -17,6 +17,7 @@ from matplotlib.ticker import MaxNLocator  # noqa: E402
 from spikecut import __version__  # noqa: E402
 from spikecut.cutoff.policies import BASELINE, ORACLE, PAPER, POLICIES  # noqa: E402
 from spikecut.io import atomic_path  # noqa: E402
+from spikecut.regularisers import RCS, is_baseline  # noqa: E402
 from spikecut.report import MODEL_FIGURE  # noqa: E402
 
 
@@ -24,23 +25,24 @@ def _label(policy: str) -> str:
     return POLICIES[policy].label
 
 
-def _alpha_label(alpha: str) -> str:
-    return "baseline (α = 0)" if float(alpha) == 0 else f"RCS (α = {alpha})"
+def _alpha_label(alpha: str, regulariser: str) -> str:
+    """A model's name on the figures: the baseline, or the regulariser at its weight."""
+    return "baseline (α = 0)" if is_baseline(alpha) else f"{regulariser} (α = {alpha})"
 
 
-def _labelled(frame: pd.DataFrame) -> pd.DataFrame:
+def _labelled(frame: pd.DataFrame, regulariser: str) -> pd.DataFrame:
     frame = frame.copy()
-    frame["model"] = frame["alpha"].map(_alpha_label)
+    frame["model"] = frame["alpha"].map(lambda alpha: _alpha_label(alpha, regulariser))
     frame["panel"] = frame["dataset"] + " · " + frame["method"]
     if "accuracy" in frame:
         frame["accuracy (%)"] = 100 * frame["accuracy"]
     return frame
 
 
-def _model_order(frame: pd.DataFrame) -> list[str]:
+def _model_order(frame: pd.DataFrame, regulariser: str) -> list[str]:
     """Model labels, baseline first, then by increasing alpha."""
     alphas = sorted(frame["alpha"].unique(), key=float)
-    return [_alpha_label(a) for a in alphas]
+    return [_alpha_label(a, regulariser) for a in alphas]
 
 
 def _save(fig: plt.Figure, path: str, source: pd.DataFrame) -> None:
@@ -70,11 +72,11 @@ def _test_split(curves: pd.DataFrame) -> pd.DataFrame:
     return curves[curves["split"] == "test"] if "split" in curves else curves
 
 
-def plot_accuracy_vs_timestep(fixed: pd.DataFrame, path: str) -> None:
+def plot_accuracy_vs_timestep(fixed: pd.DataFrame, path: str, regulariser: str = RCS.label) -> None:
     """(a) Accuracy of a fixed T against T, baseline versus RCS: the mean over seeds
     with its 95 % bootstrap interval (over test samples and seeds) as a band."""
-    frame = _labelled(fixed)
-    panels, models = sorted(frame["panel"].unique()), _model_order(frame)
+    frame = _labelled(fixed, regulariser)
+    panels, models = sorted(frame["panel"].unique()), _model_order(frame, regulariser)
     colours = dict(zip(models, sns.color_palette("colorblind", len(models))))
     fig, axes = plt.subplots(1, len(panels), figsize=(4.4 * len(panels), 3.6), squeeze=False)
     for ax, panel in zip(axes[0], panels):
@@ -114,12 +116,13 @@ def _seeds_note(curves: pd.DataFrame) -> str:
     return f"mean over {n} seeds" if n > 1 else "one seed"
 
 
-def _operating_points(points: pd.DataFrame, x: str) -> pd.DataFrame:
+def _operating_points(points: pd.DataFrame, x: str, regulariser: str) -> pd.DataFrame:
     """Per panel, model and policy, the estimate and interval of ``x`` and of the
     accuracy (%) at the operating point chosen by :func:`_shown_protocol`."""
     protocol = _shown_protocol(points)
     chosen = _labelled(
-        points[(points["protocol"] == protocol) & points["quantity"].isin([x, "accuracy"])]
+        points[(points["protocol"] == protocol) & points["quantity"].isin([x, "accuracy"])],
+        regulariser,
     )
     wide = chosen.pivot_table(
         index=["panel", "model", "policy"],
@@ -174,17 +177,19 @@ def _accuracy_limits(ax, values: pd.Series) -> None:
     ax.set_ylim(bottom=max(values.min(), top - 12) - 0.5, top=top + 0.5)
 
 
-def plot_pareto(curves: pd.DataFrame, points: pd.DataFrame, path: str) -> None:
+def plot_pareto(
+    curves: pd.DataFrame, points: pd.DataFrame, path: str, regulariser: str = RCS.label
+) -> None:
     """(b) Accuracy against mean timesteps: fixed T and Top-K over ε (mean over seeds),
     OCT marked, and each model's held-out operating points of both with their 95 %
     intervals."""
-    frame = _labelled(_test_split(curves))
+    frame = _labelled(_test_split(curves), regulariser)
     keys = ["panel", "model", "policy", "parameter", "value"]
     mean = frame.groupby(keys, dropna=False, sort=True)[["accuracy (%)", "mean_timesteps"]].mean()
     mean = mean.reset_index()
-    chosen = _operating_points(points, "mean_timesteps")
+    chosen = _operating_points(points, "mean_timesteps", regulariser)
     panels = sorted(mean["panel"].unique())
-    models = _model_order(frame)
+    models = _model_order(frame, regulariser)
     colours = dict(zip(models, sns.color_palette("colorblind", len(models))))
     width = max(5 * len(panels), 7)  # room for the title over a single panel
     fig, axes = plt.subplots(1, len(panels), figsize=(width, 3.8), squeeze=False)
@@ -236,7 +241,9 @@ def plot_pareto(curves: pd.DataFrame, points: pd.DataFrame, path: str) -> None:
     _save(fig, path, curves)
 
 
-def _exit_shares(exits: pd.DataFrame, epsilon: float) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _exit_shares(
+    exits: pd.DataFrame, epsilon: float, regulariser: str
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The exits of Top-K at ``epsilon`` and of OCT, and per panel, policy label, model
     and timestep the share of test samples (%) stopping there, summed over seeds."""
     topk = exits[(exits["policy"] == PAPER) & np.isclose(exits["value"], epsilon)]
@@ -246,17 +253,19 @@ def _exit_shares(exits: pd.DataFrame, epsilon: float) -> tuple[pd.DataFrame, pd.
             "cutoff.epsilons or change summary.histogram_epsilon"
         )
     chosen = pd.concat([topk, exits[exits["policy"] == ORACLE]])
-    frame = _labelled(chosen)
+    frame = _labelled(chosen, regulariser)
     frame["policy"] = frame["policy"].map(_label)
     counts = frame.groupby(["panel", "policy", "model", "timestep"], sort=True)["count"].sum()
     share = 100 * counts / counts.groupby(level=["panel", "policy", "model"]).transform("sum")
     return chosen, share.rename("share of samples (%)").reset_index()
 
 
-def plot_exit_histograms(exits: pd.DataFrame, epsilon: float, path: str) -> None:
+def plot_exit_histograms(
+    exits: pd.DataFrame, epsilon: float, path: str, regulariser: str = RCS.label
+) -> None:
     """(c) Share of test samples exiting at each timestep: Top-K at ``epsilon``, and OCT."""
-    chosen, share = _exit_shares(exits, epsilon)
-    models = _model_order(chosen)
+    chosen, share = _exit_shares(exits, epsilon, regulariser)
+    models = _model_order(chosen, regulariser)
     rows = [_label(p) for p in (PAPER, ORACLE) if _label(p) in set(share["policy"])]
     grid = sns.catplot(
         data=share,
@@ -295,7 +304,11 @@ COSTS = {
 
 
 def plot_policy_comparison(
-    curves: pd.DataFrame, points: pd.DataFrame, path: str, x: str = "mean_timesteps"
+    curves: pd.DataFrame,
+    points: pd.DataFrame,
+    path: str,
+    x: str = "mean_timesteps",
+    regulariser: str = RCS.label,
 ) -> None:
     """Every policy's accuracy against a cost ``x`` (a key of ``COSTS``), one panel per
     data set, track and model: calibrated policies as lines (mean over seeds per ε),
@@ -308,12 +321,12 @@ def plot_policy_comparison(
         raise ValueError(
             f"the curves have no {x!r} column: record them again to count compute and energy"
         )
-    frame = _labelled(_test_split(curves))
+    frame = _labelled(_test_split(curves), regulariser)
     keys = ["panel", "model", "policy", "parameter", "value"]
     mean = frame.groupby(keys, dropna=False, sort=True)[["accuracy (%)", x]].mean()
     mean = mean.reset_index()
-    chosen = _operating_points(points, x) if x in set(points["quantity"]) else None
-    panels, models = sorted(mean["panel"].unique()), _model_order(frame)
+    chosen = _operating_points(points, x, regulariser) if x in set(points["quantity"]) else None
+    panels, models = sorted(mean["panel"].unique()), _model_order(frame, regulariser)
     policies = [p for p in POLICIES if p in set(mean["policy"].str.removesuffix("-raw"))]
     colours = _policy_colours(policies)
     fig, axes = plt.subplots(
@@ -397,6 +410,7 @@ def plot_model(
     method: str,
     alpha: str,
     epsilon: float,
+    regulariser: str = RCS.label,
 ) -> None:
     """One model, the runs of one data set, method and α: on the left its accuracy
     against mean timesteps for a fixed T (with its 95 % band), for every calibrated
@@ -410,19 +424,19 @@ def plot_model(
     def of_group(frame: pd.DataFrame) -> pd.DataFrame:
         return frame[(frame["dataset"] == dataset) & (frame["method"] == method)]
 
-    group = _labelled(_test_split(of_group(curves)))
+    group = _labelled(_test_split(of_group(curves)), regulariser)
     if alpha not in set(group["alpha"]):
         raise ValueError(f"the curves hold no runs of {dataset} {method} at alpha {alpha}")
-    model, panel = _alpha_label(alpha), f"{dataset} · {method}"
+    model, panel = _alpha_label(alpha, regulariser), f"{dataset} · {method}"
     mean = group.groupby(["model", "policy", "value"], dropna=False, sort=True)[
         ["accuracy (%)", "mean_timesteps"]
     ].mean()
     mean = mean.reset_index()
     mean = mean[mean["policy"].isin(list(POLICIES))]  # the raw sweeps are per run
-    band = _labelled(of_group(fixed)).sort_values("T")
-    every_point = _operating_points(of_group(points), "mean_timesteps")
+    band = _labelled(of_group(fixed), regulariser).sort_values("T")
+    every_point = _operating_points(of_group(points), "mean_timesteps", regulariser)
     chosen = every_point[every_point["model"] == model]
-    _, share = _exit_shares(of_group(exits), epsilon)
+    _, share = _exit_shares(of_group(exits), epsilon, regulariser)
     policies = [p for p in POLICIES if p in set(mean["policy"])]
     colours = _policy_colours(policies)
     n_steps = int(band["T"].max())
@@ -501,6 +515,7 @@ def plot_models(
     exits: pd.DataFrame,
     folder: str,
     epsilon: float,
+    regulariser: str = RCS.label,
 ) -> None:
     """:func:`plot_model` for every data set, method and alpha in ``curves``, into
     ``folder``, each named by ``MODEL_FIGURE``."""
@@ -517,4 +532,5 @@ def plot_models(
             method=method,
             alpha=alpha,
             epsilon=epsilon,
+            regulariser=regulariser,
         )

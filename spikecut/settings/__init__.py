@@ -21,7 +21,6 @@ _HOMES = {
         "EarlyExitConfig",
         "NeuronConfig",
         "QCFSConfig",
-        "RCSConfig",
         "RecordConfig",
         "SummaryConfig",
         "SummaryPlan",

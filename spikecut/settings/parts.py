@@ -4,6 +4,7 @@ default is written. The workflow's config is made of these blocks
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -19,6 +20,7 @@ from pydantic import (
 
 from spikecut.cutoff.costs import EnergyModel
 from spikecut.cutoff.policies import BASELINE, PAPER, POLICIES, PolicyOptions
+from spikecut.regularisers import RCS, REGULARISERS, RegulariserSettings
 from spikecut.settings.base import NumberString, Strict, error_lines, unique
 
 
@@ -50,22 +52,6 @@ class QCFSConfig(Strict):
     levels: PositiveInt = Field(4, description="L")
     theta_init: float = Field(8.0, gt=0.0, description="initial trainable threshold of each layer")
     T: int = Field(16, ge=1, le=256, description="steps the converted SNN runs on static data")
-
-
-class RCSConfig(Strict):
-    """The RCS regulariser (docs/method.md §8), weighted by each run's alpha."""
-
-    aggregation: Literal["max", "mean"] = Field(
-        "max", description="over the kept samples of a layer"
-    )
-    tail_fraction: float = Field(
-        0.3, gt=0.0, le=1.0, description="target: the last max(1, floor(f T))"
-    )
-    ann_peak: Literal["batch", "sample"] = Field(
-        "batch",
-        description="ANN form: the peak is the whole batch's largest activation (the "
-        "authors') or each sample's own",
-    )
 
 
 class TrainConfig(Strict):
@@ -107,6 +93,18 @@ class TrainConfig(Strict):
         description="torch.compile the model's forward pass; its fused kernels round "
         "differently, so it retrains like any other training key",
     )
+    regulariser: str = Field(
+        RCS.name,
+        description="weighted by each run's alpha; its settings: regularisers.<name>",
+        json_schema_extra=lambda schema: schema.update(enum=list(REGULARISERS)),
+    )
+
+    @field_validator("regulariser")
+    @classmethod
+    def _registered_regulariser(cls, value):
+        if value not in REGULARISERS:
+            raise ValueError(f"unknown regulariser {value!r}; choose from {list(REGULARISERS)}")
+        return value
 
 
 class AugmentConfig(Strict):
@@ -158,32 +156,50 @@ def _policy_names_schema(schema: dict[str, Any]) -> None:
     schema["items"] = {"enum": list(POLICIES)}
 
 
-def _policy_options_schema(schema: dict[str, Any]) -> None:
-    schema["additionalProperties"] = False
-    schema["properties"] = {
-        name: record.options.model_json_schema() for name, record in POLICIES.items()
-    }
+def schema_by_name(registry: Mapping[str, Any], model_of: Callable) -> Callable:
+    """The JSON schema of a ``{name: settings}`` mapping: one property per record."""
+
+    def update(schema: dict[str, Any]) -> None:
+        schema["additionalProperties"] = False
+        schema["properties"] = {
+            name: model_of(record).model_json_schema() for name, record in registry.items()
+        }
+
+    return update
 
 
-def _policy_options(value: Any) -> Any:
-    """Each entry of ``{policy: options}`` validated by that policy's options model."""
-    if not isinstance(value, dict):
-        return value  # pydantic says it must be a mapping
-    _registered(tuple(value), "policies")
-    options, problems = {}, []
-    for name, given in value.items():
-        try:
-            options[name] = POLICIES[name].options.model_validate({} if given is None else given)
-        except ValidationError as err:
-            problems += [f"{name}.{where}: {what}" for where, what in error_lines(err)]
-    if problems:
-        raise ValueError("; ".join(problems))
-    return options
+def _by_name(registry: Mapping[str, Any], what: str, model_of: Callable) -> Callable:
+    """A check of ``{name: settings}``: each name registered in ``registry`` (as it
+    stands when the config is validated), each entry validated by ``model_of(record)``."""
+
+    def check(value: Any) -> Any:
+        if not isinstance(value, dict):
+            return value  # pydantic says it must be a mapping
+        unknown = [n for n in value if n not in registry]
+        if unknown:
+            raise ValueError(f"unknown {what} {unknown}; choose from {list(registry)}")
+        validated, problems = {}, []
+        for name, given in value.items():
+            try:
+                validated[name] = model_of(registry[name]).model_validate(given or {})
+            except ValidationError as err:
+                problems += [f"{name}.{where}: {what}" for where, what in error_lines(err)]
+        if problems:
+            raise ValueError("; ".join(problems))
+        return validated
+
+    return check
 
 
-# {policy: options}, each validated by the registered policy's own options model
+# {policy: options} and {regulariser: settings}, each entry validated by the model its
+# record names
 PolicyOptionsByName = Annotated[
-    dict[str, SerializeAsAny[PolicyOptions]], BeforeValidator(_policy_options)
+    dict[str, SerializeAsAny[PolicyOptions]],
+    BeforeValidator(_by_name(POLICIES, "policies", lambda record: record.options)),
+]
+RegulariserSettingsByName = Annotated[
+    dict[str, SerializeAsAny[RegulariserSettings]],
+    BeforeValidator(_by_name(REGULARISERS, "regularisers", lambda record: record.settings)),
 ]
 
 
@@ -202,7 +218,7 @@ class CutoffConfig(Strict):
         {},
         description="each policy's options by name (see the list below), e.g. "
         "topk: {grid: 100}; also read by the live early exits",
-        json_schema_extra=_policy_options_schema,
+        json_schema_extra=schema_by_name(POLICIES, lambda record: record.options),
     )
     raw_thresholds: NonNegativeInt = Field(
         20, description="uncalibrated points per policy, '<name>-raw'"

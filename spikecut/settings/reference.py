@@ -14,6 +14,7 @@ from pydantic_core import PydanticUndefined, to_jsonable_python
 
 from spikecut.cutoff.policies import POLICIES
 from spikecut.data.registry import DATASETS
+from spikecut.regularisers import REGULARISERS
 from spikecut.settings.models import ARCHITECTURES
 from spikecut.settings.workflow import DatasetEntry, Settings, Variant
 
@@ -157,6 +158,12 @@ def markdown() -> str:
     lines += _block("variants.<name>", Variant)
     lines += ["## Data set options (`datasets.<name>.options`)", ""]
     lines += [f"- `{name}`: {_options(spec.options)}" for name, spec in DATASETS.items()]
+    lines += ["", "## Regulariser settings (`regularisers.<name>`)", ""]
+    lines += [
+        f"- `{name}` ({record.label}; forms: {', '.join(record.forms)}): "
+        f"{_options(record.settings)}"
+        for name, record in REGULARISERS.items()
+    ]
     lines += ["", "## Policy options (`cutoff.options.<policy>`)", ""]
     lines += [
         f"- `{name}` ({record.label}): {_options(record.options)}"

@@ -19,8 +19,22 @@ import math
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from pydantic import Field, NonNegativeInt, PositiveInt, TypeAdapter
+from pydantic import (
+    Field,
+    NonNegativeInt,
+    PositiveInt,
+    SerializeAsAny,
+    TypeAdapter,
+    model_validator,
+)
 
+from spikecut.regularisers import (
+    NONE,
+    REGULARISERS,
+    FormName,
+    RegulariserRecord,
+    RegulariserSettings,
+)
 from spikecut.settings.base import ConfigError, NumberString, Strict, unique, validate
 from spikecut.settings.models import ModelConfig, merge_model
 from spikecut.settings.parts import (
@@ -30,11 +44,12 @@ from spikecut.settings.parts import (
     NeuronConfig,
     PolicyOptionsByName,
     QCFSConfig,
-    RCSConfig,
     RecordConfig,
+    RegulariserSettingsByName,
     SummaryConfig,
     SummaryPlan,
     TrainConfig,
+    schema_by_name,
 )
 
 
@@ -49,22 +64,22 @@ class QCFSNet(Strict):
 class MethodSettings:
     """What a method of :mod:`spikecut.methods` reads from the config, beyond the blocks
     every method reads: the block of its neurons (validated as ``full``, kept in the
-    training plan as ``kept``), the RCS settings its form of the regulariser ignores,
-    the norms its models can have, and the key of its block that sets how many steps it
-    runs on static data (None: the data set's T). A new method adds one entry here, so
-    that the config is checked without importing torch."""
+    training plan as ``kept``), the form of the regulariser it trains with, the norms
+    its models can have, and the key of its block that sets how many steps it runs on
+    static data (None: the data set's T). A new method adds one entry here, so that the
+    config is checked without importing torch."""
 
     block: str
     full: type[Strict]
     kept: type[Strict]
-    unused_rcs: tuple[str, ...]
+    form: FormName
     norms: tuple[str, ...]
     static_steps: str | None = None
 
 
 METHOD_SETTINGS = {
-    "bptt": MethodSettings("neuron", NeuronConfig, NeuronConfig, ("ann_peak",), ("bn", "tebn")),
-    "qcfs": MethodSettings("qcfs", QCFSConfig, QCFSNet, ("tail_fraction",), ("bn",), "T"),
+    "bptt": MethodSettings("neuron", NeuronConfig, NeuronConfig, "snn", ("bn", "tebn")),
+    "qcfs": MethodSettings("qcfs", QCFSConfig, QCFSNet, "ann", ("bn",), "T"),
 }
 BASE_METHODS = tuple(METHOD_SETTINGS)
 # blocks of a method's neurons; a variant may set only its own method's
@@ -151,9 +166,26 @@ class TrainPlan(Strict):
     model: ModelConfig
     neuron: NeuronConfig | None = Field(None, description="bptt")
     qcfs: QCFSNet | None = Field(None, description="qcfs")
-    rcs: RCSConfig
+    regulariser: SerializeAsAny[RegulariserSettings] = Field(
+        description="the settings of training.regulariser"
+    )
     training: TrainConfig
     augment: AugmentConfig
+
+    @model_validator(mode="before")
+    @classmethod
+    def _regulariser_settings(cls, data: Any) -> Any:
+        # the model of the regulariser block is the one of the regulariser trained with
+        if isinstance(data, dict) and isinstance(data.get("regulariser"), dict):
+            training = data.get("training")
+            name = (
+                training.regulariser
+                if isinstance(training, TrainConfig)
+                else TrainConfig.model_validate(training or {}).regulariser
+            )
+            settings = REGULARISERS[name].settings.model_validate(data["regulariser"])
+            data = data | {"regulariser": settings}
+        return data
 
 
 class RecordPlan(Strict):
@@ -204,7 +236,11 @@ class Settings(Strict):
     neuron: NeuronConfig = NeuronConfig()
     qcfs: QCFSConfig = QCFSConfig()
     training: TrainConfig = TrainConfig()
-    rcs: RCSConfig = RCSConfig()
+    regularisers: RegulariserSettingsByName = Field(
+        {},
+        description="each regulariser's settings by name (see the list below)",
+        json_schema_extra=schema_by_name(REGULARISERS, lambda record: record.settings),
+    )
     record: RecordConfig = RecordConfig()
     cutoff: CutoffConfig = CutoffConfig()
     summary: SummaryConfig = SummaryConfig()
@@ -231,6 +267,7 @@ class Settings(Strict):
                 problems.append(f"config key {what}: {err}")
         problems += self._method_problems("methods", self.methods)
         problems += self._variant_problems()
+        problems += self._regulariser_problems()
         cuda = None  # (device, run) of the first run whose jobs need a GPU
         for name, entry in self.datasets.items():
             if name not in _datasets():
@@ -287,6 +324,43 @@ class Settings(Strict):
                 if getattr(self.resources, stage).gpu == 0
             ]
         return list(dict.fromkeys(problems))  # a shared block's error is found per run
+
+    def _regulariser_problems(self) -> list[str]:
+        """One regulariser for every run, so that each alpha compares like with like,
+        in every form the config's methods train with; and none weighted by alpha > 0
+        where there is none to weigh."""
+        record, key = self.regulariser, "config key training.regulariser"
+        problems = [
+            f"config key variants.{name}.training.regulariser: every run trains with "
+            f"one regulariser, training.regulariser ({record.name}); set it there"
+            for name in self.variants
+            if self._override(name, "training").get("regulariser", record.name) != record.name
+        ]
+        methods = {
+            self.variants[m].method if m in self.variants else m
+            for d in self.datasets
+            for m in self.dataset_methods(d)
+        }
+        for method in sorted(methods & set(BASE_METHODS)):
+            try:
+                record.form(METHOD_SETTINGS[method].form)
+            except ValueError as err:
+                problems.append(f"{key}: {err}, which {method} trains with")
+        if record is NONE and any(float(a) > 0 for a in self.alphas):
+            problems.append(
+                f"{key}: none weighs nothing, so every alpha would train the baseline "
+                "again; set alphas: ['0'] or choose a regulariser"
+            )
+        return problems
+
+    @property
+    def regulariser(self) -> RegulariserRecord:
+        """The regulariser every run trains with."""
+        return REGULARISERS[self.training.regulariser]
+
+    def regulariser_settings(self, name: str) -> RegulariserSettings:
+        """The settings of regulariser ``name``: the config's, else its defaults."""
+        return self.regularisers.get(name) or REGULARISERS[name].settings()
 
     def _method_problems(self, key: str, methods: tuple[str, ...]) -> list[str]:
         problems = [
@@ -460,7 +534,7 @@ class Settings(Strict):
             method=base,
             model=model,
             training=training,
-            rcs=self.rcs,
+            regulariser=self.regulariser_settings(training.regulariser),
             augment=entry.augment,
             **{
                 reads.block: reads.kept.model_validate(
@@ -493,7 +567,8 @@ class Settings(Strict):
         optimiser and loss ignore, and without the speed-only neuron backend."""
         plan = self.train_plan(dataset, method)
         reads = METHOD_SETTINGS[plan.method]
-        exclude: dict = {"rcs": set(reads.unused_rcs), "neuron": {"backend"}}
+        form = REGULARISERS[plan.training.regulariser].form(reads.form)
+        exclude: dict = {"regulariser": set(form.ignores), "neuron": {"backend"}}
         exclude |= {block: True for block in NEURON_BLOCKS if block != reads.block}
         # whether a diverged run fails changes no number: the job reads it itself
         ignored = {"fail_on_divergence"}

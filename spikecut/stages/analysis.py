@@ -14,6 +14,7 @@ from spikecut.analysis.evidence import RunSweep
 from spikecut.cutoff import StepOutputs, sweep
 from spikecut.cutoff.sweep import cumulative_costs
 from spikecut.io import config_id, read_npz, write_csv, write_npz, write_text
+from spikecut.regularisers import REGULARISERS
 from spikecut.settings import CutoffConfig, SummaryPlan
 from spikecut.stages.common import COMPUTE, LOGIT_SETS, with_run
 
@@ -129,12 +130,13 @@ def summarise_runs(
         machines.add(meta.get("machine", "an unrecorded machine"))
         used.setdefault("cutoff", meta.get("cutoff"))
         used.setdefault("record", {})[f"{run['dataset']} {run['method']}"] = meta.get("record")
-    diverged = {}
+    diverged, regularisers = {}, set()
     for path in run_settings:
         saved = json.loads(Path(path).read_text())
         run = saved["run"]
         name = f"{run['dataset']} {run['method']}"
         used.setdefault("train", {})[name] = saved["train"]
+        regularisers.add(REGULARISERS[saved["train"]["training"]["regulariser"]].label)
         if saved.get("diverged"):
             diverged[f"{name}, α = {run['alpha']}, seed {run['seed']}"] = saved["diverged"]
     result = summarise(runs, summary.bootstrap.replicates, summary.bootstrap.seed)
@@ -145,8 +147,13 @@ def summarise_runs(
     write_csv(outputs["effects"], result.effects)
     write_csv(outputs["fixed"], result.fixed)
     write_csv(outputs["per_run"], result.per_run)
+    # the runs name what alpha weighs (one regulariser per config)
+    named = {"regulariser": " / ".join(sorted(regularisers))} if regularisers else {}
     write_text(
         outputs["markdown"],
-        summary_markdown(result, loss, used, machines, timings, diverged=diverged),
+        summary_markdown(result, loss, used, machines, timings, diverged=diverged, **named),
     )
-    write_text(outputs["headline"], headline_markdown(result, loss, machines, diverged=diverged))
+    write_text(
+        outputs["headline"],
+        headline_markdown(result, loss, machines, diverged=diverged, **named),
+    )

@@ -1,5 +1,6 @@
 """One training loop for both tracks: BPTT of an SNN over T steps, and a QCFS ANN (one
-step) for conversion. Each brings its input encoding and its form of RCS.
+step) for conversion. Each brings its input encoding and its form of the run's
+regulariser (``training.regulariser``), whose value the metrics name after it.
 
 The step never waits for the device (float16's gradient scaler aside, which checks the
 gradients on the host every step): the loss and accuracy sums, and the first batch
@@ -25,7 +26,7 @@ from tqdm.auto import tqdm
 from spikecut.data import PreparedData
 from spikecut.data.augment import Augment
 from spikecut.inference.run import Encoder, per_step_logits
-from spikecut.regularisers import Regulariser
+from spikecut.regularisers import REGULARISERS, Regulariser, is_baseline
 from spikecut.seeding import restore_rng_state, rng_state
 from spikecut.settings import TrainConfig
 from spikecut.training.batches import TrainingSplit
@@ -62,9 +63,9 @@ class EpochTotals:
         self._seen = torch.zeros(1, dtype=torch.float64, pin_memory=device.type == "cuda")
         self._copied: torch.cuda.Event | None = None
 
-    def add(self, batch: int, loss, task, rcs, logits, labels) -> None:
+    def add(self, batch: int, loss, task, penalty, logits, labels) -> None:
         n = len(labels)
-        terms = torch.stack([loss, task, rcs]).detach().double()
+        terms = torch.stack([loss, task, penalty]).detach().double()
         correct = (logits.detach().float().sum(0).argmax(-1) == labels).sum().double()
         self.sums += torch.cat([terms * n, correct.view(1)])
         bad = ~torch.isfinite(terms[0]) & (self.first_bad[0] == 0)
@@ -114,26 +115,26 @@ class TrainingStep:
             stored = self.augment(stored, self.generator)
         # the baseline skips the regulariser: capturing every layer's membrane costs
         # time, and its value would be read by nothing (its metric is NaN)
-        regularised = self.alpha > 0
+        regularised = not is_baseline(self.alpha)
         with self.precision.autocast():
             with self.regulariser if regularised else nullcontext():
                 logits = self.model(self.encode(stored))
             task = task_loss(self.cfg.loss, logits, labels, self.cfg.tet_lambda)
             if regularised:
-                rcs = self.regulariser.value(logits, labels)
-                loss = task + self.alpha * rcs
+                penalty = self.regulariser.value(logits, labels)
+                loss = task + self.alpha * penalty
             else:
-                rcs, loss = task.new_full((), math.nan), task
+                penalty, loss = task.new_full((), math.nan), task
         self.optimizer.zero_grad(set_to_none=True)
         self.precision.backward_and_step(loss, self.optimizer)
         functional.reset_net(self.model)
-        totals.add(batch, loss, task, rcs, logits, labels)
+        totals.add(batch, loss, task, penalty, logits, labels)
 
 
 @dataclass
 class TrainingSetup:
     """What a method gives a run to train: the model, its input encoding, its form of
-    RCS and the augmentation of its data."""
+    the regulariser and the augmentation of its data."""
 
     model: nn.Module
     spec: dict  # the architecture, enough to rebuild the model from a checkpoint
@@ -178,7 +179,8 @@ def train_model(
     progress: bool = True,
     checkpoint: Checkpointer | None = None,
 ) -> tuple[nn.Module, pd.DataFrame]:
-    """Minimise task loss + ``alpha`` * RCS for the setup's model; return the state with
+    """Minimise task loss + ``alpha`` * regulariser for the setup's model (its value is
+    the metric named after ``cfg.regulariser``); return the state with
     the best validation accuracy at the last step, and per-epoch metrics. The test split
     is never touched. The setup's augmentation draws from ``generator``, after the
     epoch's order. With ``checkpoint``, the run saves itself after every epoch and
@@ -189,6 +191,7 @@ def train_model(
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=cfg.epochs)
     split = TrainingSplit(data.x["train"], data.y["train"], device)
     n_batches = -(-len(split) // cfg.batch_size)
+    regulariser = REGULARISERS[cfg.regulariser]
     best_acc, best_epoch, best_state, rows = -1.0, 0, None, []
     first = 1
     saved = checkpoint.load() if checkpoint else None
@@ -225,10 +228,10 @@ def train_model(
         sums, bad = totals.read()
         if bad[0]:
             where = f"loss became {bad[1]} at epoch {epoch}, batch {int(bad[0])}/{n_batches}"
-            if alpha > 0:
+            if not is_baseline(alpha):
                 raise FloatingPointError(
-                    f"{where} (task {bad[2]:.4g}, RCS {bad[3]:.4g}); lower the learning "
-                    "rate or alpha"
+                    f"{where} (task {bad[2]:.4g}, {regulariser.label} {bad[3]:.4g}); "
+                    "lower the learning rate or alpha"
                 )
             raise FloatingPointError(f"{where}; lower the learning rate")
         lr = scheduler.get_last_lr()[0]
@@ -243,7 +246,7 @@ def train_model(
             "lr": lr,
             "loss": sums[0] / n_train,
             "task_loss": sums[1] / n_train,
-            "rcs": sums[2] / n_train,
+            regulariser.name: sums[2] / n_train,
             "train_accuracy": sums[3] / n_train,
             "val_accuracy": val_acc,
         }
