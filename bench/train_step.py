@@ -239,7 +239,7 @@ class Bench:
             else:
                 img = img.unsqueeze(0).repeat(n_steps, 1, 1, 1, 1)
             out = model(img)
-            loss = task_loss(plan.training.loss, out, label, plan.training.tet_lambda)
+            loss = task_loss(out, label, plan.training)
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()

@@ -10,7 +10,10 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from spikecut import __version__
 
@@ -133,43 +136,14 @@ def build_parser() -> argparse.ArgumentParser:
         "timestep (the fixed-T baseline) and topk are always included: the summary and "
         "figures compare against them",
     )
-    analyse.add_argument(
-        "--epsilons",
-        type=_names,
-        default=None,
-        metavar="E,E,...",
-        help="calibration levels: each policy is calibrated to 1 - epsilon on CALIB "
-        "(default: 0.00,0.01,...,0.09; each below 1)",
-    )
-    analyse.add_argument(
-        "--tolerance",
-        type=float,
-        default=0.5,
-        metavar="PP",
-        help="accuracy loss allowed at an operating point, in percentage points (0.5)",
-    )
-    analyse.add_argument(
-        "--raw",
-        type=int,
-        default=20,
-        metavar="N",
-        help="uncalibrated thresholds swept per policy, reported as <policy>-raw (20)",
-    )
-    analyse.add_argument(
-        "--histogram-epsilon",
-        default=None,
-        metavar="E",
-        help="the epsilon whose Top-K exits the histogram shows (0.02 if swept, "
-        "else the first epsilon)",
-    )
-    analyse.add_argument(
-        "--bootstrap",
-        type=int,
-        default=2000,
-        metavar="B",
-        help="bootstrap replicates behind every interval (2000)",
-    )
-    analyse.add_argument("--seed", type=int, default=0, help="seed of the bootstrap resampling (0)")
+    for flag, setting in SETTING_FLAGS.items():
+        analyse.add_argument(
+            flag,
+            type=setting.parse,
+            default=None,
+            metavar=setting.metavar,
+            help=setting.help.format(default=setting.default()),
+        )
     analyse.add_argument(
         "--dataset",
         default=None,
@@ -186,16 +160,77 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-# the settings' fields as the options that set them, for error messages
-OPTIONS = {
-    "policies": "--policies",
-    "epsilons": "--epsilons",
-    "raw_thresholds": "--raw",
-    "max_accuracy_loss_pp": "--tolerance",
-    "histogram_epsilon": "--histogram-epsilon",
-    "replicates": "--bootstrap",
-    "seed": "--seed",
+@dataclass(frozen=True)
+class SettingFlag:
+    """An option that sets a field of the settings: its default is the settings'."""
+
+    block: str  # where the field lies: "cutoff", "summary" or "summary.bootstrap"
+    field: str
+    metavar: str
+    parse: Callable[[str], Any]
+    help: str  # "{default}" stands for the settings' default
+
+    def default(self) -> str:
+        from spikecut.settings import BootstrapConfig, CutoffConfig, SummaryConfig
+
+        model = {"cutoff": CutoffConfig, "summary": SummaryConfig}.get(self.block, BootstrapConfig)
+        value = model.model_fields[self.field].default
+        return ",".join(value) if isinstance(value, tuple) else str(value)
+
+
+SETTING_FLAGS = {
+    "--epsilons": SettingFlag(
+        "cutoff",
+        "epsilons",
+        "E,E,...",
+        _names,
+        "calibration levels: each policy is calibrated to 1 - epsilon on CALIB "
+        "(default: {default}; each below 1)",
+    ),
+    "--tolerance": SettingFlag(
+        "summary",
+        "max_accuracy_loss_pp",
+        "PP",
+        float,
+        "accuracy loss allowed at an operating point, in percentage points ({default})",
+    ),
+    "--raw": SettingFlag(
+        "cutoff",
+        "raw_thresholds",
+        "N",
+        int,
+        "uncalibrated thresholds swept per policy, reported as <policy>-raw ({default})",
+    ),
+    "--histogram-epsilon": SettingFlag(
+        "summary",
+        "histogram_epsilon",
+        "E",
+        str,
+        "the epsilon whose Top-K exits the histogram shows ({default} if swept, else the "
+        "first epsilon)",
+    ),
+    "--bootstrap": SettingFlag(
+        "summary.bootstrap",
+        "replicates",
+        "B",
+        int,
+        "bootstrap replicates behind every interval ({default})",
+    ),
+    "--seed": SettingFlag(
+        "summary.bootstrap", "seed", "SEED", int, "seed of the bootstrap resampling ({default})"
+    ),
 }
+# the settings' fields as the options that set them, for error messages
+OPTIONS = {"policies": "--policies"} | {s.field: flag for flag, s in SETTING_FLAGS.items()}
+
+
+def _given(args: argparse.Namespace, block: str) -> dict:
+    """The settings of ``block`` that the options given set."""
+    return {
+        s.field: value
+        for flag, s in SETTING_FLAGS.items()
+        if s.block == block and (value := getattr(args, flag[2:].replace("-", "_"))) is not None
+    }
 
 
 def _settings(args: argparse.Namespace):
@@ -213,26 +248,19 @@ def _settings(args: argparse.Namespace):
         )
     needed = (BASELINE, PAPER)
     policies = [*needed, *(p for p in args.policies if p not in needed)]
-    cutoff = dict(
-        policies=policies,
-        options=_policy_options(args, policies),
-        raw_thresholds=args.raw,
+    cutoff = _given(args, "cutoff") | dict(
+        policies=policies, options=_policy_options(args, policies)
     )
-    if args.epsilons is not None:
-        cutoff["epsilons"] = args.epsilons
     try:
         cutoff = CutoffConfig.model_validate(cutoff)
-        # validated as a number below; whether it is swept, analyse_outputs checks
-        histogram = args.histogram_epsilon or (
-            "0.02" if "0.02" in cutoff.epsilons else cutoff.epsilons[0]
-        )
-        summary = SummaryConfig.model_validate(
-            dict(
-                max_accuracy_loss_pp=args.tolerance,
-                histogram_epsilon=histogram,
-                bootstrap=dict(replicates=args.bootstrap, seed=args.seed),
+        summary = _given(args, "summary") | {"bootstrap": _given(args, "summary.bootstrap")}
+        if "histogram_epsilon" not in summary:  # the default where it is swept
+            default = SummaryConfig.model_fields["histogram_epsilon"].default
+            summary["histogram_epsilon"] = (
+                default if default in cutoff.epsilons else cutoff.epsilons[0]
             )
-        )
+        # whether the histogram's epsilon is swept, analyse_outputs checks
+        summary = SummaryConfig.model_validate(summary)
     except ValidationError as err:
         first = err.errors()[0]
         option = OPTIONS.get(str(first["loc"][-1]), OPTIONS.get(str(first["loc"][0]), "option"))

@@ -8,7 +8,10 @@ from torch import nn
 
 from spikecut.conversion import QCFS, ConvertedIFNode, convert_qcfs_to_snn
 from spikecut.models import MODELS, build_model
+from spikecut.regularisers import RCSSettings
 from spikecut.regularisers.rcs_ann import QCFSRCS, peak_to_rms, rcs_ann
+
+DEFAULT = RCSSettings()  # the authors' aggregation (max) and peak (batch)
 
 QCFS_ROLE = {"kind": "qcfs", "levels": 4, "theta": 1.0}
 
@@ -160,19 +163,20 @@ def test_ann_rcs_by_hand():
     own = [2 / rms(2, 0, 0, 0), 1 / rms(1, 1, 1, 1), 3 / rms(3, 0, 0, 0)]
     batch = [3 / rms(2, 0, 0, 0), 3 / rms(1, 1, 1, 1), 3 / rms(3, 0, 0, 0)]
     torch.testing.assert_close(peak_to_rms(a1, "sample")[0], torch.tensor(own))
-    torch.testing.assert_close(peak_to_rms(a1)[0], torch.tensor(batch))  # batch: default
+    torch.testing.assert_close(peak_to_rms(a1, "batch")[0], torch.tensor(batch))
+    assert RCSSettings().ann_peak == "batch"  # the authors' peak is the default
     layer2 = {"sample": [1 / rms(1, 1), 4 / rms(4, 0)], "batch": [9 / rms(1, 1), 9 / rms(4, 0)]}
     layer1 = {"sample": own[:2], "batch": batch[:2]}
     for peak in ("batch", "sample"):
-        got_max = rcs_ann([a1, a2], logits, labels, "max", peak)
+        got_max = rcs_ann([a1, a2], logits, labels, RCSSettings(aggregation="max", ann_peak=peak))
         want = (max(layer1[peak]) + max(layer2[peak])) / 2
         assert got_max.item() == pytest.approx(want, rel=1e-6)
-        got_mean = rcs_ann([a1, a2], logits, labels, "mean", peak)
+        got_mean = rcs_ann([a1, a2], logits, labels, RCSSettings(aggregation="mean", ann_peak=peak))
         want = (sum(layer1[peak]) / 2 + sum(layer2[peak]) / 2) / 2
         assert got_mean.item() == pytest.approx(want, rel=1e-6)
-    assert rcs_ann([a1, a2], logits, torch.tensor([1, 0, 1])).item() == 0.0
-    with pytest.raises(ValueError, match="peak"):
-        rcs_ann([a1], logits, labels, peak="layer")
+    assert rcs_ann([a1, a2], logits, torch.tensor([1, 0, 1]), DEFAULT).item() == 0.0
+    with pytest.raises(ValueError, match="ann_peak"):
+        RCSSettings(ann_peak="layer")
 
 
 def authors_rcs_ann(preacts, logits, labels):
@@ -203,10 +207,12 @@ def test_ann_rcs_is_the_authors_batch_peak(batch):
     )
     assert all((F.relu(a).flatten(1).amax(1) > 0).all() for a in preacts)  # no silent one
     torch.testing.assert_close(
-        rcs_ann(preacts, logits, labels), authors_rcs_ann(preacts, logits, labels)
+        rcs_ann(preacts, logits, labels, DEFAULT), authors_rcs_ann(preacts, logits, labels)
     )
     # the batch peak is never below a sample's own
-    assert rcs_ann(preacts, logits, labels) >= rcs_ann(preacts, logits, labels, peak="sample")
+    assert rcs_ann(preacts, logits, labels, DEFAULT) >= rcs_ann(
+        preacts, logits, labels, RCSSettings(ann_peak="sample")
+    )
 
 
 def test_silent_samples_are_left_out():
@@ -217,23 +223,23 @@ def test_silent_samples_are_left_out():
     logits, labels = torch.tensor([[1.0, 0.0], [1.0, 0.0]]), torch.tensor([0, 0])
     assert authors_rcs_ann([a1, a2], logits, labels) > 300
     want = (2 / rms(2, 0) + max(5 / rms(1, 1), 5 / rms(0, 5))) / 2
-    assert rcs_ann([a1, a2], logits, labels).item() == pytest.approx(want, rel=1e-6)
+    assert rcs_ann([a1, a2], logits, labels, DEFAULT).item() == pytest.approx(want, rel=1e-6)
     # a layer where every kept sample is silent contributes 0
-    only_silent = rcs_ann([a1[1:], a2[1:]], logits[1:], labels[1:])
+    only_silent = rcs_ann([a1[1:], a2[1:]], logits[1:], labels[1:], DEFAULT)
     assert only_silent.item() == pytest.approx((0 + 5 / rms(0, 5)) / 2, rel=1e-6)
     # and its gradient stays finite and small
     a1 = a1.clone().requires_grad_()
-    rcs_ann([a1, a2], logits, labels).backward()
+    rcs_ann([a1, a2], logits, labels, DEFAULT).backward()
     assert a1.grad.abs().max() < 10
     # a nearly silent sample, whose RMS the epsilon would set, is left out too
     barely = torch.tensor([[2.0, 0.0], [1e-4, -3.0]])
     assert authors_rcs_ann([barely, a2], logits, labels) > 300
-    assert rcs_ann([barely, a2], logits, labels).item() == pytest.approx(want, rel=1e-6)
+    assert rcs_ann([barely, a2], logits, labels, DEFAULT).item() == pytest.approx(want, rel=1e-6)
 
 
 def test_ann_rcs_regulariser_records_qcfs_inputs():
     model = build_model("convsnn", (1, 8, 8), 10, QCFS_ROLE, channels=[4, 4], pool="avg")
-    reg = QCFSRCS(model)
+    reg = QCFSRCS(model, DEFAULT)
     x = torch.rand(1, 5, 1, 8, 8)
     with reg:
         logits = model(x)
@@ -242,4 +248,4 @@ def test_ann_rcs_regulariser_records_qcfs_inputs():
     assert value.item() >= 1.0  # max / RMS is at least 1 for an active sample
     assert not any(m._forward_hooks for m in model.modules())
     with pytest.raises(ValueError, match="no QCFS"):
-        QCFSRCS(nn.Sequential(nn.Linear(2, 2)))
+        QCFSRCS(nn.Sequential(nn.Linear(2, 2)), DEFAULT)

@@ -1,14 +1,17 @@
 import pytest
 import torch
 
+from spikecut.regularisers import RCSSettings
 from spikecut.regularisers.rcs import late_correct_mask, rcs_snn, tail_steps
+
+DEFAULT = RCSSettings()
 
 
 @pytest.mark.parametrize(
     "n_steps, want", [(1, 1), (2, 1), (3, 1), (4, 1), (6, 1), (7, 2), (10, 3), (20, 6)]
 )
 def test_tail_steps_takes_at_least_one(n_steps, want):
-    assert tail_steps(n_steps) == want
+    assert tail_steps(n_steps, DEFAULT.tail_fraction) == want
 
 
 def hand_example():
@@ -52,7 +55,7 @@ def test_mask_uses_per_step_outputs():
 
 def test_rcs_max_aggregation_by_hand():
     layers, logits, labels = hand_example()
-    got = rcs_snn(layers, logits, labels, aggregation="max")
+    got = rcs_snn(layers, logits, labels, 1.0, RCSSettings(aggregation="max"))
     layer1 = max(1 / (SAMPLE0_LAYER1 + 1e-5), 1 / (1 + 1e-5))
     layer2 = max(1 / (1 + 1e-5), 1 / (0.25 + 1e-5))
     assert got.item() == pytest.approx((layer1 + layer2) / 2, rel=1e-6)
@@ -60,7 +63,7 @@ def test_rcs_max_aggregation_by_hand():
 
 def test_rcs_mean_aggregation_by_hand():
     layers, logits, labels = hand_example()
-    got = rcs_snn(layers, logits, labels, aggregation="mean")
+    got = rcs_snn(layers, logits, labels, 1.0, RCSSettings(aggregation="mean"))
     layer1 = (1 / (SAMPLE0_LAYER1 + 1e-5) + 1 / (1 + 1e-5)) / 2
     layer2 = (1 / (1 + 1e-5) + 1 / (0.25 + 1e-5)) / 2
     assert got.item() == pytest.approx((layer1 + layer2) / 2, rel=1e-6)
@@ -70,28 +73,27 @@ def test_threshold_scales_membrane():
     layers, logits, labels = hand_example()
     doubled = [(s, 2 * u) for s, u in layers]
     # with V_th = 2 the membrane terms are the same as before
-    assert rcs_snn(doubled, logits, labels, v_threshold=2.0).item() == pytest.approx(
-        rcs_snn(layers, logits, labels).item()
+    assert rcs_snn(doubled, logits, labels, 2.0, DEFAULT).item() == pytest.approx(
+        rcs_snn(layers, logits, labels, 1.0, DEFAULT).item()
     )
 
 
 def test_no_kept_sample_gives_zero():
     layers, logits, _ = hand_example()
-    assert rcs_snn(layers, logits, torch.tensor([1, 0, 0])).item() == 0.0
+    assert rcs_snn(layers, logits, torch.tensor([1, 0, 0]), 1.0, DEFAULT).item() == 0.0
 
 
 def test_gradient_flows_to_early_steps_not_target():
     layers, logits, labels = hand_example()
     (s1, u1), (s2, u2) = layers
     u1 = u1.clone().requires_grad_(True)
-    rcs_snn([(s1, u1), (s2, u2)], logits, labels, aggregation="mean").backward()
+    rcs_snn([(s1, u1), (s2, u2)], logits, labels, 1.0, RCSSettings(aggregation="mean")).backward()
     grad = u1.grad
     assert torch.isfinite(grad).all()
     assert grad[:3, 0].abs().sum() > 0  # early steps of a kept sample are pulled
     assert grad[:, 2].abs().sum() == 0  # the masked sample gets nothing
 
 
-def test_bad_aggregation():
-    layers, logits, labels = hand_example()
+def test_the_settings_refuse_an_unknown_aggregation():
     with pytest.raises(ValueError, match="aggregation"):
-        rcs_snn(layers, logits, labels, aggregation="median")
+        RCSSettings(aggregation="median")

@@ -22,7 +22,9 @@ class PreparedData:
     n_steps: int
     x: dict[str, np.ndarray]
     y: dict[str, np.ndarray]
-    index: dict[str, np.ndarray]  # positions of each split's samples in the full data set
+    # positions of each split's samples in the full data set: what ties a result back to
+    # the source samples, and what lets the tests prove the splits disjoint and complete
+    index: dict[str, np.ndarray]
     norm: tuple[tuple[float, ...], tuple[float, ...]] | None = None  # (mean, std) of uint8
 
     @property

@@ -1,6 +1,5 @@
-"""What an SNN's inference costs, per sample and per timestep: spikes per spiking layer,
-synaptic operations, and the encoding layer's multiply-accumulates, turned into an
-energy estimate.
+"""What an SNN's inference costs, per sample and per timestep: synaptic operations and
+the encoding layer's multiply-accumulates, turned into an energy estimate.
 
 Conventions (the usual ones in the SNN literature):
 - The first synaptic layer (convolution or linear) sees analog input, so it performs
@@ -20,7 +19,6 @@ from contextlib import ExitStack
 import numpy as np
 import torch
 import torch.nn.functional as F
-from spikingjelly.activation_based import neuron
 from torch import nn
 
 from spikecut.inference.hooks import forward_hooks, modules_of
@@ -68,18 +66,17 @@ SYNAPTIC = (nn.Conv2d, nn.Linear)
 
 class ComputeCounter:
     """Context manager: per forward call of a multi-step model on ``[T, B, ...]``, the
-    encoding layer's MACs, the later synaptic layers' SOPs, and each spiking layer's
-    spike count, each ``[T, B]`` (spikes ``[T, B, L]``), found by module type."""
+    encoding layer's MACs and the later synaptic layers' SOPs, each ``[T, B]``, found
+    by module type."""
 
     def __init__(self, model: nn.Module):
         self.synaptic = modules_of(model, SYNAPTIC)
-        self.neurons = modules_of(model, neuron.BaseNode)
         if not self.synaptic:
             raise ValueError("the model has no convolution or linear layer to count")
         self._fan_out: dict[nn.Module, torch.Tensor] = {}
         self._hooks = ExitStack()
         self._first: nn.Module | None = None
-        self._macs, self._sops, self._spikes = [], [], []
+        self._macs, self._sops = [], []
         self._call: dict = {}
 
     def _synaptic_hook(self, module, inputs, output):
@@ -98,13 +95,8 @@ class ComputeCounter:
             sops = (active * fan).flatten(2).sum(2)
             self._call["sops"] = self._call.get("sops", 0) + sops.double()
 
-    def _neuron_hook(self, module, inputs, output):
-        self._call.setdefault("spikes", []).append((output != 0).flatten(2).sum(2).double())
-
     def __enter__(self) -> ComputeCounter:
-        self._hooks.enter_context(
-            forward_hooks((self.synaptic, self._synaptic_hook), (self.neurons, self._neuron_hook))
-        )
+        self._hooks.enter_context(forward_hooks((self.synaptic, self._synaptic_hook)))
         return self
 
     def __exit__(self, *exc) -> None:
@@ -116,17 +108,7 @@ class ComputeCounter:
         shape = call["macs"].shape
         self._macs.append(call["macs"].T.cpu())
         self._sops.append(call.get("sops", torch.zeros(shape, dtype=torch.float64)).T.cpu())
-        spikes = call.get("spikes", [])
-        self._spikes.append(
-            torch.stack(spikes, -1).transpose(0, 1).cpu()
-            if spikes
-            else torch.zeros((*shape[::-1], 0), dtype=torch.float64)
-        )
 
     def result(self) -> dict[str, np.ndarray]:
-        """``macs`` and ``sops`` ``[N, T]`` and ``spikes`` ``[N, T, L]`` over all calls."""
-        return {
-            "macs": torch.cat(self._macs).numpy(),
-            "sops": torch.cat(self._sops).numpy(),
-            "spikes": torch.cat(self._spikes).numpy(),
-        }
+        """``macs`` and ``sops`` ``[N, T]`` over all calls."""
+        return {"macs": torch.cat(self._macs).numpy(), "sops": torch.cat(self._sops).numpy()}

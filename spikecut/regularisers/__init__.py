@@ -96,13 +96,13 @@ class RCSSettings(RegulariserSettings):
 def _rcs_snn(model, settings: RCSSettings, plan) -> Regulariser:
     from spikecut.regularisers.rcs import SpikingRCS
 
-    return SpikingRCS(model, plan.neuron.v_threshold, settings.tail_fraction, settings.aggregation)
+    return SpikingRCS(model, plan.neuron.v_threshold, settings)
 
 
 def _rcs_ann(model, settings: RCSSettings, plan) -> Regulariser:
     from spikecut.regularisers.rcs_ann import QCFSRCS
 
-    return QCFSRCS(model, settings.aggregation, settings.ann_peak)
+    return QCFSRCS(model, settings)
 
 
 class Nothing:

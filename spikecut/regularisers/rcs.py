@@ -12,12 +12,11 @@ from collections.abc import Sequence
 import torch
 import torch.nn.functional as F
 
+from spikecut.regularisers import RCSSettings
 from spikecut.regularisers.probe import SpikingLayerProbe
 
-AGGREGATIONS = ("max", "mean")
 
-
-def tail_steps(n_steps: int, fraction: float = 0.3) -> int:
+def tail_steps(n_steps: int, fraction: float) -> int:
     """How many final steps form the target: max(1, floor(fraction * T)).
 
     The authors write floor(0.3 T), which is 0 for T <= 3 and then silently covers all
@@ -51,54 +50,49 @@ def rcs_snn(
     layers: Sequence[tuple[torch.Tensor, torch.Tensor]],
     logits: torch.Tensor,
     labels: torch.Tensor,
-    v_threshold: float = 1.0,
-    tail_fraction: float = 0.3,
-    aggregation: str = "max",
+    v_threshold: float,
+    settings: RCSSettings,
 ) -> torch.Tensor:
     """The RCS value of a batch.
 
     ``layers`` holds (spikes, membrane after reset), each ``[T, B, ...]``, per spiking
     layer; ``logits`` are the per-step outputs ``[T, B, C]``. Only samples classified
     correctly at every one of the last n steps count; per layer their values are
-    reduced by ``aggregation`` (the paper: max), then averaged over layers. A batch with
-    no such sample gives 0.
+    reduced by the settings' aggregation (the paper: max), then averaged over layers. A
+    batch with no such sample gives 0.
     """
-    if aggregation not in AGGREGATIONS:
-        raise ValueError(f"unknown RCS aggregation {aggregation!r}; choose {AGGREGATIONS}")
     if not layers:
         raise ValueError("RCS needs at least one spiking layer")
-    n_tail = tail_steps(logits.shape[0], tail_fraction)
+    n_tail = tail_steps(logits.shape[0], settings.tail_fraction)
     mask = late_correct_mask(logits, labels, n_tail)
     per_layer = [
-        masked_reduce(rcs_per_sample(s, u, v_threshold, n_tail), mask, aggregation)
+        masked_reduce(rcs_per_sample(s, u, v_threshold, n_tail), mask, settings.aggregation)
         for s, u in layers
     ]
     return torch.where(mask.any(), torch.stack(per_layer).mean(), 0.0)
 
 
+# Each reduces ``values`` ``[B]`` where ``mask`` holds, to -inf or NaN where it holds
+# nowhere, for the caller to replace. Selecting by ``where`` instead of by indexing
+# keeps the device from reporting to the host how many samples were kept; the max, and
+# its gradient, are those of the kept values alone.
+AGGREGATIONS = {
+    "max": lambda values, mask: torch.where(mask, values, -torch.inf).amax(),
+    "mean": lambda values, mask: torch.where(mask, values, 0.0).sum() / mask.sum(),
+}
+
+
 def masked_reduce(values: torch.Tensor, mask: torch.Tensor, aggregation: str) -> torch.Tensor:
-    """The max or mean of ``values`` ``[B]`` where ``mask`` holds: -inf or NaN where it
-    holds nowhere, for the caller to replace. Selecting by ``where`` instead of by
-    indexing keeps the device from reporting to the host how many samples were kept;
-    the max, and its gradient, are those of the kept values alone."""
-    if aggregation == "max":
-        return torch.where(mask, values, -torch.inf).amax()
-    return torch.where(mask, values, 0.0).sum() / mask.sum()
+    return AGGREGATIONS[aggregation](values, mask)
 
 
 class SpikingRCS:
     """RCS of an SNN as a training-loop regulariser: capture during the forward pass
     (``with reg: logits = model(x)``), then ``reg.value(logits, labels)``."""
 
-    def __init__(
-        self, model, v_threshold: float = 1.0, tail_fraction: float = 0.3, aggregation: str = "max"
-    ):
+    def __init__(self, model, v_threshold: float, settings: RCSSettings):
         self.probe = SpikingLayerProbe(model)
-        self.v_threshold, self.tail_fraction, self.aggregation = (
-            v_threshold,
-            tail_fraction,
-            aggregation,
-        )
+        self.v_threshold, self.settings = v_threshold, settings
 
     def __enter__(self):
         self.probe.__enter__()
@@ -108,6 +102,4 @@ class SpikingRCS:
         self.probe.__exit__(*exc)
 
     def value(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        return rcs_snn(
-            self.probe.pop(), logits, labels, self.v_threshold, self.tail_fraction, self.aggregation
-        )
+        return rcs_snn(self.probe.pop(), logits, labels, self.v_threshold, self.settings)

@@ -28,18 +28,16 @@ from torch import nn
 
 from spikecut.conversion.qcfs import QCFS
 from spikecut.inference.hooks import forward_hooks, modules_of
-from spikecut.regularisers.rcs import AGGREGATIONS, masked_reduce
+from spikecut.regularisers import RCSSettings
+from spikecut.regularisers.rcs import masked_reduce
 
-ANN_PEAKS = ("batch", "sample")
 _EPS = 1e-5  # under the square root, as the authors put it
 
 
-def peak_to_rms(preact: torch.Tensor, peak: str = "batch") -> tuple[torch.Tensor, torch.Tensor]:
+def peak_to_rms(preact: torch.Tensor, peak: str) -> tuple[torch.Tensor, torch.Tensor]:
     """peak / RMS of ReLU(a) per sample, ``[B]``, and whether the sample is active
     enough to count (mean squared activation above the epsilon), ``[B]`` bool;
-    ``preact`` is ``[B, ...]``."""
-    if peak not in ANN_PEAKS:
-        raise ValueError(f"unknown RCS peak {peak!r}; choose one of {ANN_PEAKS}")
+    ``preact`` is ``[B, ...]``, ``peak`` the settings' ``ann_peak``."""
     r = F.relu(preact.flatten(1).float())  # float32 even under mixed precision
     mean_square = r.pow(2).mean(dim=1)
     top = r.amax() if peak == "batch" else r.amax(dim=1)
@@ -50,23 +48,20 @@ def rcs_ann(
     preacts: Sequence[torch.Tensor],
     logits: torch.Tensor,
     labels: torch.Tensor,
-    aggregation: str = "max",
-    peak: str = "batch",
+    settings: RCSSettings,
 ) -> torch.Tensor:
     """RCS of a batch: only correctly classified samples count, and per layer only
     those active enough (see the module's note); per layer their values are reduced by
     ``aggregation`` (max in the paper), 0 where none is left, then averaged over layers.
     No correct sample gives 0. ``logits`` are ``[B, C]``."""
-    if aggregation not in AGGREGATIONS:
-        raise ValueError(f"unknown RCS aggregation {aggregation!r}; choose {AGGREGATIONS}")
     if not preacts:
         raise ValueError("RCS needs at least one QCFS layer")
     kept = logits.argmax(dim=-1) == labels
     per_layer = []
     for a in preacts:
-        ratio, active = peak_to_rms(a, peak)
+        ratio, active = peak_to_rms(a, settings.ann_peak)
         counted = kept & active
-        value = masked_reduce(ratio, counted, aggregation)
+        value = masked_reduce(ratio, counted, settings.aggregation)
         per_layer.append(torch.where(counted.any(), value, 0.0))
     return torch.where(kept.any(), torch.stack(per_layer).mean(), 0.0)
 
@@ -75,11 +70,11 @@ class QCFSRCS:
     """The ANN form as a training-loop regulariser: records the input of every QCFS
     layer (found by type) during the forward pass."""
 
-    def __init__(self, model: nn.Module, aggregation: str = "max", peak: str = "batch"):
+    def __init__(self, model: nn.Module, settings: RCSSettings):
         self.layers = modules_of(model, QCFS)
         if not self.layers:
             raise ValueError("the model has no QCFS layer to regularise")
-        self.aggregation, self.peak = aggregation, peak
+        self.settings = settings
         self.preacts: list[torch.Tensor] = []
         self._hooks = ExitStack()
 
@@ -96,4 +91,4 @@ class QCFSRCS:
 
     def value(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         preacts, self.preacts = self.preacts, []
-        return rcs_ann(preacts, logits[-1], labels, self.aggregation, self.peak)
+        return rcs_ann(preacts, logits[-1], labels, self.settings)

@@ -21,7 +21,7 @@ from spikecut.stages.common import COMPUTE, LOGIT_SETS, with_run
 
 def load_step_outputs(path: str) -> tuple[dict[str, StepOutputs], dict]:
     """The recorded sets as :class:`StepOutputs`, and the meta; ``meta["compute"]``
-    holds the test set's ``macs``, ``sops`` and ``spikes`` arrays."""
+    holds the test set's ``macs`` and ``sops`` arrays."""
     required = tuple(f"{a}_{k}" for a in ("logits", "labels") for k in LOGIT_SETS)
     required += tuple(f"{k}_test" for k in COMPUTE)
     arrays, meta = read_npz(path, required)

@@ -7,7 +7,7 @@ import pandas as pd
 
 RUN_KEYS = ("dataset", "method", "alpha", "seed")
 LOGIT_SETS = ("test", "val", "cal")
-COMPUTE = ("macs", "sops", "spikes")
+COMPUTE = ("macs", "sops")
 
 
 def with_run(frame: pd.DataFrame, run: dict, cid: str) -> pd.DataFrame:

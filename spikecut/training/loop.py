@@ -119,7 +119,7 @@ class TrainingStep:
         with self.precision.autocast():
             with self.regulariser if regularised else nullcontext():
                 logits = self.model(self.encode(stored))
-            task = task_loss(self.cfg.loss, logits, labels, self.cfg.tet_lambda)
+            task = task_loss(logits, labels, self.cfg)
             if regularised:
                 penalty = self.regulariser.value(logits, labels)
                 loss = task + self.alpha * penalty

@@ -1,11 +1,14 @@
-"""Task losses over per-step outputs ``[T, B, C]`` (docs/method.md §6)."""
+"""Task losses over per-step outputs ``[T, B, C]`` (docs/method.md §6), by the name
+``training.loss`` gives them."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
 
-LOSSES = ("mean", "tet")
+from spikecut.settings import TrainConfig
 
 
 def mean_output_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
@@ -14,7 +17,7 @@ def mean_output_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor
 
 
 def tet_loss(
-    logits: torch.Tensor, labels: torch.Tensor, lam: float = 1e-3, phi: float = 1.0
+    logits: torch.Tensor, labels: torch.Tensor, lam: float, phi: float = 1.0
 ) -> torch.Tensor:
     """TET: (1 - lam) mean_t CE(o(t), y) + lam MSE(o, phi)."""
     n_steps, batch, n_classes = logits.shape
@@ -22,11 +25,12 @@ def tet_loss(
     return (1 - lam) * ce + lam * F.mse_loss(logits, torch.full_like(logits, phi))
 
 
-def task_loss(
-    name: str, logits: torch.Tensor, labels: torch.Tensor, tet_lambda: float = 1e-3
-) -> torch.Tensor:
-    if name == "mean":
-        return mean_output_loss(logits, labels)
-    if name == "tet":
-        return tet_loss(logits, labels, lam=tet_lambda)
-    raise ValueError(f"unknown loss {name!r}; choose one of {LOSSES}")
+# training.loss's choices: each from the outputs, the labels and the training settings
+LOSSES: dict[str, Callable[[torch.Tensor, torch.Tensor, TrainConfig], torch.Tensor]] = {
+    "mean": lambda logits, labels, cfg: mean_output_loss(logits, labels),
+    "tet": lambda logits, labels, cfg: tet_loss(logits, labels, cfg.tet_lambda),
+}
+
+
+def task_loss(logits: torch.Tensor, labels: torch.Tensor, cfg: TrainConfig) -> torch.Tensor:
+    return LOSSES[cfg.loss](logits, labels, cfg)
