@@ -65,7 +65,14 @@ def problems(cfg) -> list[str]:
             "adamw",
             "training.optimizer: must be one of 'adam' or 'sgd' (got 'adamw')",
         ),
-        (DEFAULT, "datasets.digits.T", 0, "datasets.digits.T: must be at least 1 (got 0)"),
+        (DEFAULT, "datasets.digits-dvs.T", 0, "datasets.digits-dvs.T: must be at least 1 (got 0)"),
+        (
+            DEFAULT,
+            "datasets.digits.T",
+            4,
+            "datasets.digits.T: no run reads it: on static data, qcfs runs qcfs.T steps",
+        ),
+        (DEFAULT, "datasets.digits-dvs.T", None, "datasets.digits-dvs.T: is required"),
         (DEFAULT, "neuron.backend", "loihi", "neuron.backend: must be one of 'auto'"),
         (DEFAULT, "cutoff.policies", ["magic"], "cutoff.policies: unknown policies ['magic']"),
         (
@@ -346,7 +353,7 @@ def test_the_reference_states_every_range():
     """A cap a config can run into is in docs/config.md: a data set's T stops at 64,
     qcfs.T at 256."""
     text = markdown()
-    assert "| `T` | integer (≥ 1, ≤ 64) | required | timesteps |" in text
+    assert "| `T` | integer or null (≥ 1, ≤ 64) | `null` | timesteps:" in text
     assert "| `T` | integer (≥ 1, ≤ 256) | `16` |" in text
     assert "| `epochs` | integer or null (> 0) |" in text  # inside an optional type
     assert "| `seeds` | list of integer (at least 1 entry, ≥ 0) |" in text  # and a list's

@@ -19,7 +19,7 @@ SPLITS = ("train", "val", "test")
 class PreparedData:
     kind: str
     num_classes: int
-    n_steps: int
+    n_steps: int | None  # None: static data that no run takes T steps of
     x: dict[str, np.ndarray]
     y: dict[str, np.ndarray]
     # positions of each split's samples in the full data set: what ties a result back to
@@ -36,7 +36,7 @@ class PreparedData:
 
 def prepare(
     name: str,
-    n_steps: int,
+    n_steps: int | None,
     seed: int,
     test_fraction: float | None,
     val_fraction: float,

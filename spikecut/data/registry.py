@@ -87,7 +87,7 @@ class DatasetSpec:
     fixed_test: bool = False
 
 
-def _build_digits(n_steps: int, seed: int, options: DigitsOptions, root: Path) -> Samples:
+def _build_digits(n_steps: int | None, seed: int, options: DigitsOptions, root: Path) -> Samples:
     from spikecut.data.digits import digits_frames, load_digit_images
 
     images, labels = load_digit_images()
@@ -117,7 +117,7 @@ def _build_gestures_dvs(
 
 
 def _build_cifar(num_classes: int) -> Callable[[int, int, Strict, Path], Samples]:
-    def build(n_steps: int, seed: int, options: Strict, root: Path) -> Samples:
+    def build(n_steps: int | None, seed: int, options: Strict, root: Path) -> Samples:
         from spikecut.data.download import ARCHIVES, extracted_dir
         from spikecut.data.frames import load_cifar
 
@@ -127,7 +127,7 @@ def _build_cifar(num_classes: int) -> Callable[[int, int, Strict, Path], Samples
     return build
 
 
-def _build_tiny_imagenet(n_steps: int, seed: int, options: Strict, root: Path) -> Samples:
+def _build_tiny_imagenet(n_steps: int | None, seed: int, options: Strict, root: Path) -> Samples:
     from spikecut.data.download import ARCHIVES, extracted_dir
     from spikecut.data.frames import load_tiny_imagenet
 

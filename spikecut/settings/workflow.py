@@ -98,7 +98,13 @@ DEFAULT_MODEL = {"name": "convsnn"}  # what a model block without a name builds
 
 
 class DatasetEntry(Strict):
-    T: int = Field(ge=1, le=64, description="timesteps")
+    T: int | None = Field(
+        None,
+        ge=1,
+        le=64,
+        description="timesteps: of the event frames and of the runs that train over T; "
+        "required unless only qcfs runs a static data set (it runs qcfs.T)",
+    )
     epochs: PositiveInt | None = Field(None, description="overrides training.epochs")
     limit: int | None = Field(None, ge=20, description="a stratified subset of this many samples")
     options: dict[str, Any] = Field(
@@ -151,7 +157,7 @@ class DataPlan(Strict):
     by these. Where the raw files are is not among them (moving them changes no frame),
     nor is ``test_fraction`` for a data set that splits off its own test set."""
 
-    T: int
+    T: int | None = Field(description="None: no run reads it (static data, converted only)")
     limit: int | None
     options: dict[str, Any]
     seed: int
@@ -282,6 +288,7 @@ class Settings(Strict):
                 problems += err.lines
                 continue
             problems += self._split_problems(name, entry, options)
+            problems += self._steps_problems(name, entry)
             if entry.methods is not None:
                 problems += self._method_problems(f"datasets.{name}.methods", entry.methods)
             for method in self.dataset_methods(name):
@@ -419,6 +426,27 @@ class Settings(Strict):
         return validate(
             _datasets()[name].options, self.datasets[name].options, ("datasets", name, "options")
         )
+
+    def _steps_problems(self, name: str, entry: DatasetEntry) -> list[str]:
+        """``datasets.<name>.T`` where a run reads it, and nowhere else: a static data
+        set whose every method sets its own steps (qcfs.T) reads no T of its own."""
+        bases = {
+            self.variants[m].method if m in self.variants else m for m in self.dataset_methods(name)
+        }
+        own = [m for m in sorted(bases & set(BASE_METHODS)) if METHOD_SETTINGS[m].static_steps]
+        reads_t = _datasets()[name].kind != "static" or len(own) < len(bases)
+        key = f"config key datasets.{name}.T"
+        if reads_t and entry.T is None:
+            return [f"{key}: is required: the runs of this data set take T timesteps"]
+        if not reads_t and entry.T is not None:
+            steps = " and ".join(
+                f"{METHOD_SETTINGS[m].block}.{METHOD_SETTINGS[m].static_steps}" for m in own
+            )
+            return [
+                f"{key}: no run reads it: on static data, {', '.join(own)} runs {steps} "
+                "steps; remove it (set those instead)"
+            ]
+        return []
 
     def _split_problems(self, name: str, entry: DatasetEntry, options) -> list[str]:
         spec = _datasets()[name]
