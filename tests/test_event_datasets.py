@@ -174,4 +174,4 @@ def test_truncated_event_file_is_named(tmp_path, name, write, pattern, keep):
     victim = sorted(root.glob(pattern))[0]
     victim.write_bytes(victim.read_bytes()[:keep])
     with pytest.raises(ValueError, match=f"event file {victim} is corrupt or truncated"):
-        load_event_dataset(name, root, n_bins=2)
+        load_event_dataset(name, root, (180, 240), n_bins=2)

@@ -1,6 +1,7 @@
 """What a user who cites, licenses or upgrades spikecut reads: the licence, the citation
 file, the changelog, the version every result names, and the install that gets it."""
 
+import ast
 import importlib.util
 import re
 import subprocess
@@ -107,3 +108,45 @@ def test_a_bare_pytest_collects_the_tests_that_import_each_other():
         text=True,
     )
     assert done.returncode == 0, done.stdout[-2000:]
+
+
+def _module_imports() -> dict[str, set[str]]:
+    """Each spikecut module's imports of other spikecut modules at module level, with
+    the packages whose ``__init__`` such an import runs."""
+    files = {}
+    for path in (ROOT / "spikecut").rglob("*.py"):
+        name = ".".join(path.relative_to(ROOT).with_suffix("").parts)
+        files[name.removesuffix(".__init__")] = path
+    graph = {}
+    for name, path in files.items():
+        found = set()
+        for node in ast.parse(path.read_text()).body:
+            if isinstance(node, ast.Import):
+                found |= {a.name for a in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                found |= {node.module} | {f"{node.module}.{a.name}" for a in node.names}
+        parents = {".".join(m.split(".")[:i]) for m in found for i in range(2, m.count(".") + 1)}
+        graph[name] = {
+            m
+            for m in (found | parents) & set(files)
+            if m != name and not name.startswith(m + ".")  # a module's own package
+        }
+    return graph
+
+
+def test_no_module_imports_itself_round_a_circle():
+    graph, done, path = _module_imports(), set(), []
+
+    def visit(module):
+        if module in path:
+            pytest.fail("import circle: " + " -> ".join(path[path.index(module) :] + [module]))
+        if module in done:
+            return
+        path.append(module)
+        for other in sorted(graph[module]):
+            visit(other)
+        path.pop()
+        done.add(module)
+
+    for module in sorted(graph):
+        visit(module)

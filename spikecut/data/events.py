@@ -18,12 +18,7 @@ import tonic.io
 import tonic.transforms
 
 from spikecut.data.download import extract, unpack_again
-from spikecut.data.registry import EVENT_SENSORS
 
-# tonic's order: (W, H, polarities), from the registry's (H, W)
-GESTURE_SENSOR, NCALTECH_SENSOR, CIFAR10DVS_SENSOR = (
-    (*EVENT_SENSORS[name][::-1], 2) for name in ("dvs128-gesture", "n-caltech101", "cifar10-dvs")
-)
 GESTURE_DTYPE = np.dtype([("x", "<i2"), ("y", "<i2"), ("p", "?"), ("t", "<i8")])
 NCALTECH_DTYPE = np.dtype([("x", "<i8"), ("y", "<i8"), ("t", "<i8"), ("p", "<i8")])
 
@@ -165,29 +160,30 @@ def frame_events(
 class EventSource:
     list_files: Callable[[Path], tuple[list[Path], np.ndarray, np.ndarray]]
     read: Callable[[Path], np.ndarray]
-    sensor: tuple[int, int, int]
 
 
 SOURCES = {
-    "dvs128-gesture": EventSource(list_gesture, read_gesture, GESTURE_SENSOR),
-    "n-caltech101": EventSource(ncaltech_files, read_ncaltech, NCALTECH_SENSOR),
-    "cifar10-dvs": EventSource(cifar10dvs_files, read_cifar10dvs, CIFAR10DVS_SENSOR),
+    "dvs128-gesture": EventSource(list_gesture, read_gesture),
+    "n-caltech101": EventSource(ncaltech_files, read_ncaltech),
+    "cifar10-dvs": EventSource(cifar10dvs_files, read_cifar10dvs),
 }
 
 
 def load_event_dataset(
     name: str,
     root: Path,
+    sensor: tuple[int, int],
     n_bins: int,
     size: tuple[int, int] | None = None,
     window_ms: float | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Frames, labels and test mask of event data set ``name`` from its raw folder."""
+    """Frames, labels and test mask of event data set ``name`` from its raw folder;
+    ``sensor`` is the camera's (H, W)."""
     source = SOURCES[name]
     files, labels, is_test = source.list_files(root)
     frames = frame_events(
         [read_event_file(name, source, f, root) for f in files],
-        source.sensor,
+        (sensor[1], sensor[0], 2),  # tonic's order: (W, H, polarities)
         n_bins,
         size,
         window_ms,

@@ -135,29 +135,30 @@ def _build_tiny_imagenet(n_steps: int | None, seed: int, options: Strict, root: 
     return Samples(*load_tiny_imagenet(folder))
 
 
-def _build_events(name: str) -> Callable[[int, int, Strict, Path], Samples]:
+def _downloaded_events(name: str, num_classes: int, sensor: tuple[int, int]) -> DatasetSpec:
+    """A downloaded event data set, recorded by a camera of ``sensor`` (H, W) pixels."""
+
     def build(n_steps: int, seed: int, options: EventOptions, root: Path) -> Samples:
         from spikecut.data.events import load_event_dataset
 
-        return Samples(*load_event_dataset(name, root, n_steps, options.size, options.window_ms))
+        return Samples(
+            *load_event_dataset(name, root, sensor, n_steps, options.size, options.window_ms)
+        )
 
-    return build
-
-
-# (H, W) of each event camera, before any resize
-EVENT_SENSORS = {
-    "dvs128-gesture": (128, 128),
-    "n-caltech101": (180, 240),
-    "cifar10-dvs": (128, 128),
-}
+    return DatasetSpec(
+        name,
+        "events",
+        num_classes,
+        build,
+        EventOptions,
+        lambda options: (2, *(options.size or sensor)),
+        remote=True,
+        fixed_test=True,
+    )
 
 
 def _fixed(shape: tuple[int, int, int]) -> Callable[[Strict], tuple[int, int, int]]:
     return lambda options: shape
-
-
-def _event_frames(name: str) -> Callable[[EventOptions], tuple[int, int, int]]:
-    return lambda options: (2, *(options.size or EVENT_SENSORS[name]))
 
 
 # Per-channel statistics of the training images, as commonly used for each set.
@@ -231,23 +232,9 @@ DATASETS: dict[str, DatasetSpec] = {
             remote=True,
             fixed_test=True,
         ),
-        *(
-            DatasetSpec(
-                name,
-                "events",
-                classes,
-                _build_events(name),
-                EventOptions,
-                _event_frames(name),
-                remote=True,
-                fixed_test=True,
-            )
-            for name, classes in (
-                ("dvs128-gesture", 11),
-                ("n-caltech101", 101),
-                ("cifar10-dvs", 10),
-            )
-        ),
+        _downloaded_events("dvs128-gesture", 11, (128, 128)),
+        _downloaded_events("n-caltech101", 101, (180, 240)),
+        _downloaded_events("cifar10-dvs", 10, (128, 128)),
     )
 }
 

@@ -28,6 +28,7 @@ from pydantic import (
     model_validator,
 )
 
+from spikecut.data.registry import DATASETS
 from spikecut.regularisers import (
     NONE,
     REGULARISERS,
@@ -84,13 +85,6 @@ METHOD_SETTINGS = {
 BASE_METHODS = tuple(METHOD_SETTINGS)
 # blocks of a method's neurons; a variant may set only its own method's
 NEURON_BLOCKS = tuple(m.block for m in METHOD_SETTINGS.values())
-
-
-def _datasets() -> dict:
-    # imported on use: the registry's options are settings, so it imports this package
-    from spikecut.data.registry import DATASETS
-
-    return DATASETS
 
 
 MODEL_ADAPTER = TypeAdapter(ModelConfig)
@@ -276,10 +270,9 @@ class Settings(Strict):
         problems += self._regulariser_problems()
         cuda = None  # (device, run) of the first run whose jobs need a GPU
         for name, entry in self.datasets.items():
-            if name not in _datasets():
+            if name not in DATASETS:
                 problems.append(
-                    f"config key datasets.{name}: unknown data set; "
-                    f"registered: {sorted(_datasets())}"
+                    f"config key datasets.{name}: unknown data set; registered: {sorted(DATASETS)}"
                 )
                 continue
             try:
@@ -301,7 +294,7 @@ class Settings(Strict):
                     continue
                 if plan.training.device.startswith("cuda") and cuda is None:
                     cuda = (plan.training.device, f"{name}/{method}")
-                why = plan.model.check_input(_datasets()[name].frame_shape(options))
+                why = plan.model.check_input(DATASETS[name].frame_shape(options))
                 if why is not None:
                     problems.append(f"config key {self._model_key(name, method)}: {why}")
                 norms = METHOD_SETTINGS[plan.method].norms
@@ -424,7 +417,7 @@ class Settings(Strict):
     def options(self, name: str):
         """The typed options of data set ``name``."""
         return validate(
-            _datasets()[name].options, self.datasets[name].options, ("datasets", name, "options")
+            DATASETS[name].options, self.datasets[name].options, ("datasets", name, "options")
         )
 
     def _steps_problems(self, name: str, entry: DatasetEntry) -> list[str]:
@@ -434,7 +427,7 @@ class Settings(Strict):
             self.variants[m].method if m in self.variants else m for m in self.dataset_methods(name)
         }
         own = [m for m in sorted(bases & set(BASE_METHODS)) if METHOD_SETTINGS[m].static_steps]
-        reads_t = _datasets()[name].kind != "static" or len(own) < len(bases)
+        reads_t = DATASETS[name].kind != "static" or len(own) < len(bases)
         key = f"config key datasets.{name}.T"
         if reads_t and entry.T is None:
             return [f"{key}: is required: the runs of this data set take T timesteps"]
@@ -449,7 +442,7 @@ class Settings(Strict):
         return []
 
     def _split_problems(self, name: str, entry: DatasetEntry, options) -> list[str]:
-        spec = _datasets()[name]
+        spec = DATASETS[name]
         problems = []
         if entry.augment.any and spec.kind != "static":
             problems.append(
@@ -586,7 +579,7 @@ class Settings(Strict):
             limit=entry.limit,
             options=self.options(dataset).model_dump(mode="json"),
             seed=self.data.seed,
-            test_fraction=None if _datasets()[dataset].fixed_test else self.data.test_fraction,
+            test_fraction=None if DATASETS[dataset].fixed_test else self.data.test_fraction,
             val_fraction=self.data.val_fraction,
         ).model_dump()
 
@@ -608,7 +601,7 @@ class Settings(Strict):
     def record_params(self, dataset: str, method: str) -> dict:
         plan = self.train_plan(dataset, method)
         key = METHOD_SETTINGS[plan.method].static_steps
-        static = key is not None and _datasets()[dataset].kind == "static"
+        static = key is not None and DATASETS[dataset].kind == "static"
         return RecordPlan(
             method=plan.method,
             static_steps=getattr(self._neuron_block(method), key) if static else None,
