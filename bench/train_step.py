@@ -55,7 +55,7 @@ from spikecut.data.encoding import normalise  # noqa: E402
 from spikecut.methods import METHODS, rebuild  # noqa: E402
 from spikecut.seeding import seed_everything  # noqa: E402
 from spikecut.settings import RecordPlan, Settings, TrainPlan  # noqa: E402
-from spikecut.settings.workflow import MODEL_ADAPTER  # noqa: E402
+from spikecut.settings.blocks import MODEL_ADAPTER  # noqa: E402
 from spikecut.training.batches import TrainingSplit  # noqa: E402
 from spikecut.training.loop import EpochTotals, make_optimizer, training_step  # noqa: E402
 from spikecut.training.losses import task_loss  # noqa: E402

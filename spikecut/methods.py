@@ -27,7 +27,7 @@ from spikecut.inference.run import Encoder
 from spikecut.models import build_model
 from spikecut.regularisers import REGULARISERS
 from spikecut.settings import RecordPlan, TrainPlan
-from spikecut.settings.workflow import METHOD_SETTINGS, MODEL_ADAPTER
+from spikecut.settings.blocks import METHOD_SETTINGS, MODEL_ADAPTER
 from spikecut.training.loop import TrainingSetup
 
 log = logging.getLogger(__name__)

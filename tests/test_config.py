@@ -18,9 +18,9 @@ from spikecut.neurons.surrogates import SURROGATES
 from spikecut.regularisers import RCSSettings
 from spikecut.regularisers.rcs import AGGREGATIONS
 from spikecut.settings import ARCHITECTURES, ConfigError, NeuronConfig, Settings
+from spikecut.settings.blocks import BASE_METHODS
 from spikecut.settings.parts import EarlyExitConfig, TrainConfig
 from spikecut.settings.reference import json_schema, markdown
-from spikecut.settings.workflow import BASE_METHODS
 from spikecut.training import LOSSES
 from spikecut.training.loop import OPTIMIZERS
 

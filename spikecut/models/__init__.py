@@ -20,8 +20,8 @@ from spikecut.models.resnet import build_resnet18, build_resnet19, build_resnet2
 from spikecut.models.tebn import SteppedTEBN2d
 from spikecut.models.vgg import build_dvs_vgg, build_vgg16, build_vggsnn
 from spikecut.settings.base import validate
+from spikecut.settings.blocks import MODEL_ADAPTER
 from spikecut.settings.models import ModelConfig
-from spikecut.settings.workflow import MODEL_ADAPTER
 
 MODELS: dict[str, Callable[..., nn.Module]] = {
     "convsnn": build_convsnn,

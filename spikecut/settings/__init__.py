@@ -26,15 +26,9 @@ _HOMES = {
         "SummaryPlan",
         "TrainConfig",
     ),
-    "spikecut.settings.workflow": (
-        "DataPlan",
-        "EarlyExitPlan",
-        "QCFSNet",
-        "RecordPlan",
-        "Settings",
-        "Speed",
-        "TrainPlan",
-    ),
+    "spikecut.settings.blocks": ("QCFSNet",),
+    "spikecut.settings.plans": ("DataPlan", "EarlyExitPlan", "RecordPlan", "Speed", "TrainPlan"),
+    "spikecut.settings.workflow": ("Settings",),
 }
 _WHERE = {name: module for module, names in _HOMES.items() for name in names}
 

@@ -15,8 +15,9 @@ from pydantic_core import PydanticUndefined, to_jsonable_python
 from spikecut.cutoff.policies import POLICIES
 from spikecut.data.registry import DATASETS
 from spikecut.regularisers import REGULARISERS
+from spikecut.settings.blocks import DatasetEntry, Variant
 from spikecut.settings.models import ARCHITECTURES
-from spikecut.settings.workflow import DatasetEntry, Settings, Variant
+from spikecut.settings.workflow import Settings
 
 
 def _type(annotation) -> str:
