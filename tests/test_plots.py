@@ -97,7 +97,7 @@ def test_policy_comparison_draws_every_policy(tmp_path, swept, monkeypatch):
             for ax in fig.axes
         ]
 
-    monkeypatch.setattr("spikecut.plots.figures._save", capture)
+    monkeypatch.setattr("spikecut.plots.policy_comparison.save", capture)
     plot_policy_comparison(curves, summary.points, tmp_path / "d.png")
     assert drawn["panels"] == 2  # one data set and track, two models
     # the held-out operating point of fixed T and of each calibrated policy, with its
@@ -136,7 +136,7 @@ def test_model_figures_share_their_axes_across_alpha(tmp_path, swept, monkeypatc
             "alphas": set(source["alpha"]),
         }
 
-    monkeypatch.setattr("spikecut.plots.figures._save", capture)
+    monkeypatch.setattr("spikecut.plots.model.save", capture)
     for alpha in ("0", "0.05"):
         plot_model(
             curves,

@@ -145,7 +145,7 @@ def test_the_figures_draw_it_with_its_label(registered, rng, tmp_path, monkeypat
     def capture(fig, path, source):
         labels.extend(line.get_label() for ax in fig.axes for line in ax.get_lines())
 
-    monkeypatch.setattr("spikecut.plots.figures._save", capture)
+    monkeypatch.setattr("spikecut.plots.policy_comparison.save", capture)
     no_points = pd.DataFrame(columns=["protocol", "quantity"])
     plot_policy_comparison(pd.concat(rows), no_points, str(tmp_path / "p.png"))
     assert LABEL in labels
