@@ -2,8 +2,13 @@
 # data -> train (dataset x method x alpha x seed) -> record per-step logits
 #      -> cutoff sweeps and real early exits -> figures, summary and report
 import os
+import sys
 
 from snakemake.utils import min_version
+
+# The library of this checkout, for this process and for every job's script (Snakemake
+# hands its path to them): no install needed under --sdm conda.
+sys.path.insert(0, workflow.basedir)
 
 from spikecut.recovery import ENV, remake_prefix
 from spikecut.settings import Settings

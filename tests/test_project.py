@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 from conftest import ROOT
+from packaging.requirements import Requirement
 
 from spikecut import __version__
 from spikecut.machine import describe
@@ -75,6 +76,31 @@ def test_the_install_is_quiet_and_keeps_pip_in_a_log(tmp_path):
             [sys.executable, "-m", "pip", "install", "--no-index", "no-such-package-spikecut"],
             tmp_path / "pip.log",
         )
+
+
+def test_the_conda_environment_is_current_and_resolves_like_the_install(tmp_path):
+    """What can be checked offline of `--sdm conda`: the files are generated from
+    pyproject.toml and current, Python is pinned, every pip line is met by the
+    project's own install, and the post-deploy script adds, without their dependency
+    lists, exactly the packages the install takes that way. Creating the environment
+    needs conda and the internet, which the tests do not have."""
+    script = ROOT / "tools" / "install_deps.py"
+    subprocess.run([sys.executable, str(script), "--conda-env", str(tmp_path)], check=True)
+    for name in ("spikecut.yaml", "spikecut.post-deploy.sh"):
+        assert (tmp_path / name).read_text() == (ROOT / "envs" / name).read_text(), name
+    env = yaml.safe_load((ROOT / "envs" / "spikecut.yaml").read_text())
+    assert "python=3.11" in env["dependencies"]
+    (pip,) = [d["pip"] for d in env["dependencies"] if isinstance(d, dict)]
+    for line in pip:
+        requirement = Requirement(line)
+        assert requirement.specifier.contains(metadata.version(requirement.name)), line
+    deploy = ROOT / "envs" / "spikecut.post-deploy.sh"
+    assert deploy.stat().st_mode & 0o111  # Snakemake runs it by its shebang
+    isolated = [d for d in PYPROJECT["dependencies"] if d.startswith("spikingjelly")]
+    assert deploy.read_text().splitlines()[-1] == (
+        f'python -m pip install --no-deps "{isolated[0]}"'
+    )
+    assert not any(line.startswith("spikingjelly") for line in pip)
 
 
 def test_the_project_points_to_nothing_outside_it():
