@@ -135,6 +135,33 @@ def _build_tiny_imagenet(n_steps: int | None, seed: int, options: Strict, root: 
     return Samples(*load_tiny_imagenet(folder))
 
 
+def _fixed(shape: tuple[int, int, int]) -> Callable[[Strict], tuple[int, int, int]]:
+    return lambda options: shape
+
+
+def _downloaded_images(
+    name: str,
+    num_classes: int,
+    build: Callable[[int | None, int, Strict, Path], Samples],
+    side: int,
+    norm: tuple[tuple[float, ...], tuple[float, ...]],
+) -> DatasetSpec:
+    """A downloaded set of ``side`` x ``side`` colour images with its official test
+    split, normalised by its training images' channel statistics ``norm``."""
+    return DatasetSpec(
+        name,
+        "static",
+        num_classes,
+        build,
+        NoOptions,
+        _fixed((3, side, side)),
+        None,
+        *norm,
+        remote=True,
+        fixed_test=True,
+    )
+
+
 def _downloaded_events(name: str, num_classes: int, sensor: tuple[int, int]) -> DatasetSpec:
     """A downloaded event data set, recorded by a camera of ``sensor`` (H, W) pixels."""
 
@@ -155,10 +182,6 @@ def _downloaded_events(name: str, num_classes: int, sensor: tuple[int, int]) -> 
         remote=True,
         fixed_test=True,
     )
-
-
-def _fixed(shape: tuple[int, int, int]) -> Callable[[Strict], tuple[int, int, int]]:
-    return lambda options: shape
 
 
 # Per-channel statistics of the training images, as commonly used for each set.
@@ -196,42 +219,9 @@ DATASETS: dict[str, DatasetSpec] = {
             _fixed((2, 32, 32)),
             lambda o: (o.samples, o.samples, o.samples // 10),
         ),
-        DatasetSpec(
-            "cifar10",
-            "static",
-            10,
-            _build_cifar(10),
-            NoOptions,
-            _fixed((3, 32, 32)),
-            None,
-            *_CIFAR10_NORM,
-            remote=True,
-            fixed_test=True,
-        ),
-        DatasetSpec(
-            "cifar100",
-            "static",
-            100,
-            _build_cifar(100),
-            NoOptions,
-            _fixed((3, 32, 32)),
-            None,
-            *_CIFAR100_NORM,
-            remote=True,
-            fixed_test=True,
-        ),
-        DatasetSpec(
-            "tiny-imagenet",
-            "static",
-            200,
-            _build_tiny_imagenet,
-            NoOptions,
-            _fixed((3, 64, 64)),
-            None,
-            *_IMAGENET_NORM,
-            remote=True,
-            fixed_test=True,
-        ),
+        _downloaded_images("cifar10", 10, _build_cifar(10), 32, _CIFAR10_NORM),
+        _downloaded_images("cifar100", 100, _build_cifar(100), 32, _CIFAR100_NORM),
+        _downloaded_images("tiny-imagenet", 200, _build_tiny_imagenet, 64, _IMAGENET_NORM),
         _downloaded_events("dvs128-gesture", 11, (128, 128)),
         _downloaded_events("n-caltech101", 101, (180, 240)),
         _downloaded_events("cifar10-dvs", 10, (128, 128)),
