@@ -32,6 +32,8 @@ rule summarise:
         "../envs/spikecut.yaml"
     params:
         summary=settings.summary_params(),
+        # for the report's captions; the summary names it from the runs' settings
+        regulariser=settings.regulariser.label,
     script:
         "../workflow_scripts/summarise.py"
 

@@ -183,7 +183,7 @@ def _by_name(registry: Mapping[str, Any], what: str, model_of: Callable) -> Call
             try:
                 validated[name] = model_of(registry[name]).model_validate(given or {})
             except ValidationError as err:
-                problems += [f"{name}.{where}: {what}" for where, what in error_lines(err)]
+                problems += [f"{name}.{where}: {why}" for where, why in error_lines(err)]
         if problems:
             raise ValueError("; ".join(problems))
         return validated
