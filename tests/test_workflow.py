@@ -479,6 +479,8 @@ def test_report_builds(tiny_run):
     assert result.returncode == 0, result.stderr[-3000:]
     html = (tiny_run / "report.html").read_text(errors="ignore")
     assert "accuracy_vs_timestep.png" in html and "pareto.png" in html
+    # the captions name the regulariser from its record
+    assert "Top-K alone and with RCS" in html and "models trained with RCS" in html
 
     def script(name):
         """A variable the report's single-page app is built from, as Python."""
