@@ -5,20 +5,11 @@ import numpy as np
 import pytest
 import tonic.io
 
-from spikecut.data import prepare
-from spikecut.data.events import (
-    NCALTECH_DTYPE,
-    cifar10dvs_files,
-    frame_events,
-    list_gesture,
-    load_event_dataset,
-    ncaltech_files,
-    ncaltech_folder,
-    per_class_split,
-    read_cifar10dvs,
-    read_gesture,
-    read_ncaltech,
-)
+from spikecut.data import DATASETS, prepare
+from spikecut.data.events import frame_events, load_event_dataset
+from spikecut.data.sets import cifar10_dvs, dvs128_gesture, n_caltech101
+from spikecut.data.sets.n_caltech101 import NCALTECH_DTYPE
+from spikecut.data.spec import per_class_split
 from tests.fakes import (
     write_aedat4,
     write_atis_bin,
@@ -30,10 +21,10 @@ from tests.fakes import (
 
 def test_gesture_official_split_and_reading(tmp_path):
     write_gesture(tmp_path)
-    files, labels, is_test = list_gesture(tmp_path)
+    files, labels, is_test = dvs128_gesture.list_files(tmp_path)
     assert len(files) == 33 and is_test.sum() == 11
     assert labels[:11].tolist() == sorted(range(11), key=str)  # sorted by file name
-    ev = read_gesture(files[0])
+    ev = dvs128_gesture.read_events(files[0])
     raw = np.load(files[0])
     assert ev.dtype.names == ("x", "y", "p", "t")
     assert ev["t"][-1] == round(raw[-1, 3] * 1000)  # ms -> us
@@ -65,15 +56,17 @@ def test_atis_files_read_back_through_tonic(tmp_path):
     ev = tonic.io.read_mnist_file(str(tmp_path / "a.bin"), dtype=NCALTECH_DTYPE)
     assert ev["x"].tolist() == [10, 20, 30] and ev["t"].tolist() == t.tolist()
     assert ev["p"].tolist() == [1, 0, 1]
-    shifted = read_ncaltech(tmp_path / "a.bin")
+    shifted = n_caltech101.read_events(tmp_path / "a.bin")
     assert shifted["x"].min() == 0 and shifted["y"].min() == 0
 
 
 def test_ncaltech_per_class_split_is_sorted_and_9_to_1(tmp_path):
     write_ncaltech(tmp_path)
-    folder = ncaltech_folder(tmp_path)
-    assert folder.name == "Caltech101" and ncaltech_folder(tmp_path) == folder  # unpacked once
-    files, labels, is_test = ncaltech_files(tmp_path)
+    folder = n_caltech101.class_folder(tmp_path)
+    assert (
+        folder.name == "Caltech101" and n_caltech101.class_folder(tmp_path) == folder
+    )  # unpacked once
+    files, labels, is_test = n_caltech101.list_files(tmp_path)
     assert len(files) == 30 and labels.max() == 2
     assert is_test.sum() == 3
     assert [f.name for f, t in zip(files, is_test) if t] == ["image_0010.bin"] * 3
@@ -113,16 +106,16 @@ def test_frames_keep_every_event_in_equal_slices():
 
 def test_missing_archives_are_reported(tmp_path):
     with pytest.raises(FileNotFoundError, match="fetch the data set first"):
-        list_gesture(tmp_path)
+        dvs128_gesture.list_files(tmp_path)
     with pytest.raises(FileNotFoundError, match="fetch the data set first"):
-        ncaltech_folder(tmp_path)
+        n_caltech101.class_folder(tmp_path)
 
 
 def test_aedat4_reads_back_through_tonic(tmp_path):
     t, x = np.array([5, 9, 400, 1000]), np.array([0, 127, 3, 64])
     y, on = np.array([1, 2, 127, 0]), np.array([1, 0, 0, 1])
     write_aedat4(tmp_path / "r.aedat4", t, x, y, on, chunk=3)  # two packets
-    ev = read_cifar10dvs(tmp_path / "r.aedat4")
+    ev = cifar10_dvs.read_events(tmp_path / "r.aedat4")
     assert ev.dtype.names == ("t", "x", "y", "p")
     assert ev["t"].tolist() == t.tolist() and ev["x"].tolist() == x.tolist()
     assert ev["y"].tolist() == y.tolist() and ev["p"].astype(int).tolist() == on.tolist()
@@ -130,7 +123,7 @@ def test_aedat4_reads_back_through_tonic(tmp_path):
 
 def test_cifar10dvs_prepared_at_48x48(tmp_path):
     write_cifar10dvs(tmp_path / "cifar10-dvs")
-    files, labels, is_test = cifar10dvs_files(tmp_path / "cifar10-dvs")
+    files, labels, is_test = cifar10_dvs.list_files(tmp_path / "cifar10-dvs")
     assert len(files) == 100 and is_test.sum() == 10
     assert [f.name for f, t in zip(files, is_test) if t][0] == "cifar10_airplane_9.aedat4"
     data = prepare(
@@ -168,10 +161,16 @@ def test_truncated_event_file_is_named(tmp_path, name, write, pattern, keep):
     root = tmp_path / name
     write(root)
     if name == "cifar10-dvs":
-        cifar10dvs_files(root)  # unpack the class archives, as a first run does
+        cifar10_dvs.list_files(root)  # unpack the class archives, as a first run does
     if name == "n-caltech101":
-        ncaltech_folder(root)
+        n_caltech101.class_folder(root)
     victim = sorted(root.glob(pattern))[0]
     victim.write_bytes(victim.read_bytes()[:keep])
     with pytest.raises(ValueError, match=f"event file {victim} is corrupt or truncated"):
-        load_event_dataset(name, root, (180, 240), n_bins=2)
+        module = {"dvs128-gesture": dvs128_gesture, "n-caltech101": n_caltech101}.get(
+            name, cifar10_dvs
+        )
+        sensor = DATASETS[name].frame_shape(DATASETS[name].options())[1:]
+        load_event_dataset(
+            module.list_files, module.read_events, module.ARCHIVES, root, sensor, n_bins=2
+        )

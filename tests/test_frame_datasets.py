@@ -50,14 +50,15 @@ def test_tiny_imagenet_missing_folder(tmp_path):
 def test_tiny_imagenet_from_archive_to_prepared_split(tmp_path, monkeypatch):
     """Download (from a loopback server), verify, unpack, load and split: the whole
     path a real Tiny-ImageNet takes, on a fake one zipped in the published layout."""
+    import dataclasses
     import hashlib
     import http.server
     import threading
     import zipfile
     from functools import partial
 
-    from spikecut.data import prepare
-    from spikecut.data.download import ARCHIVES, Archive, fetch_dataset
+    from spikecut.data import DATASETS, prepare
+    from spikecut.data.download import Archive, fetch_dataset
 
     source = tmp_path / "src" / "tiny-imagenet-200"
     source.mkdir(parents=True)
@@ -72,9 +73,11 @@ def test_tiny_imagenet_from_archive_to_prepared_split(tmp_path, monkeypatch):
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     url = f"http://127.0.0.1:{httpd.server_address[1]}/tiny-imagenet-200.zip"
-    monkeypatch.setitem(ARCHIVES, "tiny-imagenet", (Archive(url, digest, "tiny-imagenet-200.zip"),))
+    served_archive = Archive(url, digest, "tiny-imagenet-200.zip")
+    spec = dataclasses.replace(DATASETS["tiny-imagenet"], archives=(served_archive,))
+    monkeypatch.setitem(DATASETS, "tiny-imagenet", spec)
     try:
-        placed = fetch_dataset("tiny-imagenet", tmp_path / "raw" / "tiny-imagenet")
+        placed = fetch_dataset(spec.archives, tmp_path / "raw" / "tiny-imagenet")
     finally:
         httpd.shutdown()
     assert placed["tiny-imagenet-200.zip"]["md5"] == digest

@@ -23,63 +23,13 @@ from spikecut.recovery import remake, remake_command
 
 @dataclass(frozen=True)
 class Archive:
+    """One published file of a data set: its source, md5 and file name. Each data set's
+    are in its module under :mod:`spikecut.data.sets`, as their authors (and torchvision
+    and tonic) publish them."""
+
     url: str
     md5: str
     filename: str
-
-
-# Sources and checksums as published by the data sets' authors (and used by
-# torchvision and tonic).
-ARCHIVES: dict[str, tuple[Archive, ...]] = {
-    "cifar10": (
-        Archive(
-            "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz",
-            "c58f30108f718f92721af3b95e74349a",
-            "cifar-10-python.tar.gz",
-        ),
-    ),
-    "cifar100": (
-        Archive(
-            "https://www.cs.toronto.edu/~kriz/cifar-100-python.tar.gz",
-            "eb9058c3a382ffc7106e4002c42a8d85",
-            "cifar-100-python.tar.gz",
-        ),
-    ),
-    "tiny-imagenet": (
-        Archive(
-            "http://cs231n.stanford.edu/tiny-imagenet-200.zip",
-            "90528d7ca1a48142e341f4ef8d21d0de",
-            "tiny-imagenet-200.zip",
-        ),
-    ),
-    "cifar10-dvs": (
-        Archive(
-            "https://figshare.com/ndownloader/files/38023437",
-            "ce3a4a0682dc0943703bd8f749a7701c",
-            "CIFAR10DVS.zip",
-        ),
-    ),
-    "dvs128-gesture": (
-        Archive(
-            "https://figshare.com/ndownloader/files/38022171",
-            "3a8f0d4120a166bac7591f77409cb105",
-            "ibmGestureTrain.tar.gz",
-        ),
-        Archive(
-            "https://figshare.com/ndownloader/files/38020584",
-            "56070e45dadaa85fff82e0fbfbc06de5",
-            "ibmGestureTest.tar.gz",
-        ),
-    ),
-    "n-caltech101": (
-        Archive(
-            "https://data.mendeley.com/public-files/datasets/cy6cvx3ryv/files/"
-            "36b5c52a-b49d-4853-addb-a836a8883e49/file_downloaded",
-            "66201824eabb0239c7ab992480b50ba3",
-            "N-Caltech101-archive.zip",
-        ),
-    ),
-}
 
 
 class DatasetUnavailable(RuntimeError):
@@ -176,20 +126,18 @@ def extracted_dir(root: str | os.PathLike, archive: Archive) -> Path:
     return Path(root) / f"{archive.filename}.d"
 
 
-def unpack_again(name: str, root: str | os.PathLike) -> str:
-    """Advice for broken unpacked files of data set ``name`` in ``root``: delete what
-    was unpacked and the marker, and fetch again, which unpacks the kept archives."""
-    unpacked = [extracted_dir(root, a) for a in ARCHIVES[name]]
+def unpack_again(archives: tuple[Archive, ...], root: str | os.PathLike) -> str:
+    """Advice for broken unpacked files of a data set's ``archives`` in ``root``: delete
+    what was unpacked and the marker, and fetch again, which unpacks the kept archives."""
+    unpacked = [extracted_dir(root, a) for a in archives]
     return remake(unpacked[0], also=[*unpacked[1:], marker_of(root)], target=marker_of(root))
 
 
-def fetch_dataset(name: str, root: str | os.PathLike, timeout: float = 60.0) -> dict:
-    """Fetch, verify and unpack every archive of data set ``name`` into ``root``;
+def fetch_dataset(
+    archives: tuple[Archive, ...], root: str | os.PathLike, timeout: float = 60.0
+) -> dict:
+    """Fetch, verify and unpack every one of a data set's ``archives`` into ``root``;
     return what was placed where."""
-    try:
-        archives = ARCHIVES[name]
-    except KeyError:
-        raise ValueError(f"data set {name!r} has no download source") from None
     placed = {}
     for archive in archives:
         path = fetch(archive, root, timeout)

@@ -6,7 +6,7 @@ import logging
 from collections.abc import Sequence
 from pathlib import Path
 
-from spikecut.data import prepare, save_prepared
+from spikecut.data import get_dataset, prepare, save_prepared
 from spikecut.data.download import fetch_dataset as fetch_dataset_archives
 from spikecut.io import config_id, write_json
 from spikecut.settings import DataPlan
@@ -16,7 +16,10 @@ log = logging.getLogger(__name__)
 
 def fetch_dataset(marker_out: str, dataset: str, root: str) -> None:
     """Download, verify and unpack a data set's archives; the marker lists them."""
-    write_json(marker_out, fetch_dataset_archives(dataset, root))
+    archives = get_dataset(dataset).archives
+    if not archives:
+        raise ValueError(f"data set {dataset!r} is embedded: there is nothing to download")
+    write_json(marker_out, fetch_dataset_archives(archives, root))
 
 
 def prepare_dataset(
