@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 
 from spikecut.data.registry import DATASETS
-from spikecut.regularisers import NONE
+from spikecut.regularisers import NONE, is_baseline
 from spikecut.settings.base import ConfigError, unique, validate
 from spikecut.settings.blocks import (
     BASE_METHODS,
@@ -104,17 +104,13 @@ class Checks:
             for name in self.variants
             if self._override(name, "training").get("regulariser", record.name) != record.name
         ]
-        methods = {
-            self.variants[m].method if m in self.variants else m
-            for d in self.datasets
-            for m in self.dataset_methods(d)
-        }
+        methods = {self.base_method(m) for d in self.datasets for m in self.dataset_methods(d)}
         for method in sorted(methods & set(BASE_METHODS)):
             try:
                 record.form(METHOD_SETTINGS[method].form)
             except ValueError as err:
                 problems.append(f"{key}: {err}, which {method} trains with")
-        if record is NONE and any(float(a) > 0 for a in self.alphas):
+        if record is NONE and not all(is_baseline(a) for a in self.alphas):
             problems.append(
                 f"{key}: none weighs nothing, so every alpha would train the baseline "
                 "again; set alphas: ['0'] or choose a regulariser"
@@ -176,9 +172,7 @@ class Checks:
     def _steps_problems(self, name: str, entry: DatasetEntry) -> list[str]:
         """``datasets.<name>.T`` where a run reads it, and nowhere else: a static data
         set whose every method sets its own steps (qcfs.T) reads no T of its own."""
-        bases = {
-            self.variants[m].method if m in self.variants else m for m in self.dataset_methods(name)
-        }
+        bases = {self.base_method(m) for m in self.dataset_methods(name)}
         own = [m for m in sorted(bases & set(BASE_METHODS)) if METHOD_SETTINGS[m].static_steps]
         reads_t = DATASETS[name].kind != "static" or len(own) < len(bases)
         key = f"config key datasets.{name}.T"

@@ -172,10 +172,15 @@ class Plans:
 
         return validate(cls, shared | override, locate)
 
+    def base_method(self, method: str) -> str:
+        """The method that ``method`` (a method, or the name of a variant) trains by."""
+        variant = self.variants.get(method)
+        return variant.method if variant else method
+
     def train_plan(self, dataset: str, method: str) -> TrainPlan:
         """Everything training ``method`` on ``dataset`` reads, validated."""
         variant = self.variants.get(method)
-        base = variant.method if variant else method
+        base = self.base_method(method)
         entry = self.datasets[dataset]
         merged = merge_model(
             merge_model(merge_model(DEFAULT_MODEL, self.model), entry.model),
@@ -206,8 +211,7 @@ class Plans:
 
     def _neuron_block(self, method: str) -> Strict:
         """The validated block of ``method``'s neurons (``neuron`` or ``qcfs``)."""
-        variant = self.variants.get(method)
-        reads = METHOD_SETTINGS[variant.method if variant else method]
+        reads = METHOD_SETTINGS[self.base_method(method)]
         shared = getattr(self, reads.block).model_dump()
         return self._block(reads.full, shared, method, reads.block)
 
