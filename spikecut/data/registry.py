@@ -15,11 +15,18 @@ import pkgutil
 from spikecut.data import sets
 from spikecut.data.spec import DatasetSpec
 
-# the embedded data sets first, then the downloaded ones, each group by name
+
+def _declared(module) -> tuple[DatasetSpec, ...]:
+    """A module's data set, or its family's (``DATASETS``, as CIFAR-10 and -100)."""
+    return getattr(module, "DATASETS", None) or (module.DATASET,)
+
+
 _FOUND = [
-    importlib.import_module(f"{sets.__name__}.{module.name}").DATASET
-    for module in pkgutil.iter_modules(sets.__path__)
+    spec
+    for found in pkgutil.iter_modules(sets.__path__)
+    for spec in _declared(importlib.import_module(f"{sets.__name__}.{found.name}"))
 ]
+# the embedded data sets first, then the downloaded ones, each group by name
 DATASETS: dict[str, DatasetSpec] = {
     spec.name: spec for spec in sorted(_FOUND, key=lambda spec: (spec.remote, spec.name))
 }
