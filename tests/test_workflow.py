@@ -230,8 +230,7 @@ def test_two_configs_run_in_one_folder_without_touching_each_other(tiny_run, tmp
     before = {p: (p.stat().st_mtime_ns, p.stat().st_size) for p in work.rglob("*") if p.is_file()}
     other = tmp_path / "other.yaml"
     other.write_text(
-        "datasets:\n  digits: {epochs: 1, limit: 150, methods: [qcfs]}\n"
-        "alphas: ['0']\nseeds: [0]\n"
+        "datasets:\n  digits: {epochs: 1, limit: 150, methods: [qcfs]}\nalphas: ['0']\nseeds: [0]\n"
     )  # no results key: the default root
     result = snakemake("--cores", "2", "--configfile", str(other), "--directory", str(work))
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
