@@ -94,7 +94,7 @@ def operating_points(points: pd.DataFrame, x: str, regulariser: str) -> pd.DataF
     return wide.reset_index()
 
 
-def draw_operating_point(ax, op: pd.Series, x: str, colour, marker: str = "D") -> pd.Series:
+def _draw_operating_point(ax, op: pd.Series, x: str, colour, marker: str) -> pd.Series:
     """Draw the point with its intervals; returns the accuracy (%) range drawn, for the
     axis limits."""
 
@@ -118,6 +118,21 @@ def draw_operating_point(ax, op: pd.Series, x: str, colour, marker: str = "D") -
         zorder=5,
     )
     return 100 * pd.Series([op["accuracy_low"], op["accuracy_estimate"], op["accuracy_high"]])
+
+
+def draw_policy_point(
+    ax, chosen: pd.DataFrame | None, policy: str, x: str, colour, **where
+) -> pd.Series | None:
+    """``policy``'s operating point among ``chosen`` (the rows whose columns equal
+    ``where``), drawn with its record's marker and its intervals; the accuracy (%)
+    range drawn, or None where nothing is drawn (the oracle's curve is its point)."""
+    marker = POLICIES[policy].point_marker
+    if chosen is None or marker is None:
+        return None
+    rows = chosen[chosen["policy"] == policy]
+    for column, value in where.items():
+        rows = rows[rows[column] == value]
+    return _draw_operating_point(ax, rows.iloc[0], x, colour, marker) if len(rows) else None
 
 
 def draw_curve(ax, pts: pd.DataFrame, x: str, policy: str, colour, label: str) -> None:

@@ -13,7 +13,7 @@ from spikecut.plots.common import (
     accuracy_limits,
     alpha_label,
     draw_curve,
-    draw_operating_point,
+    draw_policy_point,
     exit_shares,
     labelled,
     legend_below,
@@ -87,9 +87,7 @@ def plot_model(
             draw_curve(
                 curve_ax, curve, "mean_timesteps", policy, colours[policy], policy_label(policy)
             )
-        op, marker = chosen[chosen["policy"] == policy], POLICIES[policy].point_marker
-        if marker and len(op):
-            draw_operating_point(curve_ax, op.iloc[0], "mean_timesteps", colours[policy], marker)
+        draw_policy_point(curve_ax, chosen, policy, "mean_timesteps", colours[policy])
     # every alpha's curves and intervals set the limits, so that the toggle keeps the
     # axes still
     accuracy_limits(

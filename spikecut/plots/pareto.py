@@ -10,7 +10,7 @@ import seaborn as sns
 from spikecut.cutoff.policies import BASELINE, ORACLE, PAPER, POLICIES
 from spikecut.plots.common import (
     accuracy_limits,
-    draw_operating_point,
+    draw_policy_point,
     labelled,
     legend_below,
     model_order,
@@ -53,18 +53,11 @@ def plot_pareto(
                     label = f"{model}: {policy_label(policy)}"
                     ax.plot(pts["mean_timesteps"], pts["accuracy (%)"], label=label, **style)
                     drawn.append(pts["accuracy (%)"])
-                marker = POLICIES[policy].point_marker
-                op = chosen[
-                    (chosen["panel"] == panel)
-                    & (chosen["model"] == model)
-                    & (chosen["policy"] == policy)
-                ]
-                if marker and len(op):
-                    drawn.append(
-                        draw_operating_point(
-                            ax, op.iloc[0], "mean_timesteps", colours[model], marker
-                        )
-                    )
+                span = draw_policy_point(
+                    ax, chosen, policy, "mean_timesteps", colours[model], panel=panel, model=model
+                )
+                if span is not None:
+                    drawn.append(span)
         accuracy_limits(ax, pd.concat(drawn) if drawn else pd.Series(dtype=float))
         ax.set_title(panel)
         ax.set_xlabel("mean timesteps per sample")

@@ -9,7 +9,7 @@ from spikecut.cutoff.policies import ORACLE, POLICIES
 from spikecut.plots.common import (
     accuracy_limits,
     draw_curve,
-    draw_operating_point,
+    draw_policy_point,
     labelled,
     legend_below,
     model_order,
@@ -86,20 +86,11 @@ def plot_policy_comparison(
                         )
                         continue
                     draw_curve(ax, pts, x, policy, colours[policy], policy_label(policy))
-                    marker = POLICIES[policy].point_marker
-                    op = (
-                        None
-                        if chosen is None or marker is None
-                        else chosen[
-                            (chosen["panel"] == panel)
-                            & (chosen["model"] == model)
-                            & (chosen["policy"] == policy)
-                        ]
+                    span = draw_policy_point(
+                        ax, chosen, policy, x, colours[policy], panel=panel, model=model
                     )
-                    if op is not None and len(op):
-                        drawn.append(
-                            draw_operating_point(ax, op.iloc[0], x, colours[policy], marker)
-                        )
+                    if span is not None:
+                        drawn.append(span)
             accuracy_limits(ax, pd.concat(drawn) if drawn else pd.Series(dtype=float))
             ax.set_title(f"{panel}\n{model}", fontsize=10)
             ax.set_xlabel(COSTS[x])
