@@ -4,7 +4,7 @@ default is written. The workflow's config is made of these blocks
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -138,12 +138,18 @@ def _epsilon(value: str) -> str:
     return value
 
 
+def _known(names: Iterable[str], registry: Mapping[str, Any], what: str) -> None:
+    """Refuse the names ``registry`` does not hold, read as it stands when the config is
+    validated (so that what a user registers first is accepted)."""
+    unknown = [n for n in names if n not in registry]
+    if unknown:
+        raise ValueError(f"unknown {what} {unknown}; choose from {list(registry)}")
+
+
 def _registered(names: tuple[str, ...], what: str, live: bool = False) -> tuple[str, ...]:
     """``names`` if each is a registered policy (that can stop a running network, with
-    ``live``), read from the registry as it stands when the config is validated."""
-    unknown = [n for n in names if n not in POLICIES]
-    if unknown:
-        raise ValueError(f"unknown {what} {unknown}; choose from {list(POLICIES)}")
+    ``live``)."""
+    _known(names, POLICIES, what)
     if live:
         offline = [n for n in names if not POLICIES[n].live]
         if offline:
@@ -169,15 +175,13 @@ def schema_by_name(registry: Mapping[str, Any], model_of: Callable) -> Callable:
 
 
 def _by_name(registry: Mapping[str, Any], what: str, model_of: Callable) -> Callable:
-    """A check of ``{name: settings}``: each name registered in ``registry`` (as it
-    stands when the config is validated), each entry validated by ``model_of(record)``."""
+    """A check of ``{name: settings}``: each name registered in ``registry``, each entry
+    validated by ``model_of(record)``."""
 
     def check(value: Any) -> Any:
         if not isinstance(value, dict):
             return value  # pydantic says it must be a mapping
-        unknown = [n for n in value if n not in registry]
-        if unknown:
-            raise ValueError(f"unknown {what} {unknown}; choose from {list(registry)}")
+        _known(value, registry, what)
         validated, problems = {}, []
         for name, given in value.items():
             try:
