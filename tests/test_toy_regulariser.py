@@ -21,8 +21,9 @@ from spikecut.regularisers import (
     RegulariserSettings,
     register,
 )
-from spikecut.settings import ConfigError, Settings, SummaryConfig, TrainPlan
+from spikecut.settings import ConfigError, Settings, TrainPlan
 from tests.test_config import DEFAULT, set_key
+from tests.test_stages import SUMMARY, summary_outputs
 
 
 class LoudOutputSettings(RegulariserSettings):
@@ -104,12 +105,8 @@ def test_it_trains_a_run_and_the_metrics_and_summary_name_it(registered, tmp_pat
     stages.sweep_cutoff(
         tmp_path / "logits.npz", tmp_path / "c.csv", tmp_path / "e.csv", tmp_path / "s.npz", SWEEP
     )
-    outputs = {
-        name: tmp_path / f"{name}.{'md' if name in ('markdown', 'headline') else 'csv'}"
-        for name in ("points", "effects", "fixed", "per_run", "markdown", "headline")
-    }
-    summary = SummaryConfig(histogram_epsilon="0", bootstrap={"replicates": 200})
-    stages.summarise_runs([tmp_path / "s.npz"], outputs, summary, [tmp_path / "settings.json"])
+    outputs = summary_outputs(tmp_path)
+    stages.summarise_runs([tmp_path / "s.npz"], outputs, SUMMARY, [tmp_path / "settings.json"])
     headline = outputs["headline"].read_text()
     assert "loud-output penalty + topk" in headline and "RCS" not in headline
 
