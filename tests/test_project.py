@@ -4,6 +4,7 @@ file, the changelog, the version every result names, and the install that gets i
 import ast
 import importlib.util
 import re
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -76,6 +77,27 @@ def test_the_install_is_quiet_and_keeps_pip_in_a_log(tmp_path):
             [sys.executable, "-m", "pip", "install", "--no-index", "no-such-package-spikecut"],
             tmp_path / "pip.log",
         )
+
+
+def test_a_first_install_stops_before_pip_on_a_full_disk(tmp_path, monkeypatch):
+    """A disk too small for torch's CUDA build stops the install with what it needs and
+    has, before pip fills the disk; an environment that has torch is only updated."""
+    spec = importlib.util.spec_from_file_location(
+        "install_deps", ROOT / "tools" / "install_deps.py"
+    )
+    install_deps = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(install_deps)
+    free = shutil.disk_usage(tmp_path).free / 1e9
+    install_deps.check_space(tmp_path)  # torch is here: nothing to check
+    monkeypatch.setattr(install_deps.importlib.util, "find_spec", lambda name: None)
+    install_deps.check_space(tmp_path, needed_gb=0.0)
+    where = re.escape(str(tmp_path))
+    message = (
+        rf"needs about {free + 1:.0f} GB free on the disk of {where}, which has \d+\.\d GB: "
+        rf"free some space there \(`df -h {where}`"
+    )
+    with pytest.raises(SystemExit, match=message):
+        install_deps.check_space(tmp_path, needed_gb=free + 1)
 
 
 def test_the_conda_environment_is_current_and_resolves_like_the_install(tmp_path):

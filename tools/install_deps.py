@@ -23,7 +23,9 @@ in it after creating it), where a test keeps them current.
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -57,6 +59,25 @@ def _pip(command: list[str], log_file: Path) -> None:
     if done.returncode != 0:
         tail = log_file.read_text().splitlines()[-30:]
         raise SystemExit("\n".join([*tail, f"pip failed; its whole log is {log_file}"]))
+
+
+# torch 2.14.1's x86_64 wheel is a CUDA build: with its nvidia-* packages a new
+# environment takes 6.3 GB, and pip unpacks each wheel before it removes the archive
+NEEDED_GB = 7.0
+
+
+def check_space(folder: Path, needed_gb: float = NEEDED_GB) -> None:
+    """Stop before pip starts when the disk cannot hold a first install: pip would
+    fail half-way with "No space left on device" and leave a broken environment."""
+    if importlib.util.find_spec("torch") is not None:
+        return  # an update, not a first install: it adds megabytes
+    free_gb = shutil.disk_usage(folder).free / 1e9
+    if free_gb < needed_gb:
+        raise SystemExit(
+            f"installing spikecut's dependencies needs about {needed_gb:.0f} GB free on the "
+            f"disk of {folder}, which has {free_gb:.1f} GB: free some space there "
+            f"(`df -h {folder}` shows it) and run the same command again"
+        )
 
 
 PYTHON = "3.11"  # the conda environment's; the oldest pyproject.toml allows
@@ -107,6 +128,8 @@ def main(args: list[str]) -> None:
     unknown = sorted(set(args) - set(optional))
     if unknown:
         raise SystemExit(f"unknown extras {unknown}; pyproject.toml defines {sorted(optional)}")
+    if target is None:
+        check_space(Path(sys.prefix))
     log = log_path()
     print(f"installing with pip (log: {log})", flush=True)
     pip = [sys.executable, "-m", "pip", "install", "--disable-pip-version-check"]
