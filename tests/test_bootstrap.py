@@ -118,3 +118,21 @@ def test_bad_inputs():
         Resamples.draw(0, 10)
     with pytest.raises(ValueError, match="end in N = 10"):
         Resamples.draw(2, 10, 5).sample_means(np.ones((2, 9)))
+
+
+def test_validation_draws_come_after_the_test_draws_and_average_like_a_loop():
+    """Drawing validation samples too leaves the seeds and test samples of a seed's
+    replicates as they were; their means are those of the drawn samples."""
+    with_val = Resamples.draw(3, 50, n_boot=40, seed=7, n_val=20)
+    without = Resamples.draw(3, 50, n_boot=40, seed=7)
+    assert np.array_equal(with_val.seeds, without.seeds)
+    assert np.array_equal(with_val.samples, without.samples)
+    x = np.random.default_rng(8).integers(0, 5, (3, 6, 20))  # [S, P, N_val]
+    loop = np.stack([x[..., rows].mean(axis=-1) for rows in with_val.val_samples])
+    np.testing.assert_allclose(with_val.val_means(x), loop, rtol=1e-12)
+    # a per-seed array with trailing axes: the drawn seeds' mean, axis by axis
+    per_seed = with_val.val_means(x)  # [B, S, P]
+    loop = np.stack([per_seed[b][seeds].mean(axis=0) for b, seeds in enumerate(with_val.seeds)])
+    np.testing.assert_allclose(with_val.over_seeds(per_seed), loop, rtol=1e-12)
+    with pytest.raises(ValueError, match="no validation samples"):
+        without.val_means(x)

@@ -3,8 +3,7 @@ import pandas as pd
 import pytest
 from conftest import random_logits
 
-from spikecut.analysis import RunPoints, summarise
-from spikecut.analysis.protocols import choose
+from spikecut.analysis import RunSweep, Split, summarise
 from spikecut.cutoff import POLICIES, StepOutputs, sweep
 from spikecut.plots import (
     plot_accuracy_vs_timestep,
@@ -29,8 +28,8 @@ def swept():
             val = StepOutputs(*random_logits(rng, n=80, n_steps=5))
             logits, _ = random_logits(rng, n=100, n_steps=5)
             test = StepOutputs(logits, labels)
-            c, e, per_sample = sweep(test, cal, list(POLICIES), [0.0, 0.05], raw=4, per_sample=True)
-            v, _ = sweep(val, cal, list(POLICIES), [0.0, 0.05], raw=4)
+            c, e, per_test = sweep(test, cal, list(POLICIES), [0.0, 0.05], raw=4, per_sample=True)
+            v, _, per_val = sweep(val, cal, list(POLICIES), [0.0, 0.05], raw=4, per_sample=True)
             key = dict(
                 dataset="digits",
                 method="bptt",
@@ -40,11 +39,12 @@ def swept():
             )
             curves.append(pd.concat([c.assign(split="test"), v.assign(split="val")]).assign(**key))
             exits.append(e.assign(**key))
-            points = choose(v, c, 0.5)
-            runs["digits", "bptt", alpha, seed] = RunPoints(
-                test.correct, per_sample[points["row"].to_numpy()], points
+            runs["digits", "bptt", alpha, seed] = RunSweep(
+                c[["policy", "parameter", "value"]],
+                Split(per_test, test.correct),
+                Split(per_val, val.correct),
             )
-    summary = summarise(runs, n_boot=100)
+    summary = summarise(runs, 0.5, n_boot=100)
     return pd.concat(curves), pd.concat(exits), summary
 
 

@@ -44,7 +44,13 @@ def test_every_stage_writes_its_outputs(chain):
     assert curve["split"].tolist() == ["test"] * 6 + ["val"] * 6
     assert (curve["n_steps"] == 3).all() and curve["config_id"].nunique() == 1
     sweep, meta = stages.load_run_sweep(chain / "sweep.npz")
-    assert sweep.exits.shape == (6, n["test"]) and sweep.correct.shape == (n["test"], 3)
+    assert sweep.test.exits.shape == (6, n["test"]) and sweep.test.correct.shape == (n["test"], 3)
+    assert sweep.val.exits.shape == (6, n["val"]) and sweep.val.correct.shape == (n["val"], 3)
+    # the kept samples give the curves of the CSV
+    for split, kept in (("test", sweep.test), ("val", sweep.val)):
+        written = curve[curve["split"] == split].reset_index(drop=True)
+        np.testing.assert_allclose(kept.curve()["accuracy"], written["accuracy"])
+        np.testing.assert_allclose(kept.curve()["mean_timesteps"], written["mean_timesteps"])
     assert meta["run"] == RUN and meta["machine"].startswith(f"{os.cpu_count()}-core")
     exits = pd.read_csv(chain / "exits.csv")
     assert exits.groupby(["policy", "value"], dropna=False)["count"].sum().eq(n["test"]).all()
@@ -100,7 +106,7 @@ def test_held_out_protocol_never_reads_the_test_labels(chain, tmp_path):
     knobs = ["policy", "parameter", "value"]
 
     def chosen(sweep, protocol):
-        points = sweep.operating_points(0.5).points
+        points = sweep.operating_points(0.5)
         return points[points["protocol"] == protocol][knobs].reset_index(drop=True)
 
     pd.testing.assert_frame_equal(chosen(clean, "held-out"), chosen(dirty, "held-out"))

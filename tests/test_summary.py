@@ -4,45 +4,48 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from spikecut.analysis import RunPoints, evaluate, headline_markdown, summarise, summary_markdown
+from spikecut.analysis import (
+    RunSweep,
+    Split,
+    evaluate,
+    headline_markdown,
+    summarise,
+    summary_markdown,
+)
 from spikecut.analysis.summary import early_exit_markdown
 from spikecut.analysis.timing import wall_flagged
 
-POINTS = pd.DataFrame(
+# fixed T = 1 and 2, and Top-K at one epsilon
+KNOBS = pd.DataFrame(
     {
-        "protocol": ["held-out", "held-out"],
-        "policy": ["timestep", "topk"],
-        "parameter": ["T_fixed", "epsilon"],
-        "value": [2.0, 0.0],
-        "within_tolerance": [True, True],
+        "policy": ["timestep", "timestep", "topk"],
+        "parameter": ["T_fixed", "T_fixed", "epsilon"],
+        "value": [1.0, 2.0, 0.0],
     }
 )
 
 
-def run(correct, timestep_exits, topk_exits, energy=None):
-    exits = np.array([timestep_exits, topk_exits])
-    return RunPoints(
-        np.array(correct, bool), exits, POINTS, None if energy is None else np.array(energy, float)
-    )
+def split(correct, topk_exits):
+    exits = np.array([[1] * len(topk_exits), [2] * len(topk_exits), topk_exits])
+    return Split(exits, np.array(correct, bool))
+
+
+def run(correct, topk_exits, val=None):
+    """A run whose validation split is its test split unless given; the energy spent
+    up to step t is t."""
+    test = split(correct, topk_exits)
+    energy = np.tile([1.0, 2.0], (len(topk_exits), 1))
+    return RunSweep(KNOBS, test, test if val is None else split(*val), energy)
 
 
 @pytest.fixture
 def runs():
-    # N = 4, T = 2. alpha 0: fixed-step accuracy 0.5 then 0.75; Top-K stops three
-    # samples at t = 1 and is right on three. alpha 0.5: 0.75 at both steps.
+    # N = 4, T = 2. alpha 0: fixed-step accuracy 0.5 then 0.75, so within 0.5 pp of
+    # full T only at T = 2; Top-K stops three samples at t = 1 and is right on three.
+    # alpha 0.5: 0.75 at both steps, so its fixed T is 1.
     return {
-        ("0", 0): run(
-            [[0, 1], [1, 1], [0, 0], [1, 1]],
-            [2, 2, 2, 2],
-            [2, 1, 1, 1],
-            energy=[[2.0] * 4, [2.0, 1.0, 1.0, 1.0]],
-        ),
-        ("0.5", 0): run(
-            [[1, 1], [1, 1], [0, 0], [1, 1]],
-            [1, 1, 1, 1],
-            [1, 1, 2, 1],
-            energy=[[1.0] * 4, [1.0, 1.0, 2.0, 1.0]],
-        ),
+        ("0", 0): run([[0, 1], [1, 1], [0, 0], [1, 1]], [2, 1, 1, 1]),
+        ("0.5", 0): run([[1, 1], [1, 1], [0, 0], [1, 1]], [1, 1, 2, 1]),
     }
 
 
@@ -55,7 +58,7 @@ def estimate(table, **keys):
 
 
 def test_quantities_by_hand(runs):
-    fixed, points, effects = evaluate(runs, n_boot=200)
+    fixed, points, effects = evaluate(runs, 0.5, n_boot=200)
     assert estimate(fixed, alpha="0", T=1) == 0.5
     assert estimate(fixed, alpha="0", T=2) == 0.75
     topk = dict(protocol="held-out", policy="topk")
@@ -64,13 +67,15 @@ def test_quantities_by_hand(runs):
     assert estimate(points, alpha="0", quantity="accuracy_T", **topk) == 0.75
     assert estimate(points, alpha="0", quantity="mean_energy_uj", **topk) == 1.25
     # equal accuracy: the same run needs T = 2 for 0.75; at tolerance: the alpha = 0
-    # model's fixed T at its operating point under the same protocol, here 2
+    # model's fixed T at its operating point under the same protocol, here 2; the
+    # paper's: the full T = 2
     assert estimate(points, alpha="0", quantity="speedup_equal_accuracy", **topk) == 2 / 1.25
     assert estimate(points, alpha="0", quantity="speedup_at_tolerance", **topk) == 2 / 1.25
+    assert estimate(points, alpha="0", quantity="speedup_vs_full_T", **topk) == 2 / 1.25
     # alpha 0.5 is already at 0.75 at t = 1; the tolerance still refers to alpha = 0
     assert estimate(points, alpha="0.5", quantity="speedup_equal_accuracy", **topk) == 1 / 1.25
     assert estimate(points, alpha="0.5", quantity="speedup_at_tolerance", **topk) == 2 / 1.25
-    # the RCS effect: paired differences against alpha = 0
+    # the RCS effect: paired differences against alpha = 0, each at its own point
     assert estimate(effects, alpha="0.5", quantity="mean_timesteps", **topk) == 0.0
     timestep = dict(protocol="held-out", policy="timestep")
     assert estimate(effects, alpha="0.5", quantity="mean_timesteps", **timestep) == -1.0
@@ -83,48 +88,46 @@ def test_quantities_by_hand(runs):
 def test_every_alpha_needs_every_seed(runs):
     runs[("0", 1)] = runs[("0", 0)]
     with pytest.raises(ValueError, match=r"\('0.5', 1\)"):
-        evaluate(runs)
+        evaluate(runs, 0.5)
 
 
 def test_held_out_speedup_uses_the_baseline_it_chose(runs):
     """Under a protocol, the speed-up at tolerance divides the alpha = 0 model's fixed T
     at that protocol's operating point, not the test curve's."""
-    base = runs[("0", 0)]
-    points = pd.concat([POINTS, POINTS.assign(protocol="paper")], ignore_index=True)
-    exits = np.array([[1, 1, 1, 1], [2, 1, 1, 1], [2, 2, 2, 2], [2, 1, 1, 1]])
-    runs[("0", 0)] = RunPoints(base.correct, exits, points)
-    runs[("0.5", 0)] = RunPoints(runs[("0.5", 0)].correct, exits, points)
-    _, table, _ = evaluate(runs, n_boot=100)
+    # on validation, alpha 0 is at its full-T accuracy from t = 1
+    runs[("0", 0)] = run(
+        [[0, 1], [1, 1], [0, 0], [1, 1]], [2, 1, 1, 1], val=([[1, 1]] * 4, [1, 1, 1, 1])
+    )
+    _, table, _ = evaluate(runs, 0.5, n_boot=100)
     held = dict(protocol="held-out", policy="topk", quantity="speedup_at_tolerance")
     assert estimate(table, alpha="0", **held) == 1 / 1.25  # validation chose T = 1
     paper = held | {"protocol": "paper"}
     assert estimate(table, alpha="0", **paper) == 2 / 1.25
 
 
-def test_bad_points():
-    with pytest.raises(ValueError, match="exits must be"):
-        RunPoints(np.ones((4, 2), bool), np.ones((2, 3), int), POINTS)
-
-
 @pytest.fixture
 def summary(runs):
     keyed = {("d", "bptt", a, s): p for (a, s), p in runs.items()}
-    return summarise(keyed, n_boot=200)
+    return summarise(keyed, 0.5, n_boot=200)
 
 
 def test_summary_tables_and_markdown(summary):
-    assert set(summary.points["protocol"]) == {"held-out"}
+    assert set(summary.points["protocol"]) == {"held-out", "paper"}
     assert summary.sizes.to_dict("records") == [
-        {"dataset": "d", "method": "bptt", "T": 2, "n_test": 4, "n_seeds": 1}
+        {"dataset": "d", "method": "bptt", "T": 2, "n_test": 4, "n_val": 4, "n_seeds": 1}
     ]
-    per_run = summary.per_run.set_index(["alpha", "policy"])
+    per_run = summary.per_run[summary.per_run["protocol"] == "held-out"]
+    per_run = per_run.set_index(["alpha", "policy"])
     assert per_run.loc[("0", "topk"), "mean_timesteps"] == 1.25
     assert per_run.loc[("0.5", "topk"), "accuracy"] == 0.75
+    assert per_run.loc[("0.5", "timestep"), "value"] == 1.0
     text = summary_markdown(summary, 0.5, {"seeds": [0]}, ["a test machine"])
     assert "## d (bptt)" in text and "### held-out protocol" in text
     assert "| 0 | topk | 75.00 [" in text and "| speed-up at tolerance |" in text
+    assert "| speed-up vs full T (the paper's) |" in text
     assert "RCS effect (α > 0 minus α = 0" in text and "Produced on a test machine." in text
-    assert "4 test samples, 1 seed. " in text and "seeds:" in text
+    assert "4 test samples and 4 validation samples, 1 seed. " in text and "seeds:" in text
+    assert "chosen anew on the drawn curve of each seed" in text
 
 
 def test_headline_names_protocol_machine_and_effect(summary):
@@ -132,19 +135,24 @@ def test_headline_names_protocol_machine_and_effect(summary):
     assert "no α = 0 run" not in text
     assert text.startswith("<!-- generated by spikecut")
     assert "Produced on machine A; machine B." in text
-    (row,) = [line for line in text.splitlines() if line.startswith("| d, bptt |")]
+    (row, _) = [line for line in text.splitlines() if line.startswith("| d, bptt |")]
     cells = [c.strip() for c in row.strip("|").split("|")]
     assert cells[1] == "2"  # T
     assert cells[2].startswith("50.00 [") and cells[3].startswith("75.00 [")
-    assert cells[5].startswith("1.25 [") and cells[6].startswith("0.5: 1.25 [")
-    assert cells[7].startswith("1.60 [") and cells[8].startswith("0.00 [")
-    assert "(includes 0)" in cells[8]
+    assert cells[4].startswith("2.00 [")  # the baseline's fixed T
+    assert cells[5].startswith("1.25 [") and cells[6].startswith("1.60 [")  # Top-K alone
+    assert cells[7].startswith("1.60 [")  # the paper's: 2 / 1.25
+    assert cells[8].startswith("0.5: 1.25 [") and cells[9].startswith("0.00 [")
+    assert "(includes 0)" in cells[9]
+    assert "**What the intervals say**" in text
+    assert "- **d (bptt)**, held-out protocol: " in text
 
 
 def test_headline_without_a_baseline_says_so(runs):
     keyed = {("d", "bptt", "0.5", 0): runs[("0.5", 0)]}
-    text = headline_markdown(summarise(keyed, n_boot=100), 0.5, ["m"])
+    text = headline_markdown(summarise(keyed, 0.5, n_boot=100), 0.5, ["m"])
     assert "| d, bptt | no α = 0 run to compare with |" in text
+    assert "What the intervals say" not in text
 
 
 def test_early_exit_table_means_over_seeds():

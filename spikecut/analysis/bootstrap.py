@@ -1,10 +1,10 @@
 """Bootstrap intervals over test samples and seeds (docs/method.md §10).
 
 One replicate draws the seeds with replacement and, independently, the test samples
-with replacement. The drawn samples are the same for every run that shares the test
-set (each policy, each alpha, each seed of a data set and method), so comparisons
-between them are paired; a statistic is computed per seed on the drawn samples and
-averaged over the drawn seeds. The interval is the percentile interval of the
+and the validation samples with replacement. The drawn samples are the same for every
+run that shares the splits (each policy, each alpha, each seed of a data set and
+method), so comparisons between them are paired; a statistic is computed per seed on
+the drawn samples and averaged over the drawn seeds. The interval is the percentile interval of the
 replicates; the estimate is the statistic on the data as they are.
 
 scipy's ``stats.bootstrap`` resamples one level (with ``paired`` across samples); it
@@ -26,56 +26,86 @@ from functools import cached_property
 import numpy as np
 
 
+def _counts(indices: np.ndarray, n: int) -> np.ndarray:
+    """How often each of ``n`` samples is drawn in each row of ``indices``: ``[B, n]``."""
+    return np.stack([np.bincount(row, minlength=n) for row in indices]).astype(np.float64)
+
+
+def _means(x: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """The count-weighted mean over the last axis of ``x`` per replicate, ``[B, ...]``.
+    Counts are whole numbers, so integer and boolean arrays sum exactly: equal counts
+    give equal means, bit for bit, which the choice of an operating point compares."""
+    x = np.asarray(x, dtype=np.float64)
+    n = counts.shape[1]
+    if x.shape[-1] != n:
+        raise ValueError(f"per-sample arrays must end in N = {n}, got shape {x.shape}")
+    return np.moveaxis(np.tensordot(x, counts, axes=([-1], [1])), -1, 0) / n
+
+
 @dataclass(frozen=True)
 class Resamples:
-    """``B`` replicates: ``seeds`` ``[B, S]`` and ``samples`` ``[B, N]``, indices drawn
-    with replacement."""
+    """``B`` replicates: ``seeds`` ``[B, S]``, test ``samples`` ``[B, N]`` and, where a
+    validation split chooses operating points, ``val_samples`` ``[B, N_val]``: indices
+    drawn with replacement."""
 
     seeds: np.ndarray
     samples: np.ndarray
+    val_samples: np.ndarray | None = None
 
     @classmethod
-    def draw(cls, n_seeds: int, n_samples: int, n_boot: int = 2000, seed: int = 0) -> Resamples:
-        if n_seeds < 1 or n_samples < 1 or n_boot < 1:
+    def draw(
+        cls,
+        n_seeds: int,
+        n_samples: int,
+        n_boot: int = 2000,
+        seed: int = 0,
+        n_val: int | None = None,
+    ) -> Resamples:
+        if n_seeds < 1 or n_samples < 1 or n_boot < 1 or (n_val is not None and n_val < 1):
             raise ValueError(
-                "a bootstrap needs at least one seed, one sample and one "
-                f"replicate; got {n_seeds}, {n_samples} and {n_boot}"
+                "a bootstrap needs at least one seed, one sample (of each split) and one "
+                f"replicate; got {n_seeds} seeds, {n_samples} test and "
+                f"{n_val} validation samples and {n_boot} replicates"
             )
         rng = np.random.default_rng(seed)
-        return cls(
-            rng.integers(0, n_seeds, (n_boot, n_seeds)),
-            rng.integers(0, n_samples, (n_boot, n_samples)),
-        )
+        seeds = rng.integers(0, n_seeds, (n_boot, n_seeds))
+        samples = rng.integers(0, n_samples, (n_boot, n_samples))
+        val = None if n_val is None else rng.integers(0, n_val, (n_boot, n_val))
+        return cls(seeds, samples, val)
 
     @classmethod
-    def identity(cls, n_seeds: int, n_samples: int) -> Resamples:
+    def identity(cls, n_seeds: int, n_samples: int, n_val: int | None = None) -> Resamples:
         """One "replicate" that is the data themselves: every seed and sample once."""
-        return cls(np.arange(n_seeds)[None], np.arange(n_samples)[None])
+        val = None if n_val is None else np.arange(n_val)[None]
+        return cls(np.arange(n_seeds)[None], np.arange(n_samples)[None], val)
 
     @property
     def n_samples(self) -> int:
         return self.samples.shape[1]
 
     @cached_property
-    def weights(self) -> np.ndarray:
-        """How often each sample is drawn, over N: ``[B, N]``, rows sum to 1."""
-        n = self.n_samples
-        counts = np.stack([np.bincount(row, minlength=n) for row in self.samples])
-        return counts / n
+    def _test_counts(self) -> np.ndarray:
+        return _counts(self.samples, self.n_samples)
+
+    @cached_property
+    def _val_counts(self) -> np.ndarray:
+        if self.val_samples is None:
+            raise ValueError("these replicates draw no validation samples")
+        return _counts(self.val_samples, self.val_samples.shape[1])
 
     def sample_means(self, x: np.ndarray) -> np.ndarray:
-        """The mean over each replicate's samples of ``x`` ``[..., N]``: ``[B, ...]``."""
-        x = np.asarray(x, dtype=np.float64)
-        if x.shape[-1] != self.n_samples:
-            raise ValueError(
-                f"per-sample arrays must end in N = {self.n_samples}, got shape {x.shape}"
-            )
-        return np.moveaxis(np.tensordot(x, self.weights, axes=([-1], [1])), -1, 0)
+        """The mean over each replicate's test samples of ``x`` ``[..., N]``: ``[B, ...]``."""
+        return _means(x, self._test_counts)
+
+    def val_means(self, x: np.ndarray) -> np.ndarray:
+        """The same over the validation samples, ``x`` ``[..., N_val]``."""
+        return _means(x, self._val_counts)
 
     def over_seeds(self, per_seed: np.ndarray) -> np.ndarray:
-        """``[B, S]`` per-seed values under each replicate's samples: their mean over
-        the replicate's seeds, ``[B]``."""
-        return np.take_along_axis(per_seed, self.seeds, axis=1).mean(axis=1)
+        """``[B, S, ...]`` per-seed values under each replicate's samples: their mean
+        over the replicate's seeds, ``[B, ...]``."""
+        index = self.seeds.reshape(self.seeds.shape + (1,) * (per_seed.ndim - 2))
+        return np.take_along_axis(per_seed, index, axis=1).mean(axis=1)
 
 
 Statistic = Callable[[Resamples], np.ndarray]

@@ -1,17 +1,24 @@
 """Every headline quantity of a data set and method with its bootstrap interval.
 
-The sweep stage keeps, per run, the test set's fixed-step correctness and the exit step
-of every sample at each policy's operating point under both protocols (a
-:class:`RunPoints`). From the runs of one data set and method (alphas x seeds, one
-test set) this module computes, with the paired bootstrap of
+The sweep stage keeps, per run, every swept point's exit step for each sample of the
+test and the validation split and both splits' fixed-step correctness (a
+:class:`RunSweep`). From the runs of one data set and method (alphas x seeds, one pair
+of splits) this module computes, with the paired bootstrap of
 :mod:`spikecut.analysis.bootstrap`:
 
 - per alpha: the accuracy at each fixed T, and the full-T accuracy;
 - per alpha, policy and protocol: the accuracy, mean timesteps and energy at the
   operating point, the speed-up at tolerance (over the alpha = 0 model's fixed T within
-  the tolerance, chosen by the same protocol) and the speed-up at equal accuracy;
-- per alpha > 0, policy and protocol: the RCS effect, the paired difference against
-  alpha = 0 of the same seed in mean timesteps and in accuracy.
+  the tolerance, chosen by the same protocol), the speed-up at equal accuracy and the
+  paper's speed-up, over the full T;
+- per alpha > 0, policy and protocol: the regulariser's effect, the paired difference
+  against alpha = 0 of the same seed in mean timesteps and in accuracy.
+
+Each replicate runs the protocol again: the operating points (each policy's knob and
+the baseline's T_fixed) are chosen anew on the replicate's validation samples
+(held-out) or its test samples (paper), per seed, and the replicate's test samples are
+read at that choice. The interval therefore carries the randomness of the choice as
+well as that of the reading.
 """
 
 from __future__ import annotations
@@ -23,186 +30,219 @@ import numpy as np
 import pandas as pd
 
 from spikecut.analysis.bootstrap import Interval, Resamples, interval
-from spikecut.analysis.protocols import choose
+from spikecut.analysis.protocols import choose, choose_rows, policy_rows
+from spikecut.cutoff.policies import BASELINE
 from spikecut.cutoff.steps import first_reaching
 from spikecut.regularisers import is_baseline
 
-POINT_KEYS = ["protocol", "policy"]
-
 
 @dataclass(frozen=True)
-class RunPoints:
-    """One run's test set at its operating points."""
+class Split:
+    """One split's sweep, kept per sample."""
 
+    exits: np.ndarray  # [P, N] exit step of each sample at each swept point
     correct: np.ndarray  # [N, T] bool: argmax Y(t) is the label
-    exits: np.ndarray  # [K, N] exit step of each sample at each operating point
-    points: pd.DataFrame  # K rows: protocol, policy, parameter, value, ...
-    energy_uj: np.ndarray | None = None  # [K, N] energy spent up to the exit step
 
     def __post_init__(self):
-        want = (len(self.points), self.correct.shape[0])
-        for name in ("exits", "energy_uj"):
-            value = getattr(self, name)
-            if value is not None and value.shape != want:
-                raise ValueError(
-                    f"{name} must be [points, N] = {list(want)}, got {list(value.shape)}"
-                )
+        if self.exits.ndim != 2 or self.exits.shape[1] != self.correct.shape[0]:
+            raise ValueError(
+                f"exits must be [points, N] with N = {self.correct.shape[0]} samples, "
+                f"got {list(self.exits.shape)}"
+            )
 
     @cached_property
-    def correct_at_exit(self) -> np.ndarray:
-        """``[K, N]``: whether each sample is right where it stops."""
+    def right(self) -> np.ndarray:
+        """``[P, N]``: whether each sample is right where it stops."""
         return self.correct.T[self.exits - 1, np.arange(self.correct.shape[0])]
 
-    def row(self, protocol: str, policy: str) -> int:
-        match = np.flatnonzero(
-            (self.points["protocol"] == protocol) & (self.points["policy"] == policy)
+    def curve(self) -> pd.DataFrame:
+        return pd.DataFrame(
+            {"accuracy": self.right.mean(axis=1), "mean_timesteps": self.exits.mean(axis=1)}
         )
-        if len(match) != 1:
-            raise KeyError(f"no single operating point for {policy!r} ({protocol})")
-        return int(match[0])
 
 
 @dataclass(frozen=True)
 class RunSweep:
-    """One run's sweep kept per test sample: every point's exit steps, the fixed-step
-    correctness and the energy spent up to each step, with both splits' accuracy and
-    mean timesteps per point, from which either protocol's operating points follow."""
+    """One run's sweep: its swept knobs, the test split and, for the held-out
+    protocol, the validation split, with the energy per test sample spent up to each
+    step where compute was recorded."""
 
     knobs: pd.DataFrame  # P rows: policy, parameter, value
-    exits: np.ndarray  # [P, N] test exit steps
-    correct: np.ndarray  # [N, T] test correctness of argmax Y(t)
-    # [N, T] energy per test sample spent up to each step, where compute was recorded
-    energy_uj: np.ndarray | None
-    # "test" and, for the held-out protocol, "val": accuracy and mean_timesteps per point
-    curves: dict[str, pd.DataFrame]
+    test: Split
+    val: Split | None = None
+    energy_uj: np.ndarray | None = None  # [N, T]
 
-    def operating_points(self, max_loss_pp: float) -> RunPoints:
-        val = self.curves.get("val")
-        points = choose(
-            None if val is None else self.knobs.join(val),
-            self.knobs.join(self.curves["test"]),
-            max_loss_pp,
+    def __post_init__(self):
+        for name, split in (("test", self.test), ("val", self.val)):
+            if split is not None and split.exits.shape[0] != len(self.knobs):
+                raise ValueError(
+                    f"the {name} split holds {split.exits.shape[0]} swept points, "
+                    f"the knobs {len(self.knobs)}"
+                )
+        if self.energy_uj is not None and self.energy_uj.shape != self.test.correct.shape:
+            raise ValueError(
+                f"energy_uj must be [N, T] = {list(self.test.correct.shape)}, "
+                f"got {list(self.energy_uj.shape)}"
+            )
+
+    @cached_property
+    def spent(self) -> np.ndarray | None:
+        """``[P, N]``: the energy each test sample spent up to its exit step."""
+        if self.energy_uj is None:
+            return None
+        exits = self.test.exits
+        return self.energy_uj[np.arange(exits.shape[1]), exits - 1]
+
+    def operating_points(self, max_loss_pp: float) -> pd.DataFrame:
+        """Each policy's point under each protocol (:func:`choose`) on the data as they
+        are, with the test split's accuracy, mean timesteps and energy there."""
+        val = None if self.val is None else self.knobs.join(self.val.curve())
+        points = choose(val, self.knobs.join(self.test.curve()), max_loss_pp)
+        rows = points["row"].to_numpy()
+        spent = np.nan if self.spent is None else self.spent[rows].mean(axis=1)
+        return points.assign(
+            accuracy=self.test.right[rows].mean(axis=1),
+            mean_timesteps=self.test.exits[rows].mean(axis=1),
+            mean_energy_uj=spent,
         )
-        exits = self.exits[points["row"].to_numpy()]
-        spent = None
-        if self.energy_uj is not None:
-            spent = self.energy_uj[np.arange(exits.shape[1]), exits - 1]
-        return RunPoints(self.correct, exits, points, spent)
 
 
-def _stack(
-    runs: dict[int, RunPoints], seeds: list[int], field: str, row: int | None = None
-) -> np.ndarray:
-    values = [getattr(runs[s], field) for s in seeds]
-    return np.stack(values if row is None else [v[row] for v in values])
+@dataclass(frozen=True)
+class Measured:
+    """One alpha's runs under some replicates: ``fixed`` ``[B, S, T]``, the accuracy at
+    each fixed T, and per protocol each quantity at the policies' operating points as
+    that protocol chose them in each replicate, ``[B, S, G]`` (policies in name order)."""
+
+    fixed: np.ndarray
+    at: dict[str, dict[str, np.ndarray]]
+
+
+def measure(
+    sweeps: list[RunSweep], r: Resamples, max_loss_pp: float, protocols: list[str]
+) -> Measured:
+    """The seeds' ``sweeps`` (one alpha) under the replicates ``r``: the curves are
+    averaged over each replicate's samples, the operating points chosen on them per
+    seed, and the test split read there."""
+    knobs = sweeps[0].knobs
+    test = {
+        "accuracy": r.sample_means(np.stack([s.test.right for s in sweeps])),  # [B, S, P]
+        "mean_timesteps": r.sample_means(np.stack([s.test.exits for s in sweeps])),
+    }
+    if sweeps[0].spent is not None:
+        test["mean_energy_uj"] = r.sample_means(np.stack([s.spent for s in sweeps]))
+    fixed = r.sample_means(np.stack([s.test.correct.T for s in sweeps]))
+    at = {}
+    for protocol in protocols:
+        if protocol == "held-out":
+            accuracy = r.val_means(np.stack([s.val.right for s in sweeps]))
+            steps = r.val_means(np.stack([s.val.exits for s in sweeps]))
+        else:
+            accuracy, steps = test["accuracy"], test["mean_timesteps"]
+        rows, _ = choose_rows(accuracy, steps, knobs, max_loss_pp)
+        at[protocol] = {q: np.take_along_axis(v, rows, axis=-1) for q, v in test.items()}
+    return Measured(fixed, at)
+
+
+def _shapes(run: RunSweep) -> tuple:
+    return (
+        run.test.correct.shape,
+        None if run.val is None else run.val.correct.shape,
+        run.energy_uj is not None,
+    )
 
 
 def evaluate(
-    runs: dict[tuple[str, int], RunPoints], n_boot: int = 2000, seed: int = 0, level: float = 0.95
+    runs: dict[tuple[str, int], RunSweep],
+    max_loss_pp: float,
+    n_boot: int = 2000,
+    seed: int = 0,
+    level: float = 0.95,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """``runs`` maps (alpha, seed) to its points, for one data set and method with one
-    test set. Returns (fixed, points, effects): tidy tables of ``quantity``,
-    ``estimate``, ``low``, ``high``, with ``alpha``, ``T`` / ``protocol``, ``policy``."""
+    """``runs`` maps (alpha, seed) to its sweep, for one data set and method with one
+    pair of splits. Returns (fixed, points, effects): tidy tables of ``quantity``,
+    ``estimate``, ``low``, ``high``, with ``alpha``, ``T`` / ``protocol``, ``policy``.
+    The held-out protocol is measured where every run has a validation split."""
     alphas = sorted({a for a, _ in runs}, key=float)
     seeds = sorted({s for _, s in runs})
     missing = [(a, s) for a in alphas for s in seeds if (a, s) not in runs]
     if missing:
         raise ValueError(f"runs {missing} are missing: every alpha needs every seed")
-    by_alpha = {a: {s: runs[a, s] for s in seeds} for a in alphas}
     first = next(iter(runs.values()))
-    n, n_steps = first.correct.shape
-    data = Resamples.identity(len(seeds), n)
-    resamples = Resamples.draw(len(seeds), n, n_boot, seed)
+    # the points' values may differ (a raw threshold is calibrated per run), their
+    # policies and order may not: the replicates choose among them by position
+    layout = ["policy", "parameter"]
+    for key, run in runs.items():
+        if not run.knobs[layout].equals(first.knobs[layout]):
+            raise ValueError(
+                f"run {key} swept other points: sweep every run with the same settings"
+            )
+        if _shapes(run) != _shapes(first):
+            raise ValueError(
+                f"run {key} holds splits of other sizes or no energy where the others do "
+                f"({_shapes(run)} against {_shapes(first)}): the runs of a data set and "
+                "method must share their test and validation splits and their records"
+            )
+    held_out = all(run.val is not None for run in runs.values())
+    protocols = ["held-out", "paper"] if held_out else ["paper"]
+    n, n_steps = first.test.correct.shape
+    n_val = first.val.correct.shape[0] if held_out else None
+    data = Resamples.identity(len(seeds), n, n_val)
+    resamples = Resamples.draw(len(seeds), n, n_boot, seed, n_val)
     baseline = next((a for a in alphas if is_baseline(a)), None)
-    cache: dict[tuple[str, int], np.ndarray] = {}
+    names = list(policy_rows(first.knobs))
+    fixed_g = names.index(BASELINE)
+    cache: dict[tuple[str, int], Measured] = {}
 
-    def fixed_accuracy(alpha: str, r: Resamples) -> np.ndarray:  # [B, S, T]
+    def measured(alpha: str, r: Resamples) -> Measured:
         key = (alpha, id(r))  # r is data or resamples, both alive throughout
         if key not in cache:
-            correct = _stack(by_alpha[alpha], seeds, "correct").transpose(0, 2, 1)
-            cache[key] = r.sample_means(correct)
+            sweeps = [runs[alpha, s] for s in seeds]
+            cache[key] = measure(sweeps, r, max_loss_pp, protocols)
         return cache[key]
 
-    def ci(stat) -> Interval:
-        return interval(stat, data, resamples, level)
+    def ci(per_seed) -> Interval:
+        """The interval of the mean over seeds of ``per_seed(r)``, ``[B, S]``."""
+        return interval(lambda r: r.over_seeds(per_seed(r)), data, resamples, level)
 
     fixed, point_rows, effects = [], [], []
     for alpha in alphas:
         for t in range(n_steps):
-            got = ci(lambda r, a=alpha, t=t: r.over_seeds(fixed_accuracy(a, r)[..., t]))
+            got = ci(lambda r, a=alpha, t=t: measured(a, r).fixed[..., t])
             fixed.append({"alpha": alpha, "T": t + 1, "quantity": "accuracy", **vars(got)})
-        full_T = vars(ci(lambda r, a=alpha: r.over_seeds(fixed_accuracy(a, r)[..., -1])))
-        points = first.points[POINT_KEYS].drop_duplicates()
-        for protocol, policy in points.itertuples(index=False):
-            row = first.row(protocol, policy)
-            exits = _stack(by_alpha[alpha], seeds, "exits", row)
-            right = _stack(by_alpha[alpha], seeds, "correct_at_exit", row)
+        full_T = vars(ci(lambda r, a=alpha: measured(a, r).fixed[..., -1]))
+        for protocol in protocols:
+            for g, policy in enumerate(names):
 
-            def steps(r, exits=exits):
-                return r.sample_means(exits)
+                def at(r, quantity, a=alpha, protocol=protocol, g=g):
+                    return measured(a, r).at[protocol][quantity][..., g]
 
-            def accuracy(r, right=right):
-                return r.sample_means(right)
-
-            def at_equal_accuracy(r, a=alpha, accuracy=accuracy, steps=steps):
-                return first_reaching(fixed_accuracy(a, r), accuracy(r)) / steps(r)
-
-            quantities = {
-                "accuracy": lambda r, f=accuracy: r.over_seeds(f(r)),
-                "mean_timesteps": lambda r, f=steps: r.over_seeds(f(r)),
-                "speedup_equal_accuracy": lambda r, f=at_equal_accuracy: r.over_seeds(f(r)),
-            }
-            if first.energy_uj is not None:
-                spent = _stack(by_alpha[alpha], seeds, "energy_uj", row)
-                quantities["mean_energy_uj"] = lambda r, e=spent: r.over_seeds(r.sample_means(e))
-            if baseline is not None:
-                # the baseline's fixed T within the tolerance, as the same protocol chose
-                # it: on validation (held-out) or on the test curve (paper)
-                fixed_T = _stack(
-                    by_alpha[baseline], seeds, "exits", first.row(protocol, "timestep")
-                )
-
-                def at_tolerance(r, fixed_T=fixed_T, steps=steps):
-                    return r.sample_means(fixed_T) / steps(r)
-
-                quantities["speedup_at_tolerance"] = lambda r, f=at_tolerance: r.over_seeds(f(r))
-            point_rows.append(
-                {
-                    "alpha": alpha,
-                    "protocol": protocol,
-                    "policy": policy,
-                    "quantity": "accuracy_T",
-                    **full_T,
+                quantities = {
+                    "accuracy": lambda r: at(r, "accuracy"),
+                    "mean_timesteps": lambda r: at(r, "mean_timesteps"),
+                    "speedup_equal_accuracy": lambda r, a=alpha: (
+                        first_reaching(measured(a, r).fixed, at(r, "accuracy"))
+                        / at(r, "mean_timesteps")
+                    ),
+                    "speedup_vs_full_T": lambda r: n_steps / at(r, "mean_timesteps"),
                 }
-            )
-            for quantity, stat in quantities.items():
-                point_rows.append(
-                    {
-                        "alpha": alpha,
-                        "protocol": protocol,
-                        "policy": policy,
-                        "quantity": quantity,
-                        **vars(ci(stat)),
-                    }
-                )
-            if baseline is None or alpha == baseline:
-                continue
-            base_exits = _stack(by_alpha[baseline], seeds, "exits", row)
-            base_right = _stack(by_alpha[baseline], seeds, "correct_at_exit", row)
-            for quantity, mine, theirs in (
-                ("mean_timesteps", exits, base_exits),
-                ("accuracy", right, base_right),
-            ):
-                diff = mine.astype(np.float64) - theirs
-                got = ci(lambda r, d=diff: r.over_seeds(r.sample_means(d)))
-                effects.append(
-                    {
-                        "alpha": alpha,
-                        "protocol": protocol,
-                        "policy": policy,
-                        "quantity": quantity,
-                        **vars(got),
-                        "excludes_zero": got.excludes(0.0),
-                    }
-                )
+                if first.spent is not None:
+                    quantities["mean_energy_uj"] = lambda r: at(r, "mean_energy_uj")
+                if baseline is not None:
+                    # the baseline's fixed T within the tolerance, as the same protocol
+                    # chose it: on validation (held-out) or on the test curve (paper)
+                    quantities["speedup_at_tolerance"] = lambda r, protocol=protocol: (
+                        at(r, "mean_timesteps", baseline, protocol, fixed_g)
+                        / at(r, "mean_timesteps")
+                    )
+                where = {"alpha": alpha, "protocol": protocol, "policy": policy}
+                point_rows.append(where | {"quantity": "accuracy_T", **full_T})
+                for quantity, stat in quantities.items():
+                    point_rows.append(where | {"quantity": quantity, **vars(ci(stat))})
+                if baseline is None or alpha == baseline:
+                    continue
+                for quantity in ("mean_timesteps", "accuracy"):
+                    got = ci(lambda r, q=quantity: at(r, q) - at(r, q, baseline))
+                    effects.append(
+                        where | {"quantity": quantity, **vars(got), "excludes_zero": got.excludes()}
+                    )
     return pd.DataFrame(fixed), pd.DataFrame(point_rows), pd.DataFrame(effects)

@@ -6,49 +6,65 @@
 - *paper*: the operating point is read off the test curve by the same rule, as the
   authors do. It is optimistic: the test split chooses the knob it is judged on.
 
-Both take whole curves of one run (``spikecut.cutoff.sweep`` output) and return row
-positions, so the caller can fetch whatever it kept per point.
+:func:`choose_rows` makes the choice on whole curves given as arrays, for any number
+of curves at once (every bootstrap replicate and seed); :func:`choose` makes it on one
+run's curves as tables and returns row positions, so the caller can fetch whatever it
+kept per point.
 """
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
+
+from spikecut.cutoff.policies import BASELINE
 
 PROTOCOLS = ("held-out", "paper")
 _KNOB = ["policy", "parameter", "value"]
 
 
-def full_T_accuracy(curve: pd.DataFrame) -> float:
-    """The accuracy of the fixed-T policy at the largest T of the curve."""
-    fixed = curve[curve["policy"] == "timestep"]
+def full_T_row(knobs: pd.DataFrame) -> int:
+    """The position of the fixed-T policy at the largest T: its accuracy is the
+    curve's full-T accuracy."""
+    fixed = knobs.reset_index(drop=True)
+    fixed = fixed[fixed["policy"] == BASELINE]
     if fixed.empty:
-        raise ValueError("the curve has no 'timestep' rows: sweep the fixed-T baseline too")
-    return float(fixed.loc[fixed["value"].astype(float).idxmax(), "accuracy"])
+        raise ValueError(f"the curve has no {BASELINE!r} rows: sweep the fixed-T baseline too")
+    return int(fixed["value"].astype(float).idxmax())
 
 
-def fewest_steps_within(curve: pd.DataFrame, max_loss_pp: float) -> pd.DataFrame:
-    """Per policy (index), the position ``row`` in ``curve`` of the point with the
-    fewest mean timesteps whose accuracy is within ``max_loss_pp`` percentage points of
-    the curve's own full-T accuracy; ties go to the more accurate point, then to the
-    first. A policy with no point within the tolerance gets its most accurate one, with
-    ``within_tolerance`` False."""
-    floor = full_T_accuracy(curve) - max_loss_pp / 100 - 1e-12
-    frame = curve.reset_index(drop=True)
-    frame = frame.assign(within=frame["accuracy"] >= floor)
-    # within the tolerance: fewest steps first; outside it: most accurate first
-    order = pd.concat(
-        [
-            frame[frame["within"]].sort_values(
-                ["mean_timesteps", "accuracy"], ascending=[True, False], kind="stable"
-            ),
-            frame[~frame["within"]].sort_values("accuracy", ascending=False, kind="stable"),
-        ]
-    )
-    best = order.groupby("policy", sort=True).head(1)
-    return pd.DataFrame(
-        {"row": best.index, "within_tolerance": best["within"].to_numpy()},
-        index=best["policy"].to_numpy(),
-    ).sort_index()
+def policy_rows(knobs: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Each policy's row positions in ``knobs``, policies in name order."""
+    names = knobs["policy"].to_numpy()
+    return {p: np.flatnonzero(names == p) for p in sorted(set(names))}
+
+
+def choose_rows(
+    accuracy: np.ndarray, mean_timesteps: np.ndarray, knobs: pd.DataFrame, max_loss_pp: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per policy (in name order, last axis), the row of the point with the fewest mean
+    timesteps whose accuracy is within ``max_loss_pp`` percentage points of the curve's
+    own full-T accuracy; ties go to the more accurate point, then to the first. A
+    policy with no point within the tolerance gets its most accurate one.
+
+    ``accuracy`` and ``mean_timesteps`` are curves over the rows of ``knobs``,
+    ``[..., P]``. Returns the rows and whether each is within the tolerance, ``[..., G]``
+    for G policies."""
+    accuracy = np.asarray(accuracy, dtype=np.float64)
+    steps = np.asarray(mean_timesteps, dtype=np.float64)
+    floor = accuracy[..., full_T_row(knobs)] - max_loss_pp / 100 - 1e-12
+    rows, within = [], []
+    for members in policy_rows(knobs).values():
+        acc, ts = accuracy[..., members], steps[..., members]
+        ok = acc >= floor[..., None]
+        # lexsort's last key leads: points within the tolerance first, by fewest steps
+        # then most accurate; the others by most accurate; it is stable, so the first
+        # of equal points wins
+        order = np.lexsort((-acc, np.where(ok, ts, -acc), ~ok), axis=-1)
+        first = order[..., 0]
+        rows.append(members[first])
+        within.append(np.take_along_axis(ok, first[..., None], axis=-1)[..., 0])
+    return np.stack(rows, axis=-1), np.stack(within, axis=-1)
 
 
 def choose(
@@ -60,7 +76,7 @@ def choose(
     same knobs in the same order (sweeps of one run with the same settings). Without a
     validation curve there is no held-out protocol, and only the paper's points."""
     test = test_curve.reset_index(drop=True)
-    picks = {"paper": fewest_steps_within(test, max_loss_pp)}
+    curves = {"paper": test}
     if val_curve is not None:
         val = val_curve.reset_index(drop=True)
         if not val[_KNOB].equals(test[_KNOB]):
@@ -68,18 +84,16 @@ def choose(
                 "the validation and test curves hold different knobs; "
                 "sweep both with the same settings"
             )
-        picks = {"held-out": fewest_steps_within(val, max_loss_pp)} | picks
-    rows = [
-        {
-            "protocol": protocol,
-            "policy": policy,
-            "row": int(pick.row),
-            "within_tolerance": bool(pick.within_tolerance),
-            **test.loc[pick.row, ["parameter", "value"]].to_dict(),
-        }
-        for protocol, chosen in picks.items()
-        for policy, pick in chosen.iterrows()
-    ]
-    return pd.DataFrame(rows)[
+        curves = {"held-out": val} | curves
+    names = list(policy_rows(test))
+    chosen = []
+    for protocol, curve in curves.items():
+        rows, within = choose_rows(curve["accuracy"], curve["mean_timesteps"], test, max_loss_pp)
+        chosen.append(
+            test.loc[rows, ["parameter", "value"]].assign(
+                protocol=protocol, policy=names, row=rows, within_tolerance=within
+            )
+        )
+    return pd.concat(chosen, ignore_index=True)[
         ["protocol", "policy", "parameter", "value", "row", "within_tolerance"]
     ]

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from spikecut.analysis import headline_markdown, summarise, summary_markdown
-from spikecut.analysis.evidence import RunSweep
+from spikecut.analysis.evidence import RunSweep, Split
 from spikecut.cutoff import StepOutputs, sweep
 from spikecut.cutoff.sweep import cumulative_costs
 from spikecut.io import config_id, read_npz, write_csv, write_npz, write_text
@@ -38,16 +38,18 @@ def sweep_splits(
 ) -> tuple[dict[str, pd.DataFrame], pd.DataFrame, np.ndarray]:
     """Every policy of ``cutoff`` calibrated on ``calibration``: its curve on the test
     split and, given ``validation``, on that split (``curves["test"]``,
-    ``curves["val"]``), the test split's exit histograms and its exit steps per
-    sample, ``[points, N]``."""
+    ``curves["val"]``), the test split's exit histograms and each split's run sweep
+    per sample."""
     options = cutoff.sweep_options()
     curves = {}
     curves["test"], exits, per_sample = sweep(
         test, calibration, **options, compute=compute, per_sample=True
     )
+    splits = {"test": Split(per_sample, test.correct)}
     if validation is not None:
-        curves["val"], _ = sweep(validation, calibration, **options)
-    return curves, exits, per_sample
+        curves["val"], _, per_sample = sweep(validation, calibration, **options, per_sample=True)
+        splits["val"] = Split(per_sample, validation.correct)
+    return curves, exits, splits
 
 
 def tidy_curves(curves: dict[str, pd.DataFrame], n_steps: int, run: dict, cid: str) -> pd.DataFrame:
@@ -64,7 +66,7 @@ def sweep_cutoff(
     exit histograms, and the sweep kept per test sample, from which the summary reads
     each protocol's operating points."""
     sets, meta = load_step_outputs(logits)
-    curves, exits, per_sample = sweep_splits(
+    curves, exits, splits = sweep_splits(
         sets["test"], sets["cal"], sets["val"], cutoff, meta["compute"]
     )
     cid = config_id({"logits": meta["config_id"], "cutoff": cutoff.model_dump(mode="json")})
@@ -82,25 +84,21 @@ def sweep_cutoff(
             "record": meta.get("plan"),
             "knobs": knobs.to_dict(orient="list"),
         },
-        exits=per_sample,
-        correct=sets["test"].correct,
         energy_uj=spent.astype(np.float32),
-        **{f"{split}_{q}": c[q].to_numpy() for split, c in curves.items() for q in CURVE},
+        **{f"{k}_{name}": getattr(split, name) for k, split in splits.items() for name in SPLIT},
     )
 
 
 KNOBS = ["policy", "parameter", "value"]
-CURVE = ["accuracy", "mean_timesteps"]
+SPLIT = ("exits", "correct")  # what a sweep file keeps of each split, per sample
 
 
 def load_run_sweep(path: str) -> tuple[RunSweep, dict]:
     """A run's sweep as written by :func:`sweep_cutoff`, and its meta."""
-    split_arrays = tuple(f"{s}_{q}" for s in ("val", "test") for q in CURVE)
-    arrays, meta = read_npz(path, ("exits", "correct", "energy_uj") + split_arrays)
-    curves = {s: pd.DataFrame({q: arrays[f"{s}_{q}"] for q in CURVE}) for s in ("val", "test")}
-    return RunSweep(
-        pd.DataFrame(meta["knobs"]), arrays["exits"], arrays["correct"], arrays["energy_uj"], curves
-    ), meta
+    names = tuple(f"{k}_{name}" for k in ("test", "val") for name in SPLIT)
+    arrays, meta = read_npz(path, ("energy_uj",) + names)
+    test, val = (Split(*(arrays[f"{k}_{name}"] for name in SPLIT)) for k in ("test", "val"))
+    return RunSweep(pd.DataFrame(meta["knobs"]), test, val, arrays["energy_uj"]), meta
 
 
 def concat_csv(inputs: list[str], output: str) -> None:
@@ -126,7 +124,7 @@ def summarise_runs(
         run_sweep, meta = load_run_sweep(path)
         run = meta["run"]
         key = (run["dataset"], run["method"], run["alpha"], int(run["seed"]))
-        runs[key] = run_sweep.operating_points(summary.max_accuracy_loss_pp)
+        runs[key] = run_sweep
         machines.add(meta.get("machine", "an unrecorded machine"))
         used.setdefault("cutoff", meta.get("cutoff"))
         used.setdefault("record", {})[f"{run['dataset']} {run['method']}"] = meta.get("record")
@@ -139,7 +137,9 @@ def summarise_runs(
         regularisers.add(REGULARISERS[saved["train"]["training"]["regulariser"]].label)
         if saved.get("diverged"):
             diverged[f"{name}, α = {run['alpha']}, seed {run['seed']}"] = saved["diverged"]
-    result = summarise(runs, summary.bootstrap.replicates, summary.bootstrap.seed)
+    result = summarise(
+        runs, summary.max_accuracy_loss_pp, summary.bootstrap.replicates, summary.bootstrap.seed
+    )
     machines = sorted(machines)
     timings = pd.read_csv(early_exit, dtype={"alpha": str}) if early_exit else None
     loss = summary.max_accuracy_loss_pp

@@ -22,7 +22,7 @@ from spikecut.plots import (
     plot_policy_comparison,
 )
 from spikecut.settings import CutoffConfig, SummaryConfig
-from spikecut.stages.analysis import CURVE, KNOBS, sweep_splits, tidy_curves
+from spikecut.stages.analysis import KNOBS, sweep_splits, tidy_curves
 from spikecut.stages.common import with_run
 
 
@@ -110,22 +110,18 @@ def analyse_outputs(
             bar.set_postfix_str(steps[bar.n])
 
     bar.set_postfix_str(steps[0])
-    curves, exits, per_sample = sweep_splits(test, calibration, validation, cutoff)
+    curves, exits, splits = sweep_splits(test, calibration, validation, cutoff)
     advance()
     curve, exits = tidy_curves(curves, test.n_steps, run, cid), with_run(exits, run, cid)
     write_csv(paths["curves"], curve)
     write_csv(paths["exits"], exits)
 
-    run_sweep = RunSweep(
-        curves["test"][KNOBS],
-        per_sample,
-        test.correct,
-        None,
-        {s: c[CURVE] for s, c in curves.items()},
-    )
-    points = run_sweep.operating_points(summary.max_accuracy_loss_pp)
+    run_sweep = RunSweep(curves["test"][KNOBS], splits["test"], splits.get("val"))
     result = summarise(
-        {(dataset, method, "0", 0): points}, summary.bootstrap.replicates, summary.bootstrap.seed
+        {(dataset, method, "0", 0): run_sweep},
+        summary.max_accuracy_loss_pp,
+        summary.bootstrap.replicates,
+        summary.bootstrap.seed,
     )
     machine = f"{describe()} (the analysis; the outputs' own machine is not recorded)"
     write_csv(paths["points"], result.points)
