@@ -10,10 +10,12 @@ from spikecut.cutoff.steps import first_reaching
 
 
 def loop_replicates(resamples, per_seed_statistic, data):
-    """Replicate by replicate: index the drawn samples, compute per drawn seed, mean."""
+    """Replicate by replicate: index the drawn samples, compute per seed, then the mean
+    over seeds plus the replicate's t draw times its standard error."""
     out = []
-    for seeds, samples in zip(resamples.seeds, resamples.samples):
-        out.append(np.mean([per_seed_statistic(data[s][..., samples]) for s in seeds]))
+    for t, samples in zip(resamples.seed_t, resamples.samples):
+        values = [per_seed_statistic(seed_data[..., samples]) for seed_data in data]
+        out.append(np.mean(values) + t * np.std(values, ddof=1) / np.sqrt(len(values)))
     return np.array(out)
 
 
@@ -49,7 +51,7 @@ def test_estimate_is_the_statistic_on_the_data():
     x = np.array([[1.0, 2.0, 3.0, 6.0], [2.0, 2.0, 2.0, 2.0]])
     got = interval(
         lambda r: r.over_seeds(r.sample_means(x)),
-        Resamples.identity(2, 4),
+        Resamples.identity(4),
         Resamples.draw(2, 4, 500, 0),
     )
     assert got.estimate == pytest.approx((3.0 + 2.0) / 2)
@@ -61,7 +63,7 @@ def test_bernoulli_interval_has_the_binomial_width():
     correct = (np.random.default_rng(2).random((1, n)) < p).astype(float)
     got = interval(
         lambda r: r.over_seeds(r.sample_means(correct)),
-        Resamples.identity(1, n),
+        Resamples.identity(n),
         Resamples.draw(1, n, 2000, 3),
     )
     half = 1.96 * np.sqrt(correct.mean() * (1 - correct.mean()) / n)
@@ -70,33 +72,36 @@ def test_bernoulli_interval_has_the_binomial_width():
     assert got.estimate == pytest.approx(correct.mean(), rel=1e-12)
 
 
-def test_constant_data_give_a_point_and_seeds_are_resampled():
+def test_seeds_whose_samples_agree_give_a_t_interval():
+    """Constant samples: a point. Seeds that differ while their samples do not: the t
+    interval of their mean, S - 1 degrees of freedom, which for three seeds reaches
+    past every seed's own value."""
     flat = np.full((1, 50), 0.8)
     got = interval(
         lambda r: r.over_seeds(r.sample_means(flat)),
-        Resamples.identity(1, 50),
+        Resamples.identity(50),
         Resamples.draw(1, 50, 200, 0),
     )
     assert got.low == pytest.approx(0.8) and got.high == pytest.approx(0.8)
-    # three seeds that differ but whose samples do not: only seed resampling moves it
     per_seed = np.repeat(np.array([[0.0], [1.0], [2.0]]), 50, axis=1)
     got = interval(
         lambda r: r.over_seeds(r.sample_means(per_seed)),
-        Resamples.identity(3, 50),
-        Resamples.draw(3, 50, 2000, 0),
+        Resamples.identity(50),
+        Resamples.draw(3, 50, 20_000, 0),
     )
+    half = stats.t.ppf(0.975, 2) * 1.0 / np.sqrt(3)  # the seeds' sd is 1
     assert got.estimate == pytest.approx(1.0)
-    # a replicate's mean of three drawn seeds is 0 (or 2) with probability 1/27, more
-    # than 2.5 %: with three seeds the interval spans everything they show
-    assert got.low == 0.0 and got.high == pytest.approx(2.0)
-    assert not got.excludes(0.0) and got.excludes(2.5)
+    assert got.low == pytest.approx(1 - half, abs=0.1) and got.high == pytest.approx(
+        1 + half, abs=0.1
+    )
+    assert got.low < 0.0 and got.high > 2.0
 
 
 def test_one_seed_agrees_with_scipy():
     x = np.random.default_rng(4).exponential(size=400)
     ours = interval(
         lambda r: r.over_seeds(r.sample_means(x[None])),
-        Resamples.identity(1, 400),
+        Resamples.identity(400),
         Resamples.draw(1, 400, 4000, 5),
     )
     theirs = stats.bootstrap(
@@ -121,18 +126,21 @@ def test_bad_inputs():
 
 
 def test_validation_draws_come_after_the_test_draws_and_average_like_a_loop():
-    """Drawing validation samples too leaves the seeds and test samples of a seed's
-    replicates as they were; their means are those of the drawn samples."""
+    """Drawing validation samples too leaves the seed draws and test samples of a
+    seed's replicates as they were; their means are those of the drawn samples."""
     with_val = Resamples.draw(3, 50, n_boot=40, seed=7, n_val=20)
     without = Resamples.draw(3, 50, n_boot=40, seed=7)
-    assert np.array_equal(with_val.seeds, without.seeds)
+    assert np.array_equal(with_val.seed_t, without.seed_t)
     assert np.array_equal(with_val.samples, without.samples)
     x = np.random.default_rng(8).integers(0, 5, (3, 6, 20))  # [S, P, N_val]
     loop = np.stack([x[..., rows].mean(axis=-1) for rows in with_val.val_samples])
     np.testing.assert_allclose(with_val.val_means(x), loop, rtol=1e-12)
-    # a per-seed array with trailing axes: the drawn seeds' mean, axis by axis
+    # a per-seed array with trailing axes: reduced axis by axis
     per_seed = with_val.val_means(x)  # [B, S, P]
-    loop = np.stack([per_seed[b][seeds].mean(axis=0) for b, seeds in enumerate(with_val.seeds)])
-    np.testing.assert_allclose(with_val.over_seeds(per_seed), loop, rtol=1e-12)
+    loop = [
+        per_seed[b].mean(axis=0) + t * per_seed[b].std(axis=0, ddof=1) / np.sqrt(3)
+        for b, t in enumerate(with_val.seed_t)
+    ]
+    np.testing.assert_allclose(with_val.over_seeds(per_seed), np.stack(loop), rtol=1e-12)
     with pytest.raises(ValueError, match="no validation samples"):
         without.val_means(x)

@@ -186,7 +186,7 @@ def evaluate(
     protocols = ["held-out", "paper"] if held_out else ["paper"]
     n, n_steps = first.test.correct.shape
     n_val = first.val.correct.shape[0] if held_out else None
-    data = Resamples.identity(len(seeds), n, n_val)
+    data = Resamples.identity(n, n_val)
     resamples = Resamples.draw(len(seeds), n, n_boot, seed, n_val)
     baseline = next((a for a in alphas if is_baseline(a)), None)
     names = list(policy_rows(first.knobs))
