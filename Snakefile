@@ -11,6 +11,7 @@ from snakemake.utils import min_version
 sys.path.insert(0, workflow.basedir)
 
 from spikecut.recovery import ENV, remake_prefix
+from spikecut.regularisers import is_baseline
 from spikecut.settings import Settings
 from spikecut.settings.files import read_config
 
@@ -72,3 +73,9 @@ rule all:
         rules.plot_exit_histograms.output,
         rules.render_headline.output,
         rules.plot_models.output,
+        # the regulariser's effects, where the config weighs it
+        (
+            rules.plot_dose_response.output
+            if any(not is_baseline(a) for a in settings.alphas)
+            else []
+        ),

@@ -145,6 +145,28 @@ rule plot_accuracy_vs_energy:
         "../workflow_scripts/plot_policy_comparison.py"
 
 
+rule plot_dose_response:
+    input:
+        effects=rules.summarise.output.effects,
+    output:
+        report(
+            f"{RESULTS}/figures/{settings.regulariser.name}_dose_response.png",
+            caption="../report/dose_response.rst",
+            category="Figures",
+            subcategory="all runs",
+            labels=aggregate_labels("dose response"),
+        ),
+    log:
+        f"{RESULTS}/logs/plot_dose_response.log",
+    localrule: True
+    conda:
+        "../envs/spikecut.yaml"
+    params:
+        regulariser=settings.regulariser.label,
+    script:
+        "../workflow_scripts/plot_dose_response.py"
+
+
 rule plot_exit_histograms:
     input:
         exits=rules.collect_sweeps.output.exits,

@@ -110,6 +110,7 @@ FIGURES = (
     "policy_comparison",
     "accuracy_vs_energy",
     "exit_histograms",
+    "rcs_dose_response",
 )
 
 

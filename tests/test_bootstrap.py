@@ -144,3 +144,18 @@ def test_validation_draws_come_after_the_test_draws_and_average_like_a_loop():
     np.testing.assert_allclose(with_val.over_seeds(per_seed), np.stack(loop), rtol=1e-12)
     with pytest.raises(ValueError, match="no validation samples"):
         without.val_means(x)
+
+
+def test_an_interval_stays_within_what_the_statistic_can_be():
+    """Two seeds far apart: the t draws (one degree of freedom) reach below 0 and above
+    1; an accuracy's interval stops at its bounds."""
+    per_seed = np.repeat(np.array([[0.1], [0.9]]), 30, axis=1)
+
+    def stat(r):
+        return r.over_seeds(r.sample_means(per_seed))
+
+    data, draws = Resamples.identity(30), Resamples.draw(2, 30, 2000, 0)
+    free = interval(stat, data, draws)
+    assert free.low < 0.0 and free.high > 1.0
+    bounded = interval(stat, data, draws, bounds=(0.0, 1.0))
+    assert (bounded.low, bounded.high) == (0.0, 1.0) and bounded.estimate == free.estimate

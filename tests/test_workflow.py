@@ -25,6 +25,7 @@ DOWNSTREAM_OF_SUMMARY = {
     "plot_policy_comparison",
     "plot_accuracy_vs_energy",
     "plot_models",
+    "plot_dose_response",
     "render_headline",
 }
 SUMMARY = dict.fromkeys(DOWNSTREAM_OF_SUMMARY, 1)
@@ -51,7 +52,7 @@ def test_default_dag(tmp_path):
         **COLLECTED,
         **SUMMARY,
         "all": 1,
-        "total": 86,
+        "total": 87,
     }
 
 
@@ -192,6 +193,7 @@ def test_tiny_workflow_outputs(tiny_run):
         "mean_timesteps",
         "speedup_at_tolerance",
         "speedup_equal_accuracy",
+        "speedup_vs_full_T",
         "mean_energy_uj",
     }
     assert (
@@ -570,6 +572,40 @@ def test_remote_data_sets_are_fetched_first(tmp_path):
     assert "raw/cifar10/fetched.json" in result.stdout
 
 
+def test_rcs_dose_dag(tmp_path):
+    """The dose-response config: two data sets x five alphas x three seeds, and its
+    figure; the header states the size."""
+    dose = ROOT / "config" / "rcs-dose.yaml"
+    result = snakemake("-n", "--configfile", str(dose), "--directory", str(tmp_path))
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    counts = job_counts(result.stdout)
+    assert counts["train"] == counts["early_exit"] == 30 and counts["plot_dose_response"] == 1
+    assert "# 30 training runs" in dose.read_text()
+
+
+@pytest.mark.slow
+def test_tiny_dose_response_runs(tmp_path):
+    """config/rcs-dose.yaml in miniature, end to end: every alpha's effect against
+    alpha = 0 under both protocols, its figure, and a sentence per alpha."""
+    tiny = ROOT / ".test" / "config" / "rcs-dose.yaml"
+    result = snakemake("--cores", "2", "--configfile", str(tiny), "--directory", str(tmp_path))
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-6000:]
+    results = tmp_path / yaml.safe_load(tiny.read_text())["results"]
+    effects = pd.read_csv(results / "summary" / "rcs_effect.csv", dtype={"alpha": str})
+    topk = effects[effects["policy"] == "topk"]
+    assert sorted(topk.groupby(["alpha", "protocol", "quantity"]).groups) == [
+        (a, p, q)
+        for a in ("0.01", "0.1")
+        for p in ("held-out", "paper")
+        for q in ("accuracy", "mean_timesteps")
+    ]
+    png = (results / "figures" / "rcs_dose_response.png").read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
+    headline = (results / "summary" / "headline.md").read_text()
+    for alpha in ("0.01", "0.1"):
+        assert headline.count(f"RCS at α = {alpha} ") == 2  # one per protocol
+
+
 def test_paper_grid_dag(tmp_path):
     paper = ROOT / "config" / "paper.yaml"
     result = snakemake("-n", "--configfile", str(paper), "--directory", str(tmp_path))
@@ -586,7 +622,7 @@ def test_paper_grid_dag(tmp_path):
         **COLLECTED,
         **SUMMARY,
         "all": 1,
-        "total": 887,
+        "total": 888,
     }
     jobs = result.stdout.split("\n\n")
     for rule in ("train", "record_outputs", "early_exit"):

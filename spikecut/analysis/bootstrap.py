@@ -136,12 +136,17 @@ class Interval:
 
 
 def interval(
-    statistic: Statistic, data: Resamples, resamples: Resamples, level: float = 0.95
+    statistic: Statistic,
+    data: Resamples,
+    resamples: Resamples,
+    level: float = 0.95,
+    bounds: tuple[float, float] = (-np.inf, np.inf),
 ) -> Interval:
     """The estimate of ``statistic`` on ``data`` (:meth:`Resamples.identity`) and its
-    percentile interval over ``resamples``."""
+    percentile interval over ``resamples``, cut to ``bounds``, the values the statistic
+    can take: with few seeds the t draws reach past them (an accuracy below 0)."""
     estimate = float(statistic(data)[0])
     replicates = statistic(resamples)
     tail = 100 * (1 - level) / 2
-    low, high = np.percentile(replicates, [tail, 100 - tail])
+    low, high = np.clip(np.percentile(replicates, [tail, 100 - tail]), *bounds)
     return Interval(estimate, float(low), float(high))

@@ -200,16 +200,29 @@ def evaluate(
             cache[key] = measure(sweeps, r, max_loss_pp, protocols)
         return cache[key]
 
-    def ci(per_seed) -> Interval:
+    # what each kind of quantity can be: the bounds of its interval
+    fraction, steps, ratio = (0.0, 1.0), (1.0, float(n_steps)), (1 / n_steps, float(n_steps))
+    bounds = {
+        "accuracy": fraction,
+        "accuracy_T": fraction,
+        "mean_timesteps": steps,
+        "mean_energy_uj": (0.0, np.inf),
+        "speedup_equal_accuracy": ratio,
+        "speedup_vs_full_T": ratio,
+        "speedup_at_tolerance": ratio,
+    }
+    change = {"accuracy": (-1.0, 1.0), "mean_timesteps": (1.0 - n_steps, n_steps - 1.0)}
+
+    def ci(per_seed, within: tuple[float, float]) -> Interval:
         """The interval of the mean over seeds of ``per_seed(r)``, ``[B, S]``."""
-        return interval(lambda r: r.over_seeds(per_seed(r)), data, resamples, level)
+        return interval(lambda r: r.over_seeds(per_seed(r)), data, resamples, level, within)
 
     fixed, point_rows, effects = [], [], []
     for alpha in alphas:
         for t in range(n_steps):
-            got = ci(lambda r, a=alpha, t=t: measured(a, r).fixed[..., t])
+            got = ci(lambda r, a=alpha, t=t: measured(a, r).fixed[..., t], fraction)
             fixed.append({"alpha": alpha, "T": t + 1, "quantity": "accuracy", **vars(got)})
-        full_T = vars(ci(lambda r, a=alpha: measured(a, r).fixed[..., -1]))
+        full_T = vars(ci(lambda r, a=alpha: measured(a, r).fixed[..., -1], fraction))
         for protocol in protocols:
             for g, policy in enumerate(names):
 
@@ -237,11 +250,12 @@ def evaluate(
                 where = {"alpha": alpha, "protocol": protocol, "policy": policy}
                 point_rows.append(where | {"quantity": "accuracy_T", **full_T})
                 for quantity, stat in quantities.items():
-                    point_rows.append(where | {"quantity": quantity, **vars(ci(stat))})
+                    got = ci(stat, bounds[quantity])
+                    point_rows.append(where | {"quantity": quantity, **vars(got)})
                 if baseline is None or alpha == baseline:
                     continue
                 for quantity in ("mean_timesteps", "accuracy"):
-                    got = ci(lambda r, q=quantity: at(r, q) - at(r, q, baseline))
+                    got = ci(lambda r, q=quantity: at(r, q) - at(r, q, baseline), change[quantity])
                     effects.append(
                         where | {"quantity": quantity, **vars(got), "excludes_zero": got.excludes()}
                     )

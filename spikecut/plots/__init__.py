@@ -8,6 +8,7 @@ matplotlib.use("Agg")
 
 # ruff: noqa: E402
 from spikecut.plots.accuracy_vs_timestep import plot_accuracy_vs_timestep
+from spikecut.plots.dose_response import plot_dose_response
 from spikecut.plots.exit_histograms import plot_exit_histograms
 from spikecut.plots.model import plot_model, plot_models
 from spikecut.plots.pareto import plot_pareto
@@ -15,6 +16,7 @@ from spikecut.plots.policy_comparison import plot_policy_comparison
 
 __all__ = [
     "plot_accuracy_vs_timestep",
+    "plot_dose_response",
     "plot_exit_histograms",
     "plot_model",
     "plot_models",
