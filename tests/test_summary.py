@@ -127,7 +127,7 @@ def test_summary_tables_and_markdown(summary):
     assert "| speed-up vs full T (the paper's) |" in text
     assert "RCS effect (α > 0 minus α = 0" in text and "Produced on a test machine." in text
     assert "4 test samples and 4 validation samples, 1 seed. " in text and "seeds:" in text
-    assert "chosen anew on the drawn curve of each seed" in text
+    assert "chooses each policy's knob and the baseline's fixed T anew on each seed's" in text
 
 
 def test_headline_names_protocol_machine_and_effect(summary):

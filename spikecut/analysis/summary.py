@@ -31,12 +31,13 @@ from spikecut.regularisers import RCS, is_baseline
 GROUP = ["dataset", "method"]
 RUN = ["dataset", "method", "alpha", "seed"]
 INTERVAL_NOTE = (
-    "Each bootstrap replicate draws the seeds, the test samples and the validation samples "
-    "again (the same draw for every policy, α and seed, so comparisons are paired) and "
-    "runs the protocol again on them: each policy's knob and the baseline's fixed T are "
-    "chosen anew on the drawn curve of each seed, and the drawn test samples are read "
-    "there. An interval therefore covers the choice of the operating point as well as "
-    "its reading."
+    "Each bootstrap replicate runs the protocol again: it draws the test and validation "
+    "samples again (one draw for every policy, α and seed, so comparisons are paired), "
+    "chooses each policy's knob and the baseline's fixed T anew on each seed's drawn "
+    "curve and reads the drawn test samples there; to the mean over seeds it adds a "
+    "Student-t draw (seeds - 1 degrees of freedom) times that mean's standard error. An "
+    "interval therefore covers the choice of the operating point, its reading and the "
+    "seeds."
 )
 PROTOCOL_NOTES = {
     "held-out": "each policy's knob chosen on the validation split, the test split read once at it",
