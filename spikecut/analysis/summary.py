@@ -21,12 +21,14 @@ from dataclasses import dataclass
 import pandas as pd
 import yaml
 
+from spikecut.analysis.bootstrap import Interval
 from spikecut.analysis.evidence import RunSweep, evaluate
+from spikecut.analysis.headline import ci_text, headline_cells, lookup
 from spikecut.analysis.protocols import PROTOCOLS
 from spikecut.analysis.timing import STEP_RATIO_MARGIN, wall_flagged
 from spikecut.analysis.verdicts import conclusions
-from spikecut.cutoff.policies import BASELINE, PAPER
-from spikecut.regularisers import RCS, is_baseline
+from spikecut.cutoff.policies import PAPER
+from spikecut.regularisers import RCS
 
 GROUP = ["dataset", "method"]
 RUN = ["dataset", "method", "alpha", "seed"]
@@ -114,22 +116,6 @@ def summarise(
     )
 
 
-def _ci(row, scale: float = 1.0, digits: int = 2) -> str:
-    if row is None or pd.isna(row["estimate"]):
-        return "–"
-    return (
-        f"{row['estimate'] * scale:.{digits}f} "
-        f"[{row['low'] * scale:.{digits}f}, {row['high'] * scale:.{digits}f}]"
-    )
-
-
-def _lookup(table: pd.DataFrame, **keys):
-    rows = table
-    for key, value in keys.items():
-        rows = rows[rows[key] == value]
-    return None if rows.empty else rows.iloc[0]
-
-
 def _points_table(summary: Summary, dataset: str, method: str, protocol: str) -> list[str]:
     points = summary.points[
         (summary.points["dataset"] == dataset)
@@ -144,7 +130,7 @@ def _points_table(summary: Summary, dataset: str, method: str, protocol: str) ->
     for (alpha, policy), rows in points.groupby(["alpha", "policy"], sort=False):
 
         def q(name, scale=1.0, rows=rows):
-            return _ci(_lookup(rows, quantity=name), scale)
+            return ci_text(lookup(rows, quantity=name), scale)
 
         lines.append(
             f"| {alpha} | {policy} | {q('accuracy_T', 100)} | {q('accuracy', 100)} "
@@ -173,10 +159,10 @@ def _effects_table(
         "|---|---|---|---|---|---|",
     ]
     for (alpha, policy), rows in effects.groupby(["alpha", "policy"], sort=False):
-        steps, acc = (_lookup(rows, quantity=q) for q in ("mean_timesteps", "accuracy"))
+        steps, acc = (lookup(rows, quantity=q) for q in ("mean_timesteps", "accuracy"))
         lines.append(
-            f"| {alpha} | {policy} | {_ci(steps)} | "
-            f"{'yes' if steps['excludes_zero'] else 'no'} | {_ci(acc, 100)} | "
+            f"| {alpha} | {policy} | {ci_text(steps)} | "
+            f"{'yes' if steps['excludes_zero'] else 'no'} | {ci_text(acc, 100)} | "
             f"{'yes' if acc['excludes_zero'] else 'no'} |"
         )
     return lines
@@ -344,6 +330,7 @@ def headline_markdown(
         "",
     ]
     fixed, points, effects = summary.fixed, summary.points, summary.effects
+    cells = headline_cells(fixed, points, effects, policy)
     for protocol in [p for p in PROTOCOLS if p in set(points["protocol"])]:
         lines += [
             f"**{protocol.capitalize()} protocol** ({PROTOCOL_NOTES[protocol]}).",
@@ -357,43 +344,29 @@ def headline_markdown(
         for dataset, method, n_steps in summary.sizes[["dataset", "method", "T"]].itertuples(
             index=False
         ):
-            mine = dict(dataset=dataset, method=method)
-            alphas = sorted(
-                points[(points["dataset"] == dataset) & (points["method"] == method)][
-                    "alpha"
-                ].unique(),
-                key=float,
-            )
-            base = next((a for a in alphas if is_baseline(a)), None)
-            top = alphas[-1]
-            if base is None:
+            row = cells[
+                (cells["dataset"] == dataset)
+                & (cells["method"] == method)
+                & (cells["protocol"] == protocol)
+            ].set_index("cell")
+            if row.empty:
                 lines.append(f"| {dataset}, {method} | no α = 0 run to compare with |" + " |" * 8)
                 continue
-            first = _lookup(fixed, **mine, alpha=base, T=1)
-            full = _lookup(fixed, **mine, alpha=base, T=n_steps)
-            at = dict(**mine, protocol=protocol, policy=policy)
 
-            def q(quantity, alpha=base, at=at):
-                return _ci(_lookup(points, **at, alpha=alpha, quantity=quantity))
+            def c(cell, scale=1.0, row=row):
+                return ci_text(row.loc[cell] if cell in row.index else None, scale)
 
-            baseline = _lookup(
-                points, **(at | {"policy": BASELINE}), alpha=base, quantity="mean_timesteps"
-            )
-            effect = (
-                None
-                if effects.empty or top == base
-                else _lookup(effects, **at, alpha=top, quantity="mean_timesteps")
-            )
-            verdict = (
-                "–"
-                if effect is None
-                else f"{_ci(effect)} ({'excludes' if effect['excludes_zero'] else 'includes'} 0)"
-            )
+            effect = "–"
+            if "effect_on_timesteps" in row.index:
+                held = Interval(*row.loc["effect_on_timesteps", ["estimate", "low", "high"]])
+                verdict = "excludes" if held.excludes() else "includes"
+                effect = f"{c('effect_on_timesteps')} ({verdict} 0)"
+            top = row.loc["regularised_timesteps", "alpha"]
             lines.append(
-                f"| {dataset}, {method} | {n_steps} | {_ci(first, 100)} "
-                f"| {_ci(full, 100)} | {_ci(baseline)} | {q('mean_timesteps')} "
-                f"| {q('speedup_at_tolerance')}× | {q('speedup_vs_full_T')}× "
-                f"| {top}: {q('mean_timesteps', top)} | {verdict} |"
+                f"| {dataset}, {method} | {n_steps} | {c('accuracy_t1', 100)} "
+                f"| {c('accuracy_T', 100)} | {c('fixed_T')} | {c('alone_timesteps')} "
+                f"| {c('speedup_at_tolerance')}× | {c('speedup_vs_full_T')}× "
+                f"| {top}: {c('regularised_timesteps')} | {effect} |"
             )
         lines.append("")
     said = conclusions(points, effects, summary.sizes, max_loss_pp, policy, regulariser)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from spikecut.analysis.headline import ci_text, lookup
 from spikecut.analysis.protocols import PROTOCOLS
 from spikecut.regularisers import is_baseline
 
@@ -22,28 +23,17 @@ def side(row, null: float) -> int:
     return 0
 
 
-def _ci(row, scale: float = 1.0) -> str:
-    return f"{row['estimate'] * scale:.2f} [{row['low'] * scale:.2f}, {row['high'] * scale:.2f}]"
-
-
-def _one(table: pd.DataFrame, **keys):
-    rows = table
-    for key, value in keys.items():
-        rows = rows[rows[key] == value]
-    return None if rows.empty else rows.iloc[0]
-
-
 def cutoff_sentence(tolerance, full_T, n_steps: int, policy: str, max_loss_pp: float) -> str:
     """Whether ``policy`` alone saves time against the fixed T within the tolerance
     (``tolerance``: its speed-up there), with the paper's measure beside it."""
-    paper = f"{_ci(full_T)}× fewer than all {n_steps} (the paper's measure)"
+    paper = f"{ci_text(full_T)}× fewer than all {n_steps} (the paper's measure)"
     against = f"the fixed T that stays within {max_loss_pp} pp of full-T accuracy"
     return {
-        1: f"the cutoff saves time: {policy} needs {_ci(tolerance)}× fewer timesteps than "
+        1: f"the cutoff saves time: {policy} needs {ci_text(tolerance)}× fewer timesteps than "
         f"{against}, and {paper}.",
         -1: f"the cutoff costs time: {policy} needs more timesteps than {against} (a "
-        f"speed-up of {_ci(tolerance)}×); against the full T it needs {paper}.",
-        0: f"no saving against {against} can be told from noise ({_ci(tolerance)}×); "
+        f"speed-up of {ci_text(tolerance)}×); against the full T it needs {paper}.",
+        0: f"no saving against {against} can be told from noise ({ci_text(tolerance)}×); "
         f"against the full T, {policy} needs {paper}.",
     }[side(tolerance, 1.0)]
 
@@ -52,14 +42,15 @@ def effect_sentence(steps, accuracy, alpha: str, regulariser: str, policy: str) 
     """Whether the regulariser at ``alpha`` helps, hurts or cannot be told from noise,
     from its paired effects on ``policy``'s timesteps and accuracy."""
     on_steps = {
-        -1: f"helps: {policy}'s mean timesteps change by {_ci(steps)}",
-        1: f"hurts: {policy}'s mean timesteps change by {_ci(steps)}",
-        0: f"has no effect on {policy}'s mean timesteps that can be told from noise ({_ci(steps)})",
+        -1: f"helps: {policy}'s mean timesteps change by {ci_text(steps)}",
+        1: f"hurts: {policy}'s mean timesteps change by {ci_text(steps)}",
+        0: f"has no effect on {policy}'s mean timesteps that can be told from noise "
+        f"({ci_text(steps)})",
     }[side(steps, 0.0)]
     on_accuracy = {
-        -1: f"and it costs accuracy ({_ci(accuracy, 100)} pp)",
-        1: f"and it gains accuracy ({_ci(accuracy, 100)} pp)",
-        0: f"with no change in accuracy told from noise ({_ci(accuracy, 100)} pp)",
+        -1: f"and it costs accuracy ({ci_text(accuracy, 100)} pp)",
+        1: f"and it gains accuracy ({ci_text(accuracy, 100)} pp)",
+        0: f"with no change in accuracy told from noise ({ci_text(accuracy, 100)} pp)",
     }[side(accuracy, 0.0)]
     return f"{regulariser} at α = {alpha} {on_steps}, {on_accuracy}."
 
@@ -110,8 +101,8 @@ def conclusions(
         name = f"{dataset} ({method})"
         at = dict(alpha=base, policy=policy)
         lead = protocols[0]
-        tolerance = _one(mine, **at, protocol=lead, quantity="speedup_at_tolerance")
-        full_T = _one(mine, **at, protocol=lead, quantity="speedup_vs_full_T")
+        tolerance = lookup(mine, **at, protocol=lead, quantity="speedup_at_tolerance")
+        full_T = lookup(mine, **at, protocol=lead, quantity="speedup_vs_full_T")
         if tolerance is None or full_T is None:
             continue
         lines.append(
@@ -119,7 +110,7 @@ def conclusions(
             + cutoff_sentence(tolerance, full_T, n_steps, policy, max_loss_pp)
         )
         speedups[name] = {
-            p: _one(mine, **at, protocol=p, quantity="speedup_at_tolerance")["estimate"]
+            p: lookup(mine, **at, protocol=p, quantity="speedup_at_tolerance")["estimate"]
             for p in protocols
         }
         mine_effects = (
@@ -132,8 +123,8 @@ def conclusions(
                 if alpha == base:
                     continue
                 where = dict(alpha=alpha, protocol=protocol, policy=policy)
-                steps = _one(mine_effects, **where, quantity="mean_timesteps")
-                accuracy = _one(mine_effects, **where, quantity="accuracy")
+                steps = lookup(mine_effects, **where, quantity="mean_timesteps")
+                accuracy = lookup(mine_effects, **where, quantity="accuracy")
                 if steps is None or accuracy is None:
                     continue
                 lines.append(
