@@ -264,7 +264,8 @@ class CutoffConfig(Strict):
 
 
 class BootstrapConfig(Strict):
-    """The two-level bootstrap (seeds, then test samples) behind every interval."""
+    """The bootstrap behind every interval: test and validation samples drawn again,
+    the protocol run again, a Student-t term for the seeds."""
 
     replicates: int = Field(2000, ge=100)
     seed: NonNegativeInt = 0
