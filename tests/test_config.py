@@ -25,7 +25,9 @@ from spikecut.training import LOSSES
 from spikecut.training.loop import OPTIMIZERS
 
 ROOT = Path(__file__).resolve().parent.parent
-SHIPPED = sorted((ROOT / "config").rglob("*.yaml")) + [ROOT / ".test" / "config" / "config.yaml"]
+SHIPPED = sorted((ROOT / "config").rglob("*.yaml")) + sorted(
+    (ROOT / ".test" / "config").glob("*.yaml")
+)
 DEFAULT = ROOT / "config" / "config.yaml"
 PAPER = ROOT / "config" / "paper.yaml"
 
