@@ -73,9 +73,10 @@ rule all:
         rules.plot_exit_histograms.output,
         rules.render_headline.output,
         rules.plot_models.output,
-        # the regulariser's effects, where the config weighs it
+        # the regulariser's effects, where the config weighs it against α = 0
         (
             rules.plot_dose_response.output
-            if any(not is_baseline(a) for a in settings.alphas)
+            if any(map(is_baseline, settings.alphas))
+            and not all(map(is_baseline, settings.alphas))
             else []
         ),

@@ -11,6 +11,7 @@ rule summarise:
             labels={"file": "summary.csv", "holds": "every estimate, tidy"},
         ),
         effects=f"{RESULTS}/summary/rcs_effect.csv",
+        gaps=f"{RESULTS}/summary/protocol_gap.csv",
         fixed=f"{RESULTS}/summary/fixed_T.csv",
         per_run=f"{RESULTS}/summary/operating_points.csv",
         markdown=report(

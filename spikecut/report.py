@@ -3,8 +3,8 @@
 The per-model figures' file name, which the report reads their labels from; and the
 headline table as reStructuredText. Snakemake renders the report's texts with docutils,
 which has no Markdown parser, and the headline is Markdown because the README shows it.
-The headline uses paragraphs, HTML comments and pipe tables only, and those are what
-:func:`markdown_to_rst` converts.
+The headline uses paragraphs, flat bullet lists (the same in both), HTML comments and
+pipe tables only, and those are what :func:`markdown_to_rst` converts.
 """
 
 from __future__ import annotations

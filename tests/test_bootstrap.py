@@ -1,4 +1,4 @@
-"""The two-level bootstrap against a resampling loop written out, against answers known
+"""The bootstrap against a resampling loop written out, against answers known
 in closed form, and against scipy's one-level bootstrap."""
 
 import numpy as np
@@ -159,3 +159,13 @@ def test_an_interval_stays_within_what_the_statistic_can_be():
     assert free.low < 0.0 and free.high > 1.0
     bounded = interval(stat, data, draws, bounds=(0.0, 1.0))
     assert (bounded.low, bounded.high) == (0.0, 1.0) and bounded.estimate == free.estimate
+
+
+def test_the_percentile_design_draws_seeds_instead():
+    """With ``resample_seeds`` a replicate is the mean over seeds drawn with
+    replacement, and no t term: the design kept to measure its coverage against."""
+    draws = Resamples.draw(3, 20, n_boot=50, seed=4, resample_seeds=True)
+    assert draws.seeds.shape == (50, 3) and not draws.seed_t.any()
+    per_seed = np.random.default_rng(5).random((50, 3, 2))
+    loop = np.stack([per_seed[b][seeds].mean(axis=0) for b, seeds in enumerate(draws.seeds)])
+    np.testing.assert_allclose(draws.over_seeds(per_seed), loop, rtol=1e-12)

@@ -7,12 +7,14 @@ from spikecut.analysis import RunSweep, Split, summarise
 from spikecut.cutoff import POLICIES, StepOutputs, sweep
 from spikecut.plots import (
     plot_accuracy_vs_timestep,
+    plot_dose_response,
     plot_exit_histograms,
     plot_model,
     plot_models,
     plot_pareto,
     plot_policy_comparison,
 )
+from spikecut.plots.common import error_bars
 
 
 @pytest.fixture(scope="module")
@@ -182,3 +184,16 @@ def test_model_figure_needs_its_runs(tmp_path, swept):
             alpha="0.2",
             epsilon=0.05,
         )
+
+
+def test_the_dose_response_draws_every_alpha_and_off_centre_estimates(tmp_path, swept):
+    """Each alpha > 0 on its own tick, both protocols; an estimate outside its interval
+    (a percentile interval need not hold it) still draws; no effects, a clear error."""
+    _, _, summary = swept
+    effects = summary.effects
+    second = effects.assign(alpha="0.3", estimate=effects["high"] + 0.01)  # off centre
+    plot_dose_response(pd.concat([effects, second]), tmp_path / "dose.png")
+    assert is_png(tmp_path / "dose.png")
+    with pytest.raises(ValueError, match="needs an α = 0 run and at least one α > 0"):
+        plot_dose_response(effects.iloc[:0], tmp_path / "none.png")
+    assert error_bars([1.0, 2.0], [0.5, 2.1], [1.5, 2.5]).tolist() == [[0.5, 0.0], [0.5, 0.5]]

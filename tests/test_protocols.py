@@ -130,17 +130,19 @@ def test_each_replicate_chooses_again_as_a_loop_over_resampled_runs_would():
 
 def test_the_intervals_are_percentiles_of_the_loop_replicates():
     """The speed-up at tolerance, the paper's speed-up and the RCS effect of the held-out
-    protocol, replicate by replicate: resample both splits, choose every run's points
-    again, and take the per-seed values' mean plus the replicate's t draw times its
-    standard error."""
+    protocol, and the paper protocol's gap to it, replicate by replicate: resample both
+    splits, choose every run's points again, and take the per-seed values' mean plus the
+    replicate's t draw times its standard error."""
     rng = np.random.default_rng(3)
     runs = random_runs(rng)
-    fixed, points, effects = evaluate(runs, 2.0, n_boot=40, seed=5)
+    fixed, points, effects, gaps = evaluate(runs, 2.0, n_boot=40, seed=5)
     r = Resamples.draw(3, 40, n_boot=40, seed=5, n_val=30)
-    loops = {"tolerance": [], "full_T": [], "effect": []}
+    loops = {"tolerance": [], "full_T": [], "effect": [], "gap": []}
     for b in range(40):
         per_seed = {k: [] for k in loops}
         for s in range(3):
+            chosen = resampled(runs["0.1", s], r.samples[b], r.val_samples[b]).operating_points(2.0)
+            paper = chosen.query("protocol == 'paper'").set_index("policy")
             base, mine = (
                 resampled(runs[a, s], r.samples[b], r.val_samples[b])
                 .operating_points(2.0)
@@ -149,6 +151,7 @@ def test_the_intervals_are_percentiles_of_the_loop_replicates():
                 for a in ("0", "0.1")
             )
             t = mine.loc["topk", "mean_timesteps"]
+            per_seed["gap"].append(paper.loc["topk", "mean_timesteps"] - t)
             per_seed["tolerance"].append(base.loc["timestep", "mean_timesteps"] / t)
             per_seed["full_T"].append(4 / t)
             per_seed["effect"].append(t - base.loc["topk", "mean_timesteps"])
@@ -169,6 +172,10 @@ def test_the_intervals_are_percentiles_of_the_loop_replicates():
         (held.loc["speedup_at_tolerance"], loops["tolerance"]),
         (held.loc["speedup_vs_full_T"], loops["full_T"]),
         (effect, loops["effect"]),
+        (
+            gaps.set_index(["alpha", "policy", "quantity"]).loc[("0.1", "topk", "mean_timesteps")],
+            loops["gap"],
+        ),
     ):
         np.testing.assert_allclose(
             [got["low"], got["high"]], np.percentile(loop, [2.5, 97.5]), rtol=1e-12
@@ -179,8 +186,8 @@ def test_the_intervals_are_percentiles_of_the_loop_replicates():
 def test_without_validation_only_the_paper_protocol_is_measured():
     rng = np.random.default_rng(4)
     runs = {k: RunSweep(v.knobs, v.test) for k, v in random_runs(rng).items()}
-    _, points, effects = evaluate(runs, 2.0, n_boot=20)
-    assert set(points["protocol"]) == set(effects["protocol"]) == {"paper"}
+    _, points, effects, gaps = evaluate(runs, 2.0, n_boot=20)
+    assert set(points["protocol"]) == set(effects["protocol"]) == {"paper"} and gaps.empty
     assert "mean_energy_uj" not in set(points["quantity"])
 
 

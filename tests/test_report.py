@@ -61,3 +61,11 @@ def test_the_file_is_written_beside(tmp_path):
     (tmp_path / "headline.md").write_text(HEADLINE)
     headline_rst(tmp_path / "headline.md", tmp_path / "headline.rst")
     assert (tmp_path / "headline.rst").read_text() == markdown_to_rst(HEADLINE)
+
+
+def test_the_headline_conclusions_stay_a_list():
+    """The generated sentences under the tables are flat bullets: each its own item."""
+    text = "Tables.\n\n**What the intervals say**:\n\n- **a (bptt)**: one.\n- **a (bptt)**: two.\n"
+    tree = publish_doctree(markdown_to_rst(text))
+    items = list(tree.findall(nodes.list_item))
+    assert [item.astext() for item in items] == ["a (bptt): one.", "a (bptt): two."]

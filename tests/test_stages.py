@@ -15,7 +15,7 @@ from spikecut.io import read_npz, write_npz
 from spikecut.settings import EarlyExitPlan, QCFSNet, RecordPlan, SummaryConfig
 
 SUMMARY = SummaryConfig(histogram_epsilon="0", bootstrap={"replicates": 200})
-SUMMARY_OUTPUTS = ("points", "effects", "fixed", "per_run", "markdown", "headline")
+SUMMARY_OUTPUTS = ("points", "effects", "gaps", "fixed", "per_run", "markdown", "headline")
 
 
 def summary_outputs(folder):

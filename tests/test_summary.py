@@ -58,7 +58,7 @@ def estimate(table, **keys):
 
 
 def test_quantities_by_hand(runs):
-    fixed, points, effects = evaluate(runs, 0.5, n_boot=200)
+    fixed, points, effects, _ = evaluate(runs, 0.5, n_boot=200)
     assert estimate(fixed, alpha="0", T=1) == 0.5
     assert estimate(fixed, alpha="0", T=2) == 0.75
     topk = dict(protocol="held-out", policy="topk")
@@ -98,7 +98,7 @@ def test_held_out_speedup_uses_the_baseline_it_chose(runs):
     runs[("0", 0)] = run(
         [[0, 1], [1, 1], [0, 0], [1, 1]], [2, 1, 1, 1], val=([[1, 1]] * 4, [1, 1, 1, 1])
     )
-    _, table, _ = evaluate(runs, 0.5, n_boot=100)
+    _, table, _, _ = evaluate(runs, 0.5, n_boot=100)
     held = dict(protocol="held-out", policy="topk", quantity="speedup_at_tolerance")
     assert estimate(table, alpha="0", **held) == 1 / 1.25  # validation chose T = 1
     paper = held | {"protocol": "paper"}

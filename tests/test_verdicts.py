@@ -8,7 +8,7 @@ from spikecut.analysis.verdicts import (
     conclusions,
     cutoff_sentence,
     effect_sentence,
-    protocol_sentence,
+    optimism_sentence,
 )
 
 
@@ -34,55 +34,53 @@ def test_the_cutoff_sentence_follows_the_interval_around_1(tolerance, opening):
 
 
 @pytest.mark.parametrize(
-    "steps, accuracy, words",
+    "steps, accuracy, opening",
     [
-        (
-            ci(-0.5, -0.8, -0.2),
-            ci(0.0, -0.01, 0.01),
-            ["helps: topk's mean timesteps change by -0.50", "no change"],
-        ),
-        (
-            ci(0.4, 0.1, 0.7),
-            ci(-0.02, -0.03, -0.01),
-            ["hurts: topk's mean timesteps change by 0.40", "costs accuracy"],
-        ),
-        (
-            ci(0.1, -0.2, 0.3),
-            ci(0.02, 0.01, 0.03),
-            ["has no effect on topk's mean timesteps that", "gains accuracy"],
-        ),
+        (ci(-0.5, -0.8, -0.2), ci(0.0, -0.01, 0.01), "helps: topk stops earlier (-0.50 [-0.80"),
+        (ci(-0.5, -0.8, -0.2), ci(-0.02, -0.03, -0.01), "trades accuracy for time: topk stops"),
+        (ci(0.1, -0.2, 0.3), ci(0.02, 0.01, 0.03), "helps: no change in topk's mean timesteps"),
+        (ci(0.1, -0.2, 0.3), ci(0.0, -0.01, 0.01), "has no effect that can be told from noise"),
+        (ci(0.1, -0.2, 0.3), ci(-0.02, -0.03, -0.01), "hurts: no change in topk's mean"),
+        (ci(0.4, 0.1, 0.7), ci(0.0, -0.01, 0.01), "hurts: topk stops later (0.40 [0.10, 0.70]"),
+        (ci(0.4, 0.1, 0.7), ci(0.02, 0.01, 0.03), "trades time for accuracy: topk stops later"),
     ],
 )
-def test_the_effect_sentence_follows_the_interval_around_0(steps, accuracy, words):
+def test_the_effect_sentence_follows_both_intervals(steps, accuracy, opening):
     text = effect_sentence(steps, accuracy, "0.05", "RCS", "topk")
-    assert text.startswith("RCS at α = 0.05 ")
-    assert all(w in text for w in words), text
+    assert text.startswith(f"RCS at α = 0.05 {opening}"), text
+    accuracy_words = {-1: "less accurate (", 0: "no change in accuracy", 1: "more accurate ("}
+    low, high = accuracy["low"], accuracy["high"]
+    assert accuracy_words[(low > 0) - (high < 0)] in text
 
 
-def test_the_protocol_sentence_counts_the_data_sets():
-    paper_higher = {"a": {"paper": 2.0, "held-out": 1.5}, "b": {"paper": 1.3, "held-out": 1.2}}
-    assert protocol_sentence(paper_higher, "topk").startswith(
-        "The paper protocol is the more optimistic: it reports the larger speed-up at "
-        "tolerance of topk alone on 2 of 2 data sets (paper against held-out, a: 2.00× "
-        "against 1.50×; b: 1.30× against 1.20×)."
-    )
-    mixed = {"a": {"paper": 2.0, "held-out": 1.5}, "b": {"paper": 1.0, "held-out": 1.2}}
-    assert protocol_sentence(mixed, "topk").startswith("Neither protocol is consistently")
-    held_higher = {"a": {"paper": 1.0, "held-out": 1.5}}
-    assert protocol_sentence(held_higher, "topk").startswith("The held-out protocol is")
-    assert protocol_sentence({"a": {"paper": 1.0}}, "topk") == ""
+@pytest.mark.parametrize(
+    "steps, accuracy, opening",
+    [
+        (ci(-0.5, -0.8, -0.2), ci(0.0, -0.01, 0.01), "the paper protocol is the more optimistic"),
+        (ci(0.0, -0.2, 0.2), ci(0.01, 0.005, 0.02), "the paper protocol is the more optimistic"),
+        (ci(0.5, 0.2, 0.8), ci(0.0, -0.01, 0.01), "the held-out protocol is the more optimistic"),
+        (ci(-0.5, -0.8, -0.2), ci(-0.02, -0.03, -0.01), "each protocol promises more on one"),
+        (ci(0.0, -0.2, 0.2), ci(0.0, -0.01, 0.01), "no difference between the protocols can"),
+    ],
+)
+def test_the_optimism_sentence_follows_both_intervals(steps, accuracy, opening):
+    text = optimism_sentence(steps, accuracy, "topk")
+    assert text.startswith(opening), text
+    assert "under the paper protocol " in text and text.endswith(" pp).")
 
 
 def test_conclusions_from_summary_tables():
-    """One data set whose cutoff saves time and whose regulariser hurts under the
-    held-out protocol and cannot be told from noise under the paper's."""
+    """One data set whose cutoff saves time, whose regulariser hurts under the held-out
+    protocol and cannot be told from noise under the paper's, and whose paper protocol
+    promises fewer steps."""
+    where = {"dataset": "d", "method": "bptt", "alpha": "0", "policy": "topk"}
     rows = []
     for protocol, tolerance in (("held-out", ci(1.4, 1.2, 1.6)), ("paper", ci(2.0, 1.8, 2.2))):
-        where = {"dataset": "d", "method": "bptt", "alpha": "0", "policy": "topk"}
         rows += [
             where | {"protocol": protocol, "quantity": "speedup_at_tolerance", **tolerance},
             where | {"protocol": protocol, "quantity": "speedup_vs_full_T", **FULL},
         ]
+    points = pd.DataFrame(rows + [rows[0] | {"alpha": "0.05"}])
     effects = pd.DataFrame(
         [
             {"protocol": "held-out", "quantity": "mean_timesteps", **ci(0.3, 0.1, 0.5)},
@@ -91,15 +89,24 @@ def test_conclusions_from_summary_tables():
             {"protocol": "paper", "quantity": "accuracy", **ci(0.0, -0.01, 0.01)},
         ]
     ).assign(dataset="d", method="bptt", alpha="0.05", policy="topk")
-    points = pd.DataFrame(rows + [rows[0] | {"alpha": "0.05"}])
+    gaps = pd.DataFrame(
+        [
+            where | {"quantity": "mean_timesteps", **ci(-0.4, -0.6, -0.2)},
+            where | {"quantity": "accuracy", **ci(0.0, -0.01, 0.01)},
+        ]
+    )
     sizes = pd.DataFrame([{"dataset": "d", "method": "bptt", "T": 8}])
-    lines = conclusions(points, effects, sizes, 0.5, "topk", "RCS")
-    assert lines[0].startswith("- **d (bptt)**, held-out protocol: the cutoff saves time: ")
-    assert lines[1].startswith(
-        "  - held-out: RCS at α = 0.05 hurts: topk's mean timesteps change by 0.30"
-    )
-    assert lines[2].startswith(
-        "  - paper: RCS at α = 0.05 has no effect on topk's mean timesteps that can be"
-    )
-    assert lines[3].startswith("- The paper protocol is the more optimistic: ")
-    assert len(lines) == 4
+    lines = conclusions(points, effects, gaps, sizes, 0.5, "topk", "RCS")
+    assert lines == [
+        "- **d (bptt)**, held-out protocol: " + cutoff_sentence(rows[0], FULL, 8, "topk", 0.5),
+        "- **d (bptt)**, held-out protocol: "
+        + effect_sentence(effects.iloc[0], effects.iloc[1], "0.05", "RCS", "topk"),
+        "- **d (bptt)**, paper protocol: "
+        + effect_sentence(effects.iloc[2], effects.iloc[3], "0.05", "RCS", "topk"),
+        "- **d (bptt)**, topk alone: " + optimism_sentence(gaps.iloc[0], gaps.iloc[1], "topk"),
+    ]
+    assert lines[1].startswith("- **d (bptt)**, held-out protocol: RCS at α = 0.05 hurts: ")
+    assert "the paper protocol is the more optimistic" in lines[3]
+    # no regularised run, no effects and no second protocol: the cutoff alone
+    alone = conclusions(points.iloc[:2], pd.DataFrame(), pd.DataFrame(), sizes, 0.5, "topk", "RCS")
+    assert len(alone) == 1 and "the cutoff saves time" in alone[0]

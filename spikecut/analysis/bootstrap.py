@@ -8,12 +8,12 @@ are treated apart:
   samples are the same for every run that shares the splits (each policy, each alpha,
   each seed of a data set and method), so comparisons between them are paired.
 - *seeds*: a handful of seeds is too few to resample. A percentile bootstrap of three
-  values spreads them by their plain standard deviation over √3 and no more, about
-  half of what a t interval with two degrees of freedom gives, and its intervals held
-  the truth three times in four in a simulation of the default run
-  (:mod:`spikecut.analysis.coverage`). Each replicate instead adds to its mean over all
-  seeds a draw of Student's t with S - 1 degrees of freedom times the standard error
-  of that mean over seeds, computed in the same replicate.
+  values spreads their mean by their plain standard deviation over √3 and no more,
+  well under half of what a t interval with two degrees of freedom gives, and in a
+  simulation of the default run its intervals held the truth too seldom
+  (:mod:`spikecut.analysis.coverage`, docs/evidence.md). Each replicate instead adds to
+  its mean over all seeds a draw of Student's t with S - 1 degrees of freedom times
+  the standard error of that mean over seeds, computed in the same replicate.
 
 The interval is the percentile interval of the replicates; the estimate is the
 statistic on the data as they are. scipy's ``stats.bootstrap`` resamples one level and
@@ -59,6 +59,9 @@ class Resamples:
     seed_t: np.ndarray
     samples: np.ndarray
     val_samples: np.ndarray | None = None
+    # [B, S] seeds drawn with replacement instead of the t term: the percentile design,
+    # kept to measure how much it under-covers (spikecut.analysis.coverage)
+    seeds: np.ndarray | None = None
 
     @classmethod
     def draw(
@@ -68,6 +71,7 @@ class Resamples:
         n_boot: int = 2000,
         seed: int = 0,
         n_val: int | None = None,
+        resample_seeds: bool = False,
     ) -> Resamples:
         if n_seeds < 1 or n_samples < 1 or n_boot < 1 or (n_val is not None and n_val < 1):
             raise ValueError(
@@ -76,11 +80,17 @@ class Resamples:
                 f"{n_val} validation samples and {n_boot} replicates"
             )
         rng = np.random.default_rng(seed)
-        # one seed has no spread to scale: its intervals hold the samples' noise alone
-        seed_t = rng.standard_t(n_seeds - 1, n_boot) if n_seeds > 1 else np.zeros(n_boot)
+        seeds = None
+        if resample_seeds:
+            seeds = rng.integers(0, n_seeds, (n_boot, n_seeds))
+            seed_t = np.zeros(n_boot)
+        elif n_seeds > 1:
+            seed_t = rng.standard_t(n_seeds - 1, n_boot)
+        else:  # one seed has no spread to scale: its intervals hold the samples' noise
+            seed_t = np.zeros(n_boot)
         samples = rng.integers(0, n_samples, (n_boot, n_samples))
         val = None if n_val is None else rng.integers(0, n_val, (n_boot, n_val))
-        return cls(seed_t, samples, val)
+        return cls(seed_t, samples, val, seeds)
 
     @classmethod
     def identity(cls, n_samples: int, n_val: int | None = None) -> Resamples:
@@ -112,8 +122,11 @@ class Resamples:
 
     def over_seeds(self, per_seed: np.ndarray) -> np.ndarray:
         """``[B, S, ...]`` per-seed values under each replicate's samples: their mean
-        over the seeds plus the replicate's t draw times that mean's standard error,
-        ``[B, ...]``."""
+        over the seeds plus the replicate's t draw times that mean's standard error (or
+        the mean over the replicate's drawn seeds), ``[B, ...]``."""
+        if self.seeds is not None:
+            index = self.seeds.reshape(self.seeds.shape + (1,) * (per_seed.ndim - 2))
+            return np.take_along_axis(per_seed, index, axis=1).mean(axis=1)
         mean = per_seed.mean(axis=1)
         n_seeds = per_seed.shape[1]
         if n_seeds == 1:

@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from spikecut.analysis.bootstrap import Interval, Resamples, interval
-from spikecut.analysis.protocols import choose, choose_rows, policy_rows
+from spikecut.analysis.protocols import CHOOSING_SPLIT, choose, choose_rows, policy_rows
 from spikecut.cutoff.policies import BASELINE
 from spikecut.cutoff.steps import first_reaching
 from spikecut.regularisers import is_baseline
@@ -131,14 +131,15 @@ def measure(
     if sweeps[0].spent is not None:
         test["mean_energy_uj"] = r.sample_means(np.stack([s.spent for s in sweeps]))
     fixed = r.sample_means(np.stack([s.test.correct.T for s in sweeps]))
+    curves = {"test": (test["accuracy"], test["mean_timesteps"])}
+    if sweeps[0].val is not None:
+        curves["val"] = (
+            r.val_means(np.stack([s.val.right for s in sweeps])),
+            r.val_means(np.stack([s.val.exits for s in sweeps])),
+        )
     at = {}
     for protocol in protocols:
-        if protocol == "held-out":
-            accuracy = r.val_means(np.stack([s.val.right for s in sweeps]))
-            steps = r.val_means(np.stack([s.val.exits for s in sweeps]))
-        else:
-            accuracy, steps = test["accuracy"], test["mean_timesteps"]
-        rows, _ = choose_rows(accuracy, steps, knobs, max_loss_pp)
+        rows, _ = choose_rows(*curves[CHOOSING_SPLIT[protocol]], knobs, max_loss_pp)
         at[protocol] = {q: np.take_along_axis(v, rows, axis=-1) for q, v in test.items()}
     return Measured(fixed, at)
 
@@ -157,11 +158,14 @@ def evaluate(
     n_boot: int = 2000,
     seed: int = 0,
     level: float = 0.95,
-) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    resample_seeds: bool = False,
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """``runs`` maps (alpha, seed) to its sweep, for one data set and method with one
-    pair of splits. Returns (fixed, points, effects): tidy tables of ``quantity``,
-    ``estimate``, ``low``, ``high``, with ``alpha``, ``T`` / ``protocol``, ``policy``.
-    The held-out protocol is measured where every run has a validation split."""
+    pair of splits. Returns (fixed, points, effects, gaps): tidy tables of ``quantity``,
+    ``estimate``, ``low``, ``high``, with ``alpha``, ``T`` / ``protocol``, ``policy``;
+    ``gaps`` holds the paper protocol minus the held-out one, per alpha and policy.
+    The held-out protocol is measured where every run has a validation split;
+    ``resample_seeds`` replaces the seeds' t term by drawing seeds (to compare designs)."""
     alphas = sorted({a for a, _ in runs}, key=float)
     seeds = sorted({s for _, s in runs})
     missing = [(a, s) for a in alphas for s in seeds if (a, s) not in runs]
@@ -187,7 +191,7 @@ def evaluate(
     n, n_steps = first.test.correct.shape
     n_val = first.val.correct.shape[0] if held_out else None
     data = Resamples.identity(n, n_val)
-    resamples = Resamples.draw(len(seeds), n, n_boot, seed, n_val)
+    resamples = Resamples.draw(len(seeds), n, n_boot, seed, n_val, resample_seeds)
     baseline = next((a for a in alphas if is_baseline(a)), None)
     names = list(policy_rows(first.knobs))
     fixed_g = names.index(BASELINE)
@@ -208,7 +212,7 @@ def evaluate(
         "mean_timesteps": steps,
         "mean_energy_uj": (0.0, np.inf),
         "speedup_equal_accuracy": ratio,
-        "speedup_vs_full_T": ratio,
+        "speedup_vs_full_T": steps,  # T over at most T steps
         "speedup_at_tolerance": ratio,
     }
     change = {"accuracy": (-1.0, 1.0), "mean_timesteps": (1.0 - n_steps, n_steps - 1.0)}
@@ -217,7 +221,20 @@ def evaluate(
         """The interval of the mean over seeds of ``per_seed(r)``, ``[B, S]``."""
         return interval(lambda r: r.over_seeds(per_seed(r)), data, resamples, level, within)
 
-    fixed, point_rows, effects = [], [], []
+    def at(r: Resamples, quantity: str, alpha: str, protocol: str, g: int) -> np.ndarray:
+        return measured(alpha, r).at[protocol][quantity][..., g]
+
+    def paired(alpha, protocol, g, other_alpha, other_protocol, quantity) -> dict:
+        got = ci(
+            lambda r: (
+                at(r, quantity, alpha, protocol, g)
+                - at(r, quantity, other_alpha, other_protocol, g)
+            ),
+            change[quantity],
+        )
+        return {"quantity": quantity, **vars(got), "excludes_zero": got.excludes()}
+
+    fixed, point_rows, effects, gaps = [], [], [], []
     for alpha in alphas:
         for t in range(n_steps):
             got = ci(lambda r, a=alpha, t=t: measured(a, r).fixed[..., t], fraction)
@@ -225,38 +242,45 @@ def evaluate(
         full_T = vars(ci(lambda r, a=alpha: measured(a, r).fixed[..., -1], fraction))
         for protocol in protocols:
             for g, policy in enumerate(names):
-
-                def at(r, quantity, a=alpha, protocol=protocol, g=g):
-                    return measured(a, r).at[protocol][quantity][..., g]
-
+                here = dict(alpha=alpha, protocol=protocol, g=g)
                 quantities = {
-                    "accuracy": lambda r: at(r, "accuracy"),
-                    "mean_timesteps": lambda r: at(r, "mean_timesteps"),
-                    "speedup_equal_accuracy": lambda r, a=alpha: (
-                        first_reaching(measured(a, r).fixed, at(r, "accuracy"))
-                        / at(r, "mean_timesteps")
+                    "accuracy": lambda r, here=here: at(r, "accuracy", **here),
+                    "mean_timesteps": lambda r, here=here: at(r, "mean_timesteps", **here),
+                    "speedup_equal_accuracy": lambda r, here=here: (
+                        first_reaching(measured(here["alpha"], r).fixed, at(r, "accuracy", **here))
+                        / at(r, "mean_timesteps", **here)
                     ),
-                    "speedup_vs_full_T": lambda r: n_steps / at(r, "mean_timesteps"),
+                    "speedup_vs_full_T": lambda r, here=here: (
+                        n_steps / at(r, "mean_timesteps", **here)
+                    ),
                 }
                 if first.spent is not None:
-                    quantities["mean_energy_uj"] = lambda r: at(r, "mean_energy_uj")
+                    quantities["mean_energy_uj"] = lambda r, here=here: at(
+                        r, "mean_energy_uj", **here
+                    )
                 if baseline is not None:
                     # the baseline's fixed T within the tolerance, as the same protocol
                     # chose it: on validation (held-out) or on the test curve (paper)
-                    quantities["speedup_at_tolerance"] = lambda r, protocol=protocol: (
-                        at(r, "mean_timesteps", baseline, protocol, fixed_g)
-                        / at(r, "mean_timesteps")
+                    quantities["speedup_at_tolerance"] = lambda r, here=here: (
+                        at(r, "mean_timesteps", baseline, here["protocol"], fixed_g)
+                        / at(r, "mean_timesteps", **here)
                     )
                 where = {"alpha": alpha, "protocol": protocol, "policy": policy}
                 point_rows.append(where | {"quantity": "accuracy_T", **full_T})
                 for quantity, stat in quantities.items():
                     got = ci(stat, bounds[quantity])
                     point_rows.append(where | {"quantity": quantity, **vars(got)})
-                if baseline is None or alpha == baseline:
-                    continue
-                for quantity in ("mean_timesteps", "accuracy"):
-                    got = ci(lambda r, q=quantity: at(r, q) - at(r, q, baseline), change[quantity])
-                    effects.append(
-                        where | {"quantity": quantity, **vars(got), "excludes_zero": got.excludes()}
-                    )
-    return pd.DataFrame(fixed), pd.DataFrame(point_rows), pd.DataFrame(effects)
+                if baseline is not None and alpha != baseline:
+                    for quantity in ("mean_timesteps", "accuracy"):
+                        effects.append(
+                            where | paired(alpha, protocol, g, baseline, protocol, quantity)
+                        )
+        for g, policy in enumerate(names if len(protocols) == 2 else []):
+            # how much more the paper protocol promises than the held-out one, on the
+            # same test samples: its optimism
+            for quantity in ("mean_timesteps", "accuracy"):
+                gaps.append(
+                    {"alpha": alpha, "policy": policy}
+                    | paired(alpha, "paper", g, alpha, "held-out", quantity)
+                )
+    return tuple(pd.DataFrame(t) for t in (fixed, point_rows, effects, gaps))

@@ -24,7 +24,10 @@ CELLS = {
 
 
 def lookup(table: pd.DataFrame, **keys) -> pd.Series | None:
-    """The first row of ``table`` whose columns equal ``keys``; None where none does."""
+    """The first row of ``table`` whose columns equal ``keys``; None where none does
+    (an empty table has no columns to match)."""
+    if table.empty:
+        return None
     rows = table
     for key, value in keys.items():
         rows = rows[rows[key] == value]

@@ -19,7 +19,9 @@ import pandas as pd
 
 from spikecut.cutoff.policies import BASELINE
 
-PROTOCOLS = ("held-out", "paper")
+# each protocol and the split whose curve chooses its operating points
+CHOOSING_SPLIT = {"held-out": "val", "paper": "test"}
+PROTOCOLS = tuple(CHOOSING_SPLIT)
 _KNOB = ["policy", "parameter", "value"]
 
 
@@ -76,18 +78,20 @@ def choose(
     same knobs in the same order (sweeps of one run with the same settings). Without a
     validation curve there is no held-out protocol, and only the paper's points."""
     test = test_curve.reset_index(drop=True)
-    curves = {"paper": test}
+    splits = {"test": test}
     if val_curve is not None:
-        val = val_curve.reset_index(drop=True)
-        if not val[_KNOB].equals(test[_KNOB]):
+        splits["val"] = val_curve.reset_index(drop=True)
+        if not splits["val"][_KNOB].equals(test[_KNOB]):
             raise ValueError(
                 "the validation and test curves hold different knobs; "
                 "sweep both with the same settings"
             )
-        curves = {"held-out": val} | curves
     names = list(policy_rows(test))
     chosen = []
-    for protocol, curve in curves.items():
+    for protocol, split in CHOOSING_SPLIT.items():
+        if split not in splits:
+            continue
+        curve = splits[split]
         rows, within = choose_rows(curve["accuracy"], curve["mean_timesteps"], test, max_loss_pp)
         chosen.append(
             test.loc[rows, ["parameter", "value"]].assign(

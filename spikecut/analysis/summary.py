@@ -10,7 +10,12 @@ from. Definitions (docs/method.md §10):
   point (on validation, or on the test curve), divided by the policy's mean timesteps
   at its operating point;
 - *speed-up at equal accuracy* (``speedup_equal_accuracy``): the smallest fixed T of
-  the same run whose accuracy is at least the policy's, divided by its mean timesteps.
+  the same run whose accuracy is at least the policy's, divided by its mean timesteps;
+- *speed-up vs full T* (``speedup_vs_full_T``, the paper's measure): T divided by the
+  policy's mean timesteps.
+
+The protocols' gap (``protocol_gap.csv``) is the paper protocol minus the held-out one,
+per alpha and policy, on the same test samples: how much more the paper's promises.
 """
 
 from __future__ import annotations
@@ -53,6 +58,7 @@ class Summary:
     fixed: pd.DataFrame  # accuracy at each fixed T, with intervals
     points: pd.DataFrame  # each policy's quantities at its operating point
     effects: pd.DataFrame  # the regulariser's effect: alpha > 0 against alpha = 0, paired
+    gaps: pd.DataFrame  # the protocols' difference: paper minus held-out, paired
     per_run: pd.DataFrame  # each run's operating points, no intervals
     sizes: pd.DataFrame  # per data set and method: T, test samples, seeds
 
@@ -68,7 +74,7 @@ def summarise(
     groups: dict[tuple[str, str], dict] = {}
     for (dataset, method, alpha, s), run in runs.items():
         groups.setdefault((dataset, method), {})[alpha, s] = run
-    tables: dict[str, list[pd.DataFrame]] = {"fixed": [], "points": [], "effects": []}
+    tables: dict[str, list[pd.DataFrame]] = {"fixed": [], "points": [], "effects": [], "gaps": []}
     for (dataset, method), members in sorted(groups.items()):
         for name, table in zip(tables, evaluate(members, max_loss_pp, n_boot, seed)):
             tables[name].append(table.assign(dataset=dataset, method=method))
@@ -112,7 +118,7 @@ def summarise(
     first = [c for c in first if c in per_run]
     per_run = per_run[first + [c for c in per_run if c not in first and c != "row"]]
     return Summary(
-        tidy(tables["fixed"]), tidy(tables["points"]), tidy(tables["effects"]), per_run, sizes
+        *(tidy(tables[name]) for name in ("fixed", "points", "effects", "gaps")), per_run, sizes
     )
 
 
@@ -369,11 +375,13 @@ def headline_markdown(
                 f"| {top}: {c('regularised_timesteps')} | {effect} |"
             )
         lines.append("")
-    said = conclusions(points, effects, summary.sizes, max_loss_pp, policy, regulariser)
+    said = conclusions(
+        points, effects, summary.gaps, summary.sizes, max_loss_pp, policy, regulariser
+    )
     if said:
         lines += [
             "**What the intervals say** (generated with the tables: a claim is made only "
-            "where its interval excludes no effect):",
+            "where its interval excludes the value of no effect):",
             "",
             *said,
             "",

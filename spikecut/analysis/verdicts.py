@@ -38,98 +38,101 @@ def cutoff_sentence(tolerance, full_T, n_steps: int, policy: str, max_loss_pp: f
     }[side(tolerance, 1.0)]
 
 
-def effect_sentence(steps, accuracy, alpha: str, regulariser: str, policy: str) -> str:
-    """Whether the regulariser at ``alpha`` helps, hurts or cannot be told from noise,
-    from its paired effects on ``policy``'s timesteps and accuracy."""
+# the regulariser's verdict from the sides of its effects on (timesteps, accuracy)
+EFFECT_VERDICTS = {
+    (-1, -1): "trades accuracy for time",
+    (-1, 0): "helps",
+    (-1, 1): "helps",
+    (0, -1): "hurts",
+    (0, 0): "has no effect that can be told from noise",
+    (0, 1): "helps",
+    (1, -1): "hurts",
+    (1, 0): "hurts",
+    (1, 1): "trades time for accuracy",
+}
+
+
+def _changes(steps, accuracy, policy: str) -> str:
+    """What the intervals of a paired difference in timesteps and accuracy say."""
     on_steps = {
-        -1: f"helps: {policy}'s mean timesteps change by {ci_text(steps)}",
-        1: f"hurts: {policy}'s mean timesteps change by {ci_text(steps)}",
-        0: f"has no effect on {policy}'s mean timesteps that can be told from noise "
-        f"({ci_text(steps)})",
+        -1: f"{policy} stops earlier ({ci_text(steps)} mean timesteps)",
+        1: f"{policy} stops later ({ci_text(steps)} mean timesteps)",
+        0: f"no change in {policy}'s mean timesteps told from noise ({ci_text(steps)})",
     }[side(steps, 0.0)]
     on_accuracy = {
-        -1: f"and it costs accuracy ({ci_text(accuracy, 100)} pp)",
-        1: f"and it gains accuracy ({ci_text(accuracy, 100)} pp)",
-        0: f"with no change in accuracy told from noise ({ci_text(accuracy, 100)} pp)",
+        -1: f"less accurate ({ci_text(accuracy, 100)} pp)",
+        1: f"more accurate ({ci_text(accuracy, 100)} pp)",
+        0: f"no change in accuracy told from noise ({ci_text(accuracy, 100)} pp)",
     }[side(accuracy, 0.0)]
-    return f"{regulariser} at α = {alpha} {on_steps}, {on_accuracy}."
+    return f"{on_steps}; {on_accuracy}"
 
 
-def protocol_sentence(speedups: dict[str, dict[str, float]], policy: str) -> str:
-    """Which protocol reports the larger speed-up at tolerance of ``policy`` alone,
-    from ``{group: {protocol: estimate}}``."""
-    both = {g: s for g, s in speedups.items() if set(PROTOCOLS) <= set(s)}
-    if not both:
-        return ""
-    higher = [g for g, s in both.items() if s["paper"] > s["held-out"]]
-    lower = [g for g, s in both.items() if s["paper"] < s["held-out"]]
-    shown = "; ".join(
-        f"{g}: {s['paper']:.2f}× against {s['held-out']:.2f}×" for g, s in both.items()
-    )
-    if len(higher) > len(lower):
-        verdict = "The paper protocol is the more optimistic"
-    elif len(lower) > len(higher):
-        verdict = "The held-out protocol is the more optimistic"
-    else:
-        verdict = "Neither protocol is consistently the more optimistic"
-    return (
-        f"{verdict}: it reports the larger speed-up at tolerance of {policy} alone on "
-        f"{max(len(higher), len(lower))} of {len(both)} data sets (paper against "
-        f"held-out, {shown})."
-    )
+def effect_sentence(steps, accuracy, alpha: str, regulariser: str, policy: str) -> str:
+    """Whether the regulariser at ``alpha`` helps, hurts, trades one for the other or
+    cannot be told from noise, from its paired effects on ``policy``'s timesteps and
+    accuracy: fewer steps at no loss of accuracy, or more accuracy at no cost in steps,
+    is help."""
+    verdict = EFFECT_VERDICTS[side(steps, 0.0), side(accuracy, 0.0)]
+    return f"{regulariser} at α = {alpha} {verdict}: {_changes(steps, accuracy, policy)}."
+
+
+def optimism_sentence(steps, accuracy, policy: str) -> str:
+    """Which protocol promises more, from the paired difference paper minus held-out
+    of ``policy``'s timesteps and accuracy on the same test samples."""
+    paper_better = {side(steps, 0.0) == -1, side(accuracy, 0.0) == 1}
+    paper_worse = {side(steps, 0.0) == 1, side(accuracy, 0.0) == -1}
+    verdict = {
+        (True, False): "the paper protocol is the more optimistic",
+        (False, True): "the held-out protocol is the more optimistic",
+        (True, True): "each protocol promises more on one count",
+        (False, False): "no difference between the protocols can be told from noise",
+    }[any(paper_better), any(paper_worse)]
+    return f"{verdict}: under the paper protocol {_changes(steps, accuracy, policy)}."
 
 
 def conclusions(
     points: pd.DataFrame,
     effects: pd.DataFrame,
+    gaps: pd.DataFrame,
     sizes: pd.DataFrame,
     max_loss_pp: float,
     policy: str,
     regulariser: str,
 ) -> list[str]:
-    """Markdown bullets: per data set and method, what the cutoff saves and what the
-    regulariser does under each protocol; then which protocol is more optimistic.
+    """Markdown bullets: per data set and method, what the cutoff saves, what the
+    regulariser does under each protocol, and which protocol promises more.
     ``sizes`` lists the data sets and methods with their T, as the summary does."""
-    lines, speedups = [], {}
+    lines = []
     protocols = [p for p in PROTOCOLS if p in set(points["protocol"])]
     for dataset, method, n_steps in sizes[["dataset", "method", "T"]].itertuples(index=False):
+        group = dict(dataset=dataset, method=method)
         mine = points[(points["dataset"] == dataset) & (points["method"] == method)]
         alphas = sorted(mine["alpha"].unique(), key=float)
         base = next((a for a in alphas if is_baseline(a)), None)
         if base is None:
             continue
-        name = f"{dataset} ({method})"
-        at = dict(alpha=base, policy=policy)
-        lead = protocols[0]
-        tolerance = lookup(mine, **at, protocol=lead, quantity="speedup_at_tolerance")
-        full_T = lookup(mine, **at, protocol=lead, quantity="speedup_vs_full_T")
-        if tolerance is None or full_T is None:
-            continue
-        lines.append(
-            f"- **{name}**, {lead} protocol: "
-            + cutoff_sentence(tolerance, full_T, n_steps, policy, max_loss_pp)
-        )
-        speedups[name] = {
-            p: lookup(mine, **at, protocol=p, quantity="speedup_at_tolerance")["estimate"]
-            for p in protocols
-        }
-        mine_effects = (
-            effects[(effects["dataset"] == dataset) & (effects["method"] == method)]
-            if len(effects)
-            else effects
-        )
+        name = f"**{dataset} ({method})**"
+        at = dict(alpha=base, policy=policy, protocol=protocols[0])
+        tolerance = lookup(mine, **at, quantity="speedup_at_tolerance")
+        full_T = lookup(mine, **at, quantity="speedup_vs_full_T")
+        if tolerance is not None and full_T is not None:
+            lines.append(
+                f"- {name}, {protocols[0]} protocol: "
+                + cutoff_sentence(tolerance, full_T, n_steps, policy, max_loss_pp)
+            )
         for protocol in protocols:
-            for alpha in alphas:
-                if alpha == base:
-                    continue
-                where = dict(alpha=alpha, protocol=protocol, policy=policy)
-                steps = lookup(mine_effects, **where, quantity="mean_timesteps")
-                accuracy = lookup(mine_effects, **where, quantity="accuracy")
-                if steps is None or accuracy is None:
-                    continue
-                lines.append(
-                    f"  - {protocol}: "
-                    + effect_sentence(steps, accuracy, alpha, regulariser, policy)
-                )
-    optimism = protocol_sentence(speedups, policy)
-    return lines + ([f"- {optimism}"] if optimism else [])
+            for alpha in alphas[alphas.index(base) + 1 :]:
+                where = group | dict(alpha=alpha, protocol=protocol, policy=policy)
+                steps = lookup(effects, **where, quantity="mean_timesteps")
+                accuracy = lookup(effects, **where, quantity="accuracy")
+                if steps is not None and accuracy is not None:
+                    lines.append(
+                        f"- {name}, {protocol} protocol: "
+                        + effect_sentence(steps, accuracy, alpha, regulariser, policy)
+                    )
+        where = group | dict(alpha=base, policy=policy)
+        steps = lookup(gaps, **where, quantity="mean_timesteps")
+        accuracy = lookup(gaps, **where, quantity="accuracy")
+        if steps is not None and accuracy is not None:
+            lines.append(f"- {name}, {policy} alone: " + optimism_sentence(steps, accuracy, policy))
+    return lines

@@ -94,15 +94,21 @@ def operating_points(points: pd.DataFrame, x: str, regulariser: str) -> pd.DataF
     return wide.reset_index()
 
 
+def error_bars(estimate, low, high, scale: float = 1.0) -> np.ndarray:
+    """Matplotlib's ``[below, above]`` bar lengths of intervals around estimates. A
+    percentile interval need not hold its estimate (the estimate is the statistic on the
+    data, the interval the replicates' spread): a bar never goes below zero length."""
+    estimate, low, high = (np.atleast_1d(np.asarray(v, dtype=float)) for v in (estimate, low, high))
+    return scale * np.stack([np.maximum(0.0, estimate - low), np.maximum(0.0, high - estimate)])
+
+
 def _draw_operating_point(ax, op: pd.Series, x: str, colour, marker: str) -> pd.Series:
-    """Draw the point with its intervals; returns the accuracy (%) range drawn, for the
-    axis limits."""
+    """Draw the point with its intervals; returns its accuracy (%), for the axis limits.
+    The limits follow the estimates, not the ends of the bars: with few seeds an
+    interval can span tens of points and would leave the curves a sliver."""
 
     def bars(name, scale=1.0):
-        # a percentile interval need not hold the estimate to the last bit
-        below = max(0.0, op[f"{name}_estimate"] - op[f"{name}_low"])
-        above = max(0.0, op[f"{name}_high"] - op[f"{name}_estimate"])
-        return [[scale * below], [scale * above]]
+        return error_bars(*(op[f"{name}_{k}"] for k in ("estimate", "low", "high")), scale)
 
     ax.errorbar(
         op[f"{x}_estimate"],
@@ -117,15 +123,15 @@ def _draw_operating_point(ax, op: pd.Series, x: str, colour, marker: str) -> pd.
         elinewidth=1,
         zorder=5,
     )
-    return 100 * pd.Series([op["accuracy_low"], op["accuracy_estimate"], op["accuracy_high"]])
+    return 100 * pd.Series([op["accuracy_estimate"]])
 
 
 def draw_policy_point(
     ax, chosen: pd.DataFrame | None, policy: str, x: str, colour, **where
 ) -> pd.Series | None:
     """``policy``'s operating point among ``chosen`` (the rows whose columns equal
-    ``where``), drawn with its record's marker and its intervals; the accuracy (%)
-    range drawn, or None where nothing is drawn (the oracle's curve is its point)."""
+    ``where``), drawn with its record's marker and its intervals; its accuracy (%), or
+    None where nothing is drawn (the oracle's curve is its point)."""
     marker = POLICIES[policy].point_marker
     if chosen is None or marker is None:
         return None

@@ -8,7 +8,7 @@ import pandas as pd
 
 from spikecut.analysis.protocols import PROTOCOLS
 from spikecut.cutoff.policies import PAPER
-from spikecut.plots.common import legend_below, policy_label, save
+from spikecut.plots.common import error_bars, legend_below, policy_label, save
 from spikecut.regularisers import RCS
 
 ROWS = (("mean_timesteps", 1.0, "Δ mean timesteps"), ("accuracy", 100.0, "Δ test accuracy (pp)"))
@@ -54,10 +54,7 @@ def plot_dose_response(
                 ax.errorbar(
                     x,
                     scale * pts["estimate"],
-                    yerr=[
-                        scale * (pts["estimate"] - pts["low"]),
-                        scale * (pts["high"] - pts["estimate"]),
-                    ],
+                    yerr=error_bars(pts["estimate"], pts["low"], pts["high"], scale),
                     capsize=3,
                     ms=5,
                     label=f"{protocol} protocol",

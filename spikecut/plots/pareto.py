@@ -53,11 +53,11 @@ def plot_pareto(
                     label = f"{model}: {policy_label(policy)}"
                     ax.plot(pts["mean_timesteps"], pts["accuracy (%)"], label=label, **style)
                     drawn.append(pts["accuracy (%)"])
-                span = draw_policy_point(
+                point = draw_policy_point(
                     ax, chosen, policy, "mean_timesteps", colours[model], panel=panel, model=model
                 )
-                if span is not None:
-                    drawn.append(span)
+                if point is not None:
+                    drawn.append(point)
         accuracy_limits(ax, pd.concat(drawn) if drawn else pd.Series(dtype=float))
         ax.set_title(panel)
         ax.set_xlabel("mean timesteps per sample")

@@ -86,11 +86,11 @@ def plot_policy_comparison(
                         )
                         continue
                     draw_curve(ax, pts, x, policy, colours[policy], policy_label(policy))
-                    span = draw_policy_point(
+                    point = draw_policy_point(
                         ax, chosen, policy, x, colours[policy], panel=panel, model=model
                     )
-                    if span is not None:
-                        drawn.append(span)
+                    if point is not None:
+                        drawn.append(point)
             accuracy_limits(ax, pd.concat(drawn) if drawn else pd.Series(dtype=float))
             ax.set_title(f"{panel}\n{model}", fontsize=10)
             ax.set_xlabel(COSTS[x])

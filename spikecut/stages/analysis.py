@@ -35,11 +35,11 @@ def sweep_splits(
     validation: StepOutputs | None,
     cutoff: CutoffConfig,
     compute: dict[str, np.ndarray] | None = None,
-) -> tuple[dict[str, pd.DataFrame], pd.DataFrame, np.ndarray]:
+) -> tuple[dict[str, pd.DataFrame], pd.DataFrame, dict[str, Split]]:
     """Every policy of ``cutoff`` calibrated on ``calibration``: its curve on the test
     split and, given ``validation``, on that split (``curves["test"]``,
-    ``curves["val"]``), the test split's exit histograms and each split's run sweep
-    per sample."""
+    ``curves["val"]``), the test split's exit histograms, and each split's exit steps
+    per sample and point with its correctness (``splits["test"]``, ``splits["val"]``)."""
     options = cutoff.sweep_options()
     curves = {}
     curves["test"], exits, per_sample = sweep(
@@ -63,8 +63,8 @@ def sweep_cutoff(
     logits: str, curve_out: str, exits_out: str, sweep_out: str, cutoff: CutoffConfig
 ) -> None:
     """Every policy's curve for one run on its test and its validation split, the test
-    exit histograms, and the sweep kept per test sample, from which the summary reads
-    each protocol's operating points."""
+    exit histograms, and the sweep kept per sample of both splits, from which the
+    summary chooses each protocol's operating points in every bootstrap replicate."""
     sets, meta = load_step_outputs(logits)
     curves, exits, splits = sweep_splits(
         sets["test"], sets["cal"], sets["val"], cutoff, meta["compute"]
@@ -116,7 +116,7 @@ def summarise_runs(
 ) -> None:
     """Intervals for every quantity of every data set and method, at the operating
     points both protocols choose from the runs' sweeps: ``outputs`` names the files
-    ``points`` (summary.csv), ``effects``, ``fixed``, ``per_run``, ``markdown`` and
+    ``points`` (summary.csv), ``effects``, ``gaps``, ``fixed``, ``per_run``, ``markdown`` and
     ``headline``. ``run_settings`` are the runs' ``settings.json``, quoted in the
     Markdown with the recording and cutoff settings the sweeps carry."""
     runs, machines, used = {}, set(), {"summary": summary.model_dump(mode="json")}
@@ -145,6 +145,7 @@ def summarise_runs(
     loss = summary.max_accuracy_loss_pp
     write_csv(outputs["points"], result.points)
     write_csv(outputs["effects"], result.effects)
+    write_csv(outputs["gaps"], result.gaps)
     write_csv(outputs["fixed"], result.fixed)
     write_csv(outputs["per_run"], result.per_run)
     # the runs name what alpha weighs (one regulariser per config)
