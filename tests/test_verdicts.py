@@ -30,7 +30,7 @@ FULL = ci(3.0, 2.8, 3.2)
 def test_the_cutoff_sentence_follows_the_interval_around_1(tolerance, opening):
     text = cutoff_sentence(tolerance, FULL, 8, "topk", 0.5)
     assert text.startswith(opening)
-    assert "3.00 [2.80, 3.20]× fewer than all 8 (the paper's measure)" in text
+    assert "3.00 [2.80, 3.20]× fewer timesteps than all 8 (the paper's measure)" in text
 
 
 @pytest.mark.parametrize(
@@ -66,7 +66,7 @@ def test_the_effect_sentence_follows_both_intervals(steps, accuracy, opening):
 def test_the_optimism_sentence_follows_both_intervals(steps, accuracy, opening):
     text = optimism_sentence(steps, accuracy, "topk")
     assert text.startswith(opening), text
-    assert "under the paper protocol " in text and text.endswith(" pp).")
+    assert " (paper minus held-out: " in text and text.endswith(" pp)).")
 
 
 def test_conclusions_from_summary_tables():

@@ -26,7 +26,7 @@ def side(row, null: float) -> int:
 def cutoff_sentence(tolerance, full_T, n_steps: int, policy: str, max_loss_pp: float) -> str:
     """Whether ``policy`` alone saves time against the fixed T within the tolerance
     (``tolerance``: its speed-up there), with the paper's measure beside it."""
-    paper = f"{ci_text(full_T)}× fewer than all {n_steps} (the paper's measure)"
+    paper = f"{ci_text(full_T)}× fewer timesteps than all {n_steps} (the paper's measure)"
     against = f"the fixed T that stays within {max_loss_pp} pp of full-T accuracy"
     return {
         1: f"the cutoff saves time: {policy} needs {ci_text(tolerance)}× fewer timesteps than "
@@ -87,7 +87,7 @@ def optimism_sentence(steps, accuracy, policy: str) -> str:
         (True, True): "each protocol promises more on one count",
         (False, False): "no difference between the protocols can be told from noise",
     }[any(paper_better), any(paper_worse)]
-    return f"{verdict}: under the paper protocol {_changes(steps, accuracy, policy)}."
+    return f"{verdict} (paper minus held-out: {_changes(steps, accuracy, policy)})."
 
 
 def conclusions(
