@@ -12,9 +12,11 @@ RAW_ROOT = settings.data.raw_root
 
 
 def raw_data_marker(wildcards):
-    """The fetched marker of a downloaded data set; nothing for embedded ones."""
-    if DATASETS[wildcards.dataset].remote:
-        return [f"{RAW_ROOT}/{wildcards.dataset}/fetched.json"]
+    """The fetched marker of a downloaded data set's raw folder, which data sets made
+    from another's files share with it; nothing for embedded ones."""
+    spec = DATASETS[wildcards.dataset]
+    if spec.remote:
+        return [f"{RAW_ROOT}/{spec.raw_folder}/fetched.json"]
     return []
 
 

@@ -1,3 +1,5 @@
+# {dataset} is the data set whose raw folder this is: one fetch serves every data set
+# that reads it (raw_data_marker)
 rule fetch_dataset:
     output:
         marker=f"{RAW_ROOT}/{{dataset}}/fetched.json",

@@ -223,3 +223,76 @@ def place_raw(name, raw_root, seed=0):
         raise ValueError(f"no fake for {name!r}")
     (root / "fetched.json").write_text(json.dumps({"fake": name}))
     return root
+
+
+def write_idx_gz(path, array):
+    """A gzipped IDX file of unsigned bytes, as Fashion-MNIST's (and MNIST's): two zero
+    bytes, the type 0x08, the number of dimensions, each a big-endian uint32, the data."""
+    import gzip
+
+    header = bytes([0, 0, 8, array.ndim]) + np.asarray(array.shape, ">u4").tobytes()
+    path.write_bytes(gzip.compress(header + np.ascontiguousarray(array, np.uint8).tobytes()))
+
+
+def write_fashion_mnist(root, n_train=40, n_test=20, seed=0):
+    """Fashion-MNIST's four published .gz files in ``root``, where ``fetch_dataset``
+    downloads them: 28x28 images of a bright rectangle whose size grows with the class,
+    on faint noise, classes balanced. Returns the images ``[N, 28, 28]`` and labels,
+    training ones first."""
+    rng = np.random.default_rng(seed)
+    root.mkdir(parents=True, exist_ok=True)
+    labels = np.concatenate([np.resize(np.arange(10), n) for n in (n_train, n_test)])
+    images = rng.integers(0, 8, (len(labels), 28, 28)).astype(np.uint8)
+    for image, label in zip(images, labels):
+        top, left = rng.integers(2, 6, 2)
+        image[top : top + 8 + 2 * label, left : left + 12] = 200 + rng.integers(0, 56)
+    for prefix, part in (("train", slice(0, n_train)), ("t10k", slice(n_train, None))):
+        write_idx_gz(root / f"{prefix}-images-idx3-ubyte.gz", images[part])
+        write_idx_gz(root / f"{prefix}-labels-idx1-ubyte.gz", labels[part])
+    return images, labels
+
+
+def write_nmnist(root, per_class=3, test_per_class=2, n_events=120, seed=0):
+    """N-MNIST's train.zip and test.zip as published: ``Train/<digit>/<id>.bin`` and
+    ``Test/<digit>/<id>.bin``, 40-bit ATIS events on the 34x34 sensor over 300 ms."""
+    rng = np.random.default_rng(seed)
+    root.mkdir(parents=True, exist_ok=True)
+    for name, folder, count in (
+        ("train.zip", "Train", per_class),
+        ("test.zip", "Test", test_per_class),
+    ):
+        with zipfile.ZipFile(root / name, "w") as zf:
+            for digit in range(10):
+                for k in range(count):
+                    path = root / "recording.bin"
+                    write_atis_bin(
+                        path,
+                        rng.integers(0, 34, n_events),
+                        rng.integers(0, 34, n_events),
+                        rng.integers(0, 2, n_events),
+                        np.sort(rng.integers(0, 300_000, n_events)),
+                    )
+                    zf.write(path, f"{folder}/{digit}/{10 * k + digit + 1:05d}.bin")
+                    path.unlink()
+
+
+class Served:
+    """A real HTTP server on loopback serving ``folder``, for a ``with`` block that gets
+    its base URL."""
+
+    def __init__(self, folder):
+        import http.server
+        from functools import partial
+
+        handler = partial(http.server.SimpleHTTPRequestHandler, directory=str(folder))
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+
+    def __enter__(self):
+        import threading
+
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        return f"http://127.0.0.1:{self.httpd.server_address[1]}"
+
+    def __exit__(self, *exc):
+        self.httpd.shutdown()
+        self.httpd.server_close()

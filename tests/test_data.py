@@ -36,6 +36,22 @@ def test_limit_keeps_a_stratified_subset():
     assert np.bincount(data.y["train"], minlength=10).min() >= 10
 
 
+def test_train_limit_shrinks_the_training_split_alone(digits):
+    """The validation and test splits stay as they are; training keeps a stratified
+    part of its own samples, by whole recordings where they share an image."""
+    data = prepare("digits", 4, 0, 0.25, 0.1, train_limit=300)
+    assert all(np.array_equal(data.index[k], digits.index[k]) for k in ("val", "test"))
+    assert len(data.y["train"]) == 300 and set(data.index["train"]) < set(digits.index["train"])
+    assert np.abs(np.bincount(data.y["train"], minlength=10) / 300 - 0.1).max() < 0.02
+    events = prepare("digits-dvs", 4, 0, 0.25, 0.1, limit=400, options={"recordings": 2})
+    fewer = prepare(
+        "digits-dvs", 4, 0, 0.25, 0.1, limit=400, options={"recordings": 2}, train_limit=100
+    )
+    assert len(fewer.y["train"]) == 100 and np.array_equal(fewer.x["test"], events.x["test"])
+    with pytest.raises(ValueError, match="limit or train_limit"):
+        prepare("digits", 4, 0, 0.25, 0.1, train_limit=5)
+
+
 def test_save_load_roundtrip(tmp_path, digits):
     save_prepared(digits, tmp_path / "f.npz", tmp_path / "p.json", {"seed": 0})
     back = load_prepared(tmp_path / "f.npz")

@@ -1,3 +1,4 @@
+import gzip
 import hashlib
 import http.server
 import io
@@ -9,7 +10,16 @@ from functools import partial
 import pytest
 
 from spikecut.data import DATASETS
-from spikecut.data.download import Archive, DatasetUnavailable, extract, fetch, md5sum
+from spikecut.data.download import (
+    Archive,
+    DatasetUnavailable,
+    extract,
+    extracted_dir,
+    fetch,
+    fetch_dataset,
+    md5sum,
+    unpack_again,
+)
 
 
 def md5(data: bytes) -> str:
@@ -48,6 +58,36 @@ def test_bad_download_keeps_nothing(tmp_path, server):
     with pytest.raises(DatasetUnavailable, match="has md5 .*nothing was kept"):
         fetch(Archive(f"{base}/b.zip", "0" * 32, "b.zip"), root)
     assert list(root.iterdir()) == []
+
+
+def test_file_read_as_it_is_is_not_unpacked(tmp_path, server):
+    """A gzipped file that is not an archive (Fashion-MNIST's) is fetched and checked,
+    then left as it is, beside an archive that is unpacked."""
+    served, base = server
+    payload = gzip.compress(b"\x00\x00\x08\x01" + bytes(20))
+    (served / "labels.gz").write_bytes(payload)
+    make_tar(served / "a.tar.gz", {"d/x.bin": b"1"})
+    plain = Archive(f"{base}/labels.gz", md5(payload), "labels.gz", unpack=False)
+    packed = Archive(f"{base}/a.tar.gz", md5sum(served / "a.tar.gz"), "a.tar.gz")
+    root = tmp_path / "raw"
+    placed = fetch_dataset((plain, packed), root)
+    assert (root / "labels.gz").read_bytes() == payload
+    assert placed["labels.gz"] == {
+        "path": str(root / "labels.gz"),
+        "md5": md5(payload),
+        "url": plain.url,
+    }
+    assert placed["a.tar.gz"]["extracted"] == str(extracted_dir(root, packed))
+    assert sorted(p.name for p in root.iterdir()) == ["a.tar.gz", "a.tar.gz.d", "labels.gz"]
+    # the advice for broken unpacked files deletes only what was unpacked
+    advice = unpack_again((plain, packed), root)
+    assert str(extracted_dir(root, packed)) in advice and "labels.gz" not in advice
+    # its md5 is checked as an archive's
+    (root / "labels.gz").unlink()
+    wrong = Archive(plain.url, "0" * 32, "labels.gz", unpack=False)
+    with pytest.raises(DatasetUnavailable, match="labels.gz has md5 .*nothing was kept"):
+        fetch_dataset((wrong,), root)
+    assert not (root / "labels.gz").exists()
 
 
 def test_offline_message_names_url_and_path(tmp_path):
@@ -104,7 +144,20 @@ def test_manifest_is_well_formed():
         "cifar10-dvs",
         "dvs128-gesture",
         "n-caltech101",
+        "n-mnist",
+        "fashion-mnist",
+        "fashion-dvs",
     }
     for name in downloaded:
         for a in DATASETS[name].archives:
             assert a.url.startswith("http") and len(a.md5) == 32 and a.filename
+
+
+def test_shared_raw_folders_are_fetched_as_their_owner_fetches_them():
+    """A data set reading another's raw folder is fetched by that data set's rule: it
+    must name one that reads its own, with the same files and offline source."""
+    for spec in DATASETS.values():
+        owner = DATASETS[spec.raw_folder]
+        assert owner.raw_folder == owner.name
+        assert (spec.archives, spec.offline) == (owner.archives, owner.offline)
+    assert DATASETS["fashion-dvs"].raw_folder == "fashion-mnist"

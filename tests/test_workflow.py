@@ -606,6 +606,27 @@ def test_tiny_dose_response_runs(tmp_path):
         assert headline.count(f"RCS at α = {alpha} ") == 2  # one per protocol
 
 
+@pytest.mark.slow
+@pytest.mark.skipif(
+    not Path("/usr/share/datasets/fashion-mnist").is_dir(),
+    reason="Fashion-MNIST is not installed: `apt-get install dataset-fashion-mnist` (as root) "
+    "installs it, or place the official files in data/raw/fashion-mnist",
+)
+def test_tiny_real_data_workflow(tmp_path):
+    """The conversion track on a real subset of Fashion-MNIST, end to end, offline: the
+    fetch falls back on Debian's files, and the converted SNN learns more than chance."""
+    tiny = ROOT / ".test" / "config" / "fashion.yaml"
+    result = snakemake("--cores", "2", "--configfile", str(tiny), "--directory", str(tmp_path))
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-6000:]
+    results = tmp_path / yaml.safe_load(tiny.read_text())["results"]
+    marker = json.loads((tmp_path / "data" / "raw" / "fashion-mnist" / "fetched.json").read_text())
+    assert len(marker) == 4
+    fixed = pd.read_csv(results / "summary" / "fixed_T.csv", dtype={"alpha": str})
+    full = fixed[(fixed["alpha"] == "0") & (fixed["T"] == fixed["T"].max())]
+    assert full["estimate"].item() > 0.3  # ten classes: chance is 0.1
+    assert "fashion-mnist, qcfs" in (results / "summary" / "headline.md").read_text()
+
+
 def test_paper_grid_dag(tmp_path):
     paper = ROOT / "config" / "paper.yaml"
     result = snakemake("-n", "--configfile", str(paper), "--directory", str(tmp_path))

@@ -23,13 +23,15 @@ from spikecut.recovery import remake, remake_command
 
 @dataclass(frozen=True)
 class Archive:
-    """One published file of a data set: its source, md5 and file name. Each data set's
-    are in its module under :mod:`spikecut.data.sets`, as their authors (and torchvision
-    and tonic) publish them."""
+    """One published file of a data set: its source, md5 and file name, and whether it
+    is unpacked (a .zip or .tar) or read as it is (a single gzipped file). Each data
+    set's are in its module under :mod:`spikecut.data.sets`, as their authors (and
+    torchvision and tonic) publish them."""
 
     url: str
     md5: str
     filename: str
+    unpack: bool = True
 
 
 class DatasetUnavailable(RuntimeError):
@@ -129,21 +131,19 @@ def extracted_dir(root: str | os.PathLike, archive: Archive) -> Path:
 def unpack_again(archives: tuple[Archive, ...], root: str | os.PathLike) -> str:
     """Advice for broken unpacked files of a data set's ``archives`` in ``root``: delete
     what was unpacked and the marker, and fetch again, which unpacks the kept archives."""
-    unpacked = [extracted_dir(root, a) for a in archives]
+    unpacked = [extracted_dir(root, a) for a in archives if a.unpack]
     return remake(unpacked[0], also=[*unpacked[1:], marker_of(root)], target=marker_of(root))
 
 
 def fetch_dataset(
     archives: tuple[Archive, ...], root: str | os.PathLike, timeout: float = 60.0
 ) -> dict:
-    """Fetch, verify and unpack every one of a data set's ``archives`` into ``root``;
-    return what was placed where."""
+    """Fetch and verify every one of a data set's ``archives`` into ``root``, and unpack
+    those that are unpacked; return what was placed where."""
     placed = {}
     for archive in archives:
         path = fetch(archive, root, timeout)
-        placed[archive.filename] = {
-            "md5": archive.md5,
-            "url": archive.url,
-            "extracted": str(extract(path, extracted_dir(root, archive))),
-        }
+        placed[archive.filename] = {"path": str(path), "md5": archive.md5, "url": archive.url}
+        if archive.unpack:
+            placed[archive.filename]["extracted"] = str(extract(path, extracted_dir(root, archive)))
     return placed

@@ -43,30 +43,30 @@ def prepare(
     limit: int | None = None,
     options: Strict | dict | None = None,
     root: str | os.PathLike | None = None,
+    train_limit: int | None = None,
 ) -> PreparedData:
     """Build a data set and split it, stratified by class and fixed by ``seed``.
 
     A data set with an official test split keeps it (``test_fraction`` is then unused);
     the others hold out ``test_fraction``. ``val_fraction`` of what remains becomes the
     validation split. ``limit`` keeps a stratified subset of that many samples first
-    (for quick tests). ``root`` is the folder of downloaded raw data (each data set in
-    its own subfolder), needed by the downloaded data sets only. Where several
-    samples share a source (recordings of one image), every split and the ``limit``
-    subset take whole sources, so no source is in two splits.
+    (for quick tests); ``train_limit`` keeps one of that many training samples last, so
+    that a large data set trains on a part while it is judged on all of its test split.
+    ``root`` is the folder of downloaded raw data (each data set in the subfolder its
+    spec's ``raw_folder`` names), needed by the downloaded data sets only. Where several
+    samples share a source (recordings of one image), every split and both subsets take
+    whole sources, so no source is in two splits.
     """
     spec = get_dataset(name)
     if not isinstance(options, spec.options):
         options = validate(spec.options, options or {}, ("datasets", name, "options"))
     if spec.remote and root is None:
         raise ValueError(f"data set {name!r} is read from downloaded files: give their root")
-    samples = spec.build(n_steps, seed, options, None if root is None else Path(root) / name)
+    raw = None if root is None else Path(root) / spec.raw_folder
+    samples = spec.build(n_steps, seed, options, raw)
     x, y = samples.x, samples.y
     groups = np.arange(len(y)) if samples.groups is None else samples.groups
-    index = np.arange(len(y))
-    if limit is not None and limit < len(y):
-        n_groups = len(np.unique(groups))
-        kept = max(1, round(limit * n_groups / len(y)))
-        index, _ = _split(name, index, groups, y, n_groups - kept, seed)
+    index = _subset(name, np.arange(len(y)), groups, y, limit, seed)
     if samples.is_test is None:
         if test_fraction is None:
             raise ValueError(f"data set {name!r} has no test split of its own: give test_fraction")
@@ -74,6 +74,7 @@ def prepare(
     else:
         rest, test = index[~samples.is_test[index]], index[samples.is_test[index]]
     train, val = _split(name, rest, groups, y, val_fraction, seed)
+    train = _subset(name, train, groups, y, train_limit, seed)
     parts = {"train": np.sort(train), "val": np.sort(val), "test": np.sort(test)}
     return PreparedData(
         kind=spec.kind,
@@ -84,6 +85,19 @@ def prepare(
         index=parts,
         norm=(spec.mean, spec.std) if spec.mean is not None else None,
     )
+
+
+def _subset(
+    name: str, index: np.ndarray, groups: np.ndarray, y: np.ndarray, size: int | None, seed: int
+) -> np.ndarray:
+    """A stratified subset of about ``size`` of the samples ``index``, by whole groups;
+    all of them where ``size`` is None or not below their number."""
+    if size is None or size >= len(index):
+        return index
+    n_groups = len(np.unique(groups[index]))
+    kept = max(1, round(size * n_groups / len(index)))
+    subset, _ = _split(name, index, groups, y, n_groups - kept, seed)
+    return subset
 
 
 def _split(
@@ -102,7 +116,7 @@ def _split(
         raise ValueError(
             f"cannot split the {len(members)} sources of data set {name!r} so that each of "
             f"its {len(np.unique(y[index]))} classes is on both sides ({err}); raise "
-            f"datasets.{name}.limit, data.test_fraction or data.val_fraction"
+            f"datasets.{name}.limit or train_limit, data.test_fraction or data.val_fraction"
         ) from err
     in_second = np.isin(groups[index], chosen)
     return index[~in_second], index[in_second]

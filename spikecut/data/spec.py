@@ -33,6 +33,10 @@ class NoOptions(Strict):
 # (T, seed, options, raw data folder) -> every sample of the data set; T is None for
 # static data that no run takes T steps of
 Build = Callable[[int | None, int, Strict, Path], Samples]
+# raw data folder -> what this machine holds of the data set without a download, as
+# the fetched marker records it (each file's name -> {"path": where it is read from});
+# raises DatasetUnavailable, saying how to get the data, where it holds none
+Offline = Callable[[Path], dict[str, dict]]
 
 
 @dataclass(frozen=True)
@@ -56,11 +60,22 @@ class DatasetSpec:
     # splits off its own test set (an official one, or a fixed split of its file list),
     # so data.test_fraction does not apply
     fixed_test: bool = False
+    # where its files are found when they cannot be downloaded (a distribution's
+    # package): the fetch stage falls back on it
+    offline: Offline | None = None
+    # the data set whose raw folder it reads, where it is made from another's files:
+    # they are fetched once, for both; None reads its own
+    raw_of: str | None = None
 
     @property
     def remote(self) -> bool:
         """Whether it is read from downloaded files."""
         return bool(self.archives)
+
+    @property
+    def raw_folder(self) -> str:
+        """The folder under ``data.raw_root`` its files are fetched to and read from."""
+        return self.raw_of or self.name
 
 
 def fixed_shape(shape: tuple[int, int, int]) -> Callable[[Strict], tuple[int, int, int]]:

@@ -62,6 +62,12 @@ class DatasetEntry(Strict):
     )
     epochs: PositiveInt | None = Field(None, description="overrides training.epochs")
     limit: int | None = Field(None, ge=20, description="a stratified subset of this many samples")
+    train_limit: int | None = Field(
+        None,
+        ge=10,
+        description="a stratified subset of this many training samples, taken after the "
+        "splits: the validation and test splits stay whole",
+    )
     options: dict[str, Any] = Field(
         {}, description="the data set's own options (spikecut.data.registry)"
     )

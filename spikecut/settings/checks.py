@@ -208,10 +208,15 @@ class Checks:
         test = math.ceil(kept * self.data.test_fraction)
         val = math.ceil((kept - test) * self.data.val_fraction)
         parts = {"test": test, "validation": val, "training": kept - test - val}
+        if entry.train_limit is not None:
+            trained = max(1, round(entry.train_limit * sources / samples))
+            parts["training"] = min(parts["training"], trained)
         short = [part for part, n in parts.items() if n < spec.num_classes]
         if short or per_class < 3:
             # blame what sized the data set, else the fractions that shrank a split
-            if entry.limit is not None:
+            if short == ["training"] and entry.train_limit is not None:
+                keys = [f"datasets.{name}.train_limit"]
+            elif entry.limit is not None:
                 keys = [f"datasets.{name}.limit"]
             elif entry.options:
                 keys = [f"datasets.{name}.options.{k}" for k in entry.options]

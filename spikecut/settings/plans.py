@@ -41,6 +41,7 @@ class DataPlan(Strict):
 
     T: int | None = Field(description="None: no run reads it (static data, converted only)")
     limit: int | None
+    train_limit: int | None = None
     options: dict[str, Any]
     seed: int
     test_fraction: float | None
@@ -221,6 +222,7 @@ class Plans:
         return DataPlan(
             T=entry.T,
             limit=entry.limit,
+            train_limit=entry.train_limit,
             options=self.options(dataset).model_dump(mode="json"),
             seed=self.data.seed,
             test_fraction=None if DATASETS[dataset].fixed_test else self.data.test_fraction,

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from spikecut.data import get_dataset, prepare, save_prepared
+from spikecut.data.download import DatasetUnavailable
 from spikecut.data.download import fetch_dataset as fetch_dataset_archives
 from spikecut.io import config_id, write_json
 from spikecut.settings import DataPlan
@@ -15,11 +16,30 @@ log = logging.getLogger(__name__)
 
 
 def fetch_dataset(marker_out: str, dataset: str, root: str) -> None:
-    """Download, verify and unpack a data set's archives; the marker lists them."""
-    archives = get_dataset(dataset).archives
-    if not archives:
+    """Download, verify and unpack a data set's archives into ``root``; the marker lists
+    them. Where the download fails, the files the data set's offline source finds (a
+    distribution's package) are listed instead; where it finds none either, the error
+    says every way to get them."""
+    spec = get_dataset(dataset)
+    if not spec.archives:
         raise ValueError(f"data set {dataset!r} is embedded: there is nothing to download")
-    write_json(marker_out, fetch_dataset_archives(archives, root))
+    try:
+        placed = fetch_dataset_archives(spec.archives, root)
+    except DatasetUnavailable as err:
+        if spec.offline is None:
+            raise
+        try:
+            placed = spec.offline(Path(root))
+        except DatasetUnavailable as held:
+            raise DatasetUnavailable(f"{err}. Without a download: {held}") from err
+        # a warning, not an error: the run goes on, but its data came from elsewhere
+        log.warning(
+            "%s could not be downloaded (%s); its files are read from %s instead",
+            dataset,
+            err.__cause__ or err,
+            ", ".join(entry["path"] for entry in placed.values()),
+        )
+    write_json(marker_out, placed)
 
 
 def prepare_dataset(
@@ -52,6 +72,7 @@ def prepare_dataset(
         plan.limit,
         plan.options,
         Path(raw[0]).parent.parent if raw else None,
+        plan.train_limit,
     )
     save_prepared(data, frames_out, params_out, params | {"config_id": config_id(params)})
     log.info("prepared %s: %s", dataset, {s: len(v) for s, v in data.y.items()})
