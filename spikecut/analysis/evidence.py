@@ -120,28 +120,32 @@ class Measured:
 def measure(
     sweeps: list[RunSweep], r: Resamples, max_loss_pp: float, protocols: list[str]
 ) -> Measured:
-    """The seeds' ``sweeps`` (one alpha) under the replicates ``r``: the curves are
-    averaged over each replicate's samples, the operating points chosen on them per
-    seed, and the test split read there."""
-    knobs = sweeps[0].knobs
-    test = {
-        "accuracy": r.sample_means(np.stack([s.test.right for s in sweeps])),  # [B, S, P]
-        "mean_timesteps": r.sample_means(np.stack([s.test.exits for s in sweeps])),
-    }
-    if sweeps[0].spent is not None:
-        test["mean_energy_uj"] = r.sample_means(np.stack([s.spent for s in sweeps]))
-    fixed = r.sample_means(np.stack([s.test.correct.T for s in sweeps]))
-    curves = {"test": (test["accuracy"], test["mean_timesteps"])}
-    if sweeps[0].val is not None:
-        curves["val"] = (
-            r.val_means(np.stack([s.val.right for s in sweeps])),
-            r.val_means(np.stack([s.val.exits for s in sweeps])),
-        )
-    at = {}
-    for protocol in protocols:
-        rows, _ = choose_rows(*curves[CHOOSING_SPLIT[protocol]], knobs, max_loss_pp)
-        at[protocol] = {q: np.take_along_axis(v, rows, axis=-1) for q, v in test.items()}
-    return Measured(fixed, at)
+    """The seeds' ``sweeps`` (one alpha) under the replicates ``r``: each run's curves
+    are averaged over each replicate's samples, its operating points chosen on them,
+    and its test split read there. Runs may sweep different numbers of points (a raw
+    threshold calibrated per run can coincide with another): each chooses among its
+    own."""
+    fixed, at = [], {protocol: {} for protocol in protocols}
+    for sweep in sweeps:
+        test = {
+            "accuracy": r.sample_means(sweep.test.right),  # [B, P]
+            "mean_timesteps": r.sample_means(sweep.test.exits),
+        }
+        if sweep.spent is not None:
+            test["mean_energy_uj"] = r.sample_means(sweep.spent)
+        fixed.append(r.sample_means(sweep.test.correct.T))  # [B, T]
+        curves = {"test": (test["accuracy"], test["mean_timesteps"])}
+        if sweep.val is not None:
+            curves["val"] = (r.val_means(sweep.val.right), r.val_means(sweep.val.exits))
+        for protocol in protocols:
+            rows, _ = choose_rows(*curves[CHOOSING_SPLIT[protocol]], sweep.knobs, max_loss_pp)
+            for quantity, values in test.items():
+                got = np.take_along_axis(values, rows, axis=-1)  # [B, G]
+                at[protocol].setdefault(quantity, []).append(got)
+    return Measured(
+        np.stack(fixed, axis=1),
+        {p: {q: np.stack(v, axis=1) for q, v in by.items()} for p, by in at.items()},
+    )
 
 
 def _shapes(run: RunSweep) -> tuple:
@@ -172,13 +176,12 @@ def evaluate(
     if missing:
         raise ValueError(f"runs {missing} are missing: every alpha needs every seed")
     first = next(iter(runs.values()))
-    # the points' values may differ (a raw threshold is calibrated per run), their
-    # policies and order may not: the replicates choose among them by position
-    layout = ["policy", "parameter"]
+    names = list(policy_rows(first.knobs))
     for key, run in runs.items():
-        if not run.knobs[layout].equals(first.knobs[layout]):
+        if list(policy_rows(run.knobs)) != names:
             raise ValueError(
-                f"run {key} swept other points: sweep every run with the same settings"
+                f"run {key} swept the policies {sorted(policy_rows(run.knobs))}, the others "
+                f"{names}: sweep every run with the same settings"
             )
         if _shapes(run) != _shapes(first):
             raise ValueError(
@@ -193,7 +196,6 @@ def evaluate(
     data = Resamples.identity(n, n_val)
     resamples = Resamples.draw(len(seeds), n, n_boot, seed, n_val, resample_seeds)
     baseline = next((a for a in alphas if is_baseline(a)), None)
-    names = list(policy_rows(first.knobs))
     fixed_g = names.index(BASELINE)
     cache: dict[tuple[str, int], Measured] = {}
 
