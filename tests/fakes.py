@@ -3,6 +3,7 @@ pickled batches, Tiny-ImageNet's JPEG folders, DVS128 Gesture's per-user .npy
 recordings, N-Caltech101's 40-bit ATIS .bin files and CIFAR10-DVS's AEDAT 4 files.
 ``place_raw`` puts one where ``fetch_dataset`` would have unpacked the real one."""
 
+import dataclasses
 import json
 import pickle
 import zipfile
@@ -250,6 +251,23 @@ def write_fashion_mnist(root, n_train=40, n_test=20, seed=0):
         write_idx_gz(root / f"{prefix}-images-idx3-ubyte.gz", images[part])
         write_idx_gz(root / f"{prefix}-labels-idx1-ubyte.gz", labels[part])
     return images, labels
+
+
+def downloaded_fashion_mnist(tmp_path, monkeypatch, n_train, n_test):
+    """A Fashion-MNIST fake in its raw folder, as ``fetch_dataset`` downloads it, with
+    the published md5 made the fake's and no Debian package: the loader reads these.
+    Returns the folder, the images and the labels."""
+    from spikecut.data.download import md5sum
+    from spikecut.data.sets import fashion_mnist
+
+    root = tmp_path / "raw" / "fashion-mnist"
+    images, labels = write_fashion_mnist(root, n_train=n_train, n_test=n_test)
+    archives = tuple(
+        dataclasses.replace(a, md5=md5sum(root / a.filename)) for a in fashion_mnist.ARCHIVES
+    )
+    monkeypatch.setattr(fashion_mnist, "ARCHIVES", archives)
+    monkeypatch.setattr(fashion_mnist, "DEBIAN_DIR", tmp_path / "no-debian")
+    return root, images, labels
 
 
 def write_nmnist(root, per_class=3, test_per_class=2, n_events=120, seed=0):

@@ -10,21 +10,14 @@ from spikecut.data import prepare
 from spikecut.data.digits_dvs import DVSParams
 from spikecut.data.download import md5sum
 from spikecut.data.sets import fashion_dvs, fashion_mnist
-from tests.fakes import write_fashion_mnist, write_idx_gz
+from tests.fakes import downloaded_fashion_mnist, write_idx_gz
 
 
 @pytest.fixture
 def raw(tmp_path, monkeypatch):
     """The raw folder fashion-dvs reads, fashion-mnist's, holding a fake of its files as
     fetch_dataset downloads them; no Debian package."""
-    root = tmp_path / "raw" / "fashion-mnist"
-    images, labels = write_fashion_mnist(root, n_train=20, n_test=10)
-    archives = tuple(
-        dataclasses.replace(a, md5=md5sum(root / a.filename)) for a in fashion_mnist.ARCHIVES
-    )
-    monkeypatch.setattr(fashion_mnist, "ARCHIVES", archives)
-    monkeypatch.setattr(fashion_mnist, "DEBIAN_DIR", tmp_path / "no-debian")
-    return root, images, labels
+    return downloaded_fashion_mnist(tmp_path, monkeypatch, n_train=20, n_test=10)
 
 
 def build(root, seed=0, recordings=1, n_steps=4):

@@ -15,7 +15,7 @@ from spikecut.data import DATASETS, prepare
 from spikecut.data.download import DatasetUnavailable, fetch_dataset, md5sum
 from spikecut.data.sets import fashion_mnist
 from spikecut.stages import fetch_dataset as fetch_stage
-from tests.fakes import Served, write_fashion_mnist, write_idx_gz
+from tests.fakes import Served, downloaded_fashion_mnist, write_fashion_mnist, write_idx_gz
 
 NAMES = [a.filename for a in fashion_mnist.ARCHIVES]
 
@@ -24,14 +24,7 @@ NAMES = [a.filename for a in fashion_mnist.ARCHIVES]
 def downloaded(tmp_path, monkeypatch):
     """A fake in the raw folder, where fetch_dataset puts the official files, with
     their md5 as the published ones; no Debian package."""
-    root = tmp_path / "raw" / "fashion-mnist"
-    images, labels = write_fashion_mnist(root, n_train=40, n_test=20)
-    archives = tuple(
-        dataclasses.replace(a, md5=md5sum(root / a.filename)) for a in fashion_mnist.ARCHIVES
-    )
-    monkeypatch.setattr(fashion_mnist, "ARCHIVES", archives)
-    monkeypatch.setattr(fashion_mnist, "DEBIAN_DIR", tmp_path / "no-debian")
-    return root, images, labels
+    return downloaded_fashion_mnist(tmp_path, monkeypatch, n_train=40, n_test=20)
 
 
 @pytest.fixture

@@ -122,17 +122,21 @@ def conclusions(
             )
         for protocol in protocols:
             for alpha in alphas[alphas.index(base) + 1 :]:
-                where = group | dict(alpha=alpha, protocol=protocol, policy=policy)
-                steps = lookup(effects, **where, quantity="mean_timesteps")
-                accuracy = lookup(effects, **where, quantity="accuracy")
-                if steps is not None and accuracy is not None:
+                both = _differences(effects, **group, alpha=alpha, protocol=protocol, policy=policy)
+                if both is not None:
                     lines.append(
                         f"- {name}, {protocol} protocol: "
-                        + effect_sentence(steps, accuracy, alpha, regulariser, policy)
+                        + effect_sentence(*both, alpha, regulariser, policy)
                     )
-        where = group | dict(alpha=base, policy=policy)
-        steps = lookup(gaps, **where, quantity="mean_timesteps")
-        accuracy = lookup(gaps, **where, quantity="accuracy")
-        if steps is not None and accuracy is not None:
-            lines.append(f"- {name}, {policy} alone: " + optimism_sentence(steps, accuracy, policy))
+        both = _differences(gaps, **group, alpha=base, policy=policy)
+        if both is not None:
+            lines.append(f"- {name}, {policy} alone: " + optimism_sentence(*both, policy))
     return lines
+
+
+def _differences(table: pd.DataFrame, **where):
+    """The rows of a paired difference in mean timesteps and in accuracy; None where the
+    table lacks either."""
+    steps = lookup(table, **where, quantity="mean_timesteps")
+    accuracy = lookup(table, **where, quantity="accuracy")
+    return None if steps is None or accuracy is None else (steps, accuracy)
