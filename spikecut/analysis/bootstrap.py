@@ -15,8 +15,8 @@ are treated apart:
   its mean over all seeds a draw of Student's t with S - 1 degrees of freedom times
   the standard error of that mean over seeds, computed in the same replicate.
 
-The interval is the percentile interval of the replicates; the estimate is the
-statistic on the data as they are. scipy's ``stats.bootstrap`` resamples one level and
+The interval is the percentile interval of the replicates, cut to the values the
+statistic can take; the estimate is the statistic on the data as they are. scipy's ``stats.bootstrap`` resamples one level and
 adds nothing per replicate, hence this module, on numpy's RNG and percentiles.
 
 A statistic is a function of a :class:`Resamples`: it reads per-sample arrays through
