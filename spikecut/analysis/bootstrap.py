@@ -16,8 +16,9 @@ are treated apart:
   the standard error of that mean over seeds, computed in the same replicate.
 
 The interval is the percentile interval of the replicates, cut to the values the
-statistic can take; the estimate is the statistic on the data as they are. scipy's ``stats.bootstrap`` resamples one level and
-adds nothing per replicate, hence this module, on numpy's RNG and percentiles.
+statistic can take; the estimate is the statistic on the data as they are. scipy's
+``stats.bootstrap`` resamples one level and adds nothing per replicate, hence this
+module, on numpy's RNG and percentiles.
 
 A statistic is a function of a :class:`Resamples`: it reads per-sample arrays through
 :meth:`Resamples.sample_means` (:meth:`Resamples.val_means`) and reduces per-seed
