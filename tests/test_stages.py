@@ -49,8 +49,8 @@ def test_every_stage_writes_its_outputs(chain):
     # the kept samples give the curves of the CSV
     for split, kept in (("test", sweep.test), ("val", sweep.val)):
         written = curve[curve["split"] == split].reset_index(drop=True)
-        np.testing.assert_allclose(kept.curve()["accuracy"], written["accuracy"])
-        np.testing.assert_allclose(kept.curve()["mean_timesteps"], written["mean_timesteps"])
+        np.testing.assert_allclose(kept.curve["accuracy"], written["accuracy"])
+        np.testing.assert_allclose(kept.curve["mean_timesteps"], written["mean_timesteps"])
     assert meta["run"] == RUN and meta["machine"].startswith(f"{os.cpu_count()}-core")
     exits = pd.read_csv(chain / "exits.csv")
     assert exits.groupby(["policy", "value"], dropna=False)["count"].sum().eq(n["test"]).all()

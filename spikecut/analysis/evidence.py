@@ -33,7 +33,7 @@ from spikecut.analysis.bootstrap import Interval, Resamples, interval
 from spikecut.analysis.protocols import CHOOSING_SPLIT, choose, choose_rows, policy_rows
 from spikecut.cutoff.policies import BASELINE
 from spikecut.cutoff.steps import first_reaching
-from spikecut.regularisers import is_baseline
+from spikecut.regularisers import baseline_alpha
 
 
 @dataclass(frozen=True)
@@ -55,6 +55,7 @@ class Split:
         """``[P, N]``: whether each sample is right where it stops."""
         return self.correct.T[self.exits - 1, np.arange(self.correct.shape[0])]
 
+    @cached_property
     def curve(self) -> pd.DataFrame:
         return pd.DataFrame(
             {"accuracy": self.right.mean(axis=1), "mean_timesteps": self.exits.mean(axis=1)}
@@ -85,6 +86,11 @@ class RunSweep:
                 f"got {list(self.energy_uj.shape)}"
             )
 
+    @property
+    def n_val(self) -> int:
+        """Validation samples (0 without a validation split)."""
+        return 0 if self.val is None else self.val.correct.shape[0]
+
     @cached_property
     def spent(self) -> np.ndarray | None:
         """``[P, N]``: the energy each test sample spent up to its exit step."""
@@ -96,8 +102,8 @@ class RunSweep:
     def operating_points(self, max_loss_pp: float) -> pd.DataFrame:
         """Each policy's point under each protocol (:func:`choose`) on the data as they
         are, with the test split's accuracy, mean timesteps and energy there."""
-        val = None if self.val is None else self.knobs.join(self.val.curve())
-        points = choose(val, self.knobs.join(self.test.curve()), max_loss_pp)
+        val = None if self.val is None else self.knobs.join(self.val.curve)
+        points = choose(val, self.knobs.join(self.test.curve), max_loss_pp)
         rows = points["row"].to_numpy()
         spent = np.nan if self.spent is None else self.spent[rows].mean(axis=1)
         return points.assign(
@@ -192,10 +198,10 @@ def evaluate(
     held_out = all(run.val is not None for run in runs.values())
     protocols = ["held-out", "paper"] if held_out else ["paper"]
     n, n_steps = first.test.correct.shape
-    n_val = first.val.correct.shape[0] if held_out else None
+    n_val = first.n_val if held_out else None
     data = Resamples.identity(n, n_val)
     resamples = Resamples.draw(len(seeds), n, n_boot, seed, n_val, resample_seeds)
-    baseline = next((a for a in alphas if is_baseline(a)), None)
+    baseline = baseline_alpha(alphas)
     fixed_g = names.index(BASELINE)
     cache: dict[tuple[str, int], Measured] = {}
 

@@ -8,7 +8,7 @@ import pandas as pd
 
 from spikecut.analysis.protocols import PROTOCOLS
 from spikecut.cutoff.policies import BASELINE, PAPER
-from spikecut.regularisers import is_baseline
+from spikecut.regularisers import baseline_alpha
 
 # cell: (table, which alpha, policy (None: the headline's), quantity); T = 1 or the full T
 CELLS = {
@@ -55,7 +55,7 @@ def headline_cells(
     protocols = [p for p in PROTOCOLS if p in set(points["protocol"])]
     for (dataset, method), mine in points.groupby(["dataset", "method"], sort=False):
         alphas = sorted(mine["alpha"].unique(), key=float)
-        base = next((a for a in alphas if is_baseline(a)), None)
+        base = baseline_alpha(alphas)
         if base is None:
             continue
         group = dict(dataset=dataset, method=method)
@@ -83,8 +83,12 @@ def headline_cells(
                     group
                     | {"protocol": protocol, "T": n_steps, "cell": cell, "alpha": alpha}
                     | {k: got[k] for k in ("estimate", "low", "high")}
+                    | {"excludes_zero": got.get("excludes_zero")}
                 )
     return pd.DataFrame(
         rows,
-        columns=["dataset", "method", "protocol", "T", "cell", "alpha", "estimate", "low", "high"],
+        columns=[
+            *["dataset", "method", "protocol", "T", "cell", "alpha"],
+            *["estimate", "low", "high", "excludes_zero"],
+        ],
     )

@@ -26,7 +26,6 @@ from dataclasses import dataclass
 import pandas as pd
 import yaml
 
-from spikecut.analysis.bootstrap import Interval
 from spikecut.analysis.evidence import RunSweep, evaluate
 from spikecut.analysis.headline import ci_text, headline_cells, lookup
 from spikecut.analysis.protocols import PROTOCOLS
@@ -92,9 +91,7 @@ def summarise(
                 "method": m,
                 "T": next(iter(members.values())).test.correct.shape[1],
                 "n_test": next(iter(members.values())).test.correct.shape[0],
-                "n_val": min(
-                    (0 if run.val is None else run.val.correct.shape[0]) for run in members.values()
-                ),
+                "n_val": next(iter(members.values())).n_val,
                 "n_seeds": len({s for _, s in members}),
             }
             for (d, m), members in sorted(groups.items())
@@ -364,8 +361,8 @@ def headline_markdown(
 
             effect = "–"
             if "effect_on_timesteps" in row.index:
-                held = Interval(*row.loc["effect_on_timesteps", ["estimate", "low", "high"]])
-                verdict = "excludes" if held.excludes() else "includes"
+                excludes = row.loc["effect_on_timesteps", "excludes_zero"]
+                verdict = "excludes" if excludes else "includes"
                 effect = f"{c('effect_on_timesteps')} ({verdict} 0)"
             top = row.loc["regularised_timesteps", "alpha"]
             lines.append(

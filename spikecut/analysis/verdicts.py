@@ -11,7 +11,7 @@ import pandas as pd
 
 from spikecut.analysis.headline import ci_text, lookup
 from spikecut.analysis.protocols import PROTOCOLS
-from spikecut.regularisers import is_baseline
+from spikecut.regularisers import baseline_alpha
 
 
 def side(row, null: float) -> int:
@@ -108,7 +108,7 @@ def conclusions(
         group = dict(dataset=dataset, method=method)
         mine = points[(points["dataset"] == dataset) & (points["method"] == method)]
         alphas = sorted(mine["alpha"].unique(), key=float)
-        base = next((a for a in alphas if is_baseline(a)), None)
+        base = baseline_alpha(alphas)
         if base is None:
             continue
         name = f"**{dataset} ({method})**"

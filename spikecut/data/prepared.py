@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from spikecut.data.registry import get_dataset
+from spikecut.data.spec import kept_groups
 from spikecut.io import read_npz, write_json, write_npz
 from spikecut.settings.base import Strict, validate
 
@@ -95,7 +96,7 @@ def _subset(
     if size is None or size >= len(index):
         return index
     n_groups = len(np.unique(groups[index]))
-    kept = max(1, round(size * n_groups / len(index)))
+    kept = kept_groups(size, n_groups, len(index))
     subset, _ = _split(name, index, groups, y, n_groups - kept, seed)
     return subset
 

@@ -78,6 +78,12 @@ class DatasetSpec:
         return self.raw_of or self.name
 
 
+def kept_groups(size: int, n_groups: int, n: int) -> int:
+    """How many of ``n_groups`` sources (``n`` samples) a stratified subset of about
+    ``size`` samples takes: at least one."""
+    return max(1, round(size * n_groups / n))
+
+
 def fixed_shape(shape: tuple[int, int, int]) -> Callable[[Strict], tuple[int, int, int]]:
     return lambda options: shape
 

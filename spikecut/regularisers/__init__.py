@@ -70,6 +70,11 @@ def is_baseline(alpha: str | float) -> bool:
     return float(alpha) == 0
 
 
+def baseline_alpha(alphas) -> str | None:
+    """The baseline among ``alphas``; None where none is."""
+    return next((a for a in alphas if is_baseline(a)), None)
+
+
 def register(record: RegulariserRecord) -> RegulariserRecord:
     if record.name in REGULARISERS:
         raise ValueError(f"a regulariser named {record.name!r} is registered already")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 
 from spikecut.data.registry import DATASETS
+from spikecut.data.spec import kept_groups
 from spikecut.regularisers import NONE, is_baseline
 from spikecut.settings.base import ConfigError, unique, validate
 from spikecut.settings.blocks import (
@@ -202,14 +203,14 @@ class Checks:
         kept = (
             sources
             if entry.limit is None or entry.limit >= samples
-            else max(1, round(entry.limit * sources / samples))
+            else kept_groups(entry.limit, sources, samples)
         )
         per_class = math.floor(rarest * kept / sources)
         test = math.ceil(kept * self.data.test_fraction)
         val = math.ceil((kept - test) * self.data.val_fraction)
         parts = {"test": test, "validation": val, "training": kept - test - val}
         if entry.train_limit is not None:
-            trained = max(1, round(entry.train_limit * sources / samples))
+            trained = kept_groups(entry.train_limit, sources, samples)
             parts["training"] = min(parts["training"], trained)
         short = [part for part, n in parts.items() if n < spec.num_classes]
         if short or per_class < 3:
