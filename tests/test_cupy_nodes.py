@@ -154,7 +154,7 @@ def test_half_precision_within_its_precision(dtype, device):
     torch.testing.assert_close(x.grad.float(), want.to(dtype).float(), rtol=2 * eps, atol=2 * eps)
     # SpikingJelly keeps the membrane in half precision, so it may differ where the
     # membrane sits within rounding of the threshold: rarely
-    sj = make_neuron(NeuronConfig(backend="torch"), device).to(device)
+    sj = make_neuron(NeuronConfig(backend="spikingjelly"), device).to(device)
     assert (sj(x.detach()).float() != spikes.float()).float().mean() < 1e-2
 
 
@@ -174,7 +174,7 @@ def test_post_reset_membrane_for_rcs_without_a_second_pass(device):
 def test_training_step_matches_spikingjelly(device):
     x = torch.rand(4, 8, 2, 16, 16).to(device)
     grads = {}
-    for backend in ("cupy", "torch"):
+    for backend in ("cupy", "spikingjelly"):
         torch.manual_seed(4)
         model = build_model(
             "convsnn",
@@ -188,7 +188,7 @@ def test_training_step_matches_spikingjelly(device):
         assert (CupyLIFNode in kinds) == (backend == "cupy")
         model(x).mean(0).logsumexp(1).mean().backward()
         grads[backend] = torch.cat([p.grad.flatten() for p in model.parameters()])
-    torch.testing.assert_close(grads["cupy"], grads["torch"], rtol=1e-4, atol=1e-6)
+    torch.testing.assert_close(grads["cupy"], grads["spikingjelly"], rtol=1e-4, atol=1e-6)
 
 
 def test_bf16_training_runs_the_kernels_in_bf16(device, monkeypatch):

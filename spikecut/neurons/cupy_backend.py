@@ -10,8 +10,9 @@ subclass SpikingJelly's ``LIFNode``/``IFNode``, so ``functional.reset_net``, ste
 and containers work unchanged. On CUDA tensors both step modes run the kernel: a
 multi-step call runs all T steps in one launch, a single-step call (early-exit
 inference, step by step) is the same launch with T = 1, and either continues from
-whatever membrane state the node holds. CPU tensors, and surrogates the kernel does not
-know, take SpikingJelly's own path.
+whatever membrane state the node holds. On the CPU, float32 inference without autograd
+runs :mod:`spikecut.neurons.host`'s in-place loop; other CPU tensors, and surrogates the
+kernel does not know, take SpikingJelly's own path.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from spikecut.neurons.fused import (
     reference_backward,
     reference_forward,
 )
+from spikecut.neurons.host import host_applies, host_multi_step
 from spikecut.neurons.surrogates import surrogate_of
 
 _THREADS = 256
@@ -209,19 +211,21 @@ def _warn_fallback(message: str) -> None:
 
 
 class _FusedMixin:
-    """Both step modes through the fused kernel where it applies. ``strict`` nodes (the
-    ``cupy`` backend) raise where a kernel fails its self-check; others fall back to
-    SpikingJelly's implementation with one warning per configuration."""
+    """Both step modes through the fused kernel where it applies (``fused``), and CPU
+    inference through the host loop. ``strict`` nodes (the ``cupy`` backend) raise
+    where a kernel fails its self-check; others fall back to SpikingJelly's
+    implementation with one warning per configuration."""
 
-    def __init__(self, *args, strict: bool = False, **kwargs):
+    def __init__(self, *args, strict: bool = False, fused: bool = True, **kwargs):
         super().__init__(*args, **kwargs)
         self.strict = strict
+        self.fused = fused
 
     def _fused_spec(self) -> FusedSpec | None:
         raise NotImplementedError
 
     def _fused_applies(self, x: torch.Tensor) -> FusedSpec | None:
-        if not _runs_here(x):
+        if not (self.fused and _runs_here(x)):
             return None
         spec = self._fused_spec()
         if spec is None:
@@ -238,20 +242,32 @@ class _FusedMixin:
         _warn_fallback(f"{message}; using SpikingJelly's implementation instead")
         return None
 
-    def multi_step_forward(self, x_seq: torch.Tensor, *args, **kwargs):
+    def _run(self, x_seq: torch.Tensor, store_v_seq: bool) -> torch.Tensor | None:
+        """The spikes of ``x_seq`` from the kernel or the host loop, continuing from and
+        updating the membrane; None where neither applies."""
         spec = self._fused_applies(x_seq)
-        if spec is None:
+        if spec is not None:
+            spikes, self.v, v_seq = fused_multi_step(x_seq, spec, self.v, store_v_seq)
+            if store_v_seq:
+                self.v_seq = v_seq
+            return spikes
+        if host_applies(x_seq, store_v_seq):
+            spec = self._fused_spec()
+            if spec is not None:
+                spikes, self.v = host_multi_step(x_seq, spec, self.v)
+                return spikes
+        return None
+
+    def multi_step_forward(self, x_seq: torch.Tensor, *args, **kwargs):
+        spikes = self._run(x_seq, self.store_v_seq)
+        if spikes is None:
             return super().multi_step_forward(x_seq, *args, **kwargs)
-        spikes, self.v, v_seq = fused_multi_step(x_seq, spec, self.v, self.store_v_seq)
-        if self.store_v_seq:
-            self.v_seq = v_seq
         return spikes
 
     def single_step_forward(self, x: torch.Tensor, *args, **kwargs):
-        spec = self._fused_applies(x)
-        if spec is None:
+        spikes = self._run(x.unsqueeze(0), store_v_seq=False)
+        if spikes is None:
             return super().single_step_forward(x, *args, **kwargs)
-        spikes, self.v, _ = fused_multi_step(x.unsqueeze(0), spec, self.v)
         return spikes[0]
 
 

@@ -1,13 +1,15 @@
 """Build the spiking layers of every model from one config.
 
-The ``backend`` option picks the implementation. ``torch`` and ``spikingjelly`` both
-build SpikingJelly's own nodes: SpikingJelly 2.0 chooses their kernel itself, per
-process, from the tensor's device and its ``SJ_LIF_CUDA_IMPLEMENTATION`` environment
-variable (``torch`` forces its PyTorch path on CUDA too), so the two names differ only in
-intent. ``cupy`` uses spikecut's fused CuPy kernels on CUDA (falling back to SpikingJelly
-for CPU tensors). ``auto`` is ``cupy`` where CuPy and CUDA are present, else
-SpikingJelly's nodes; under ``auto`` a kernel that fails its self-check on first use
-falls back to SpikingJelly with a warning, while ``cupy`` raises.
+The ``backend`` option picks the implementation. ``spikingjelly`` builds SpikingJelly's
+own nodes: SpikingJelly 2.0 chooses their kernel itself, per process, from the tensor's
+device and its ``SJ_LIF_CUDA_IMPLEMENTATION`` environment variable. ``torch`` builds
+spikecut's nodes without the CuPy kernels: SpikingJelly's path for training and on CUDA,
+and for float32 inference on the CPU spikecut's in-place loop
+(:mod:`spikecut.neurons.host`), equal to SpikingJelly's bit for bit and faster.
+``cupy`` adds spikecut's fused CuPy kernels on CUDA. ``auto`` is ``cupy`` where CuPy and
+CUDA are present, else ``torch`` on the CPU and ``spikingjelly`` on CUDA; under ``auto``
+a kernel that fails its self-check on first use falls back to SpikingJelly with a
+warning, while ``cupy`` raises.
 """
 
 from __future__ import annotations
@@ -49,12 +51,13 @@ def make_neuron(cfg: NeuronConfig, device: torch.device | str = "cpu") -> neuron
         detach_reset=cfg.detach_reset,
         step_mode="m",
     )
-    if backend == "cupy":
+    if backend == "spikingjelly":
+        lif, if_ = neuron.LIFNode, neuron.IFNode
+    else:
+        lif, if_ = CupyLIFNode, CupyIFNode
+        common["fused"] = backend == "cupy"
         # an explicit choice of the kernels fails loudly where they fail their self-check
         common["strict"] = cfg.backend == "cupy"
-        lif, if_ = CupyLIFNode, CupyIFNode
-    else:
-        lif, if_ = neuron.LIFNode, neuron.IFNode
     kinds = {
         "lif": lambda: lif(tau=float(cfg.tau), decay_input=cfg.decay_input, **common),
         "if": lambda: if_(**common),

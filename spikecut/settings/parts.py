@@ -42,7 +42,8 @@ class NeuronConfig(Strict):
     backend: Literal["auto", "torch", "spikingjelly", "cupy"] = Field(
         "auto",
         description="speed only. auto: spikecut's CuPy kernels on CUDA where they pass "
-        "their self-check, else SpikingJelly",
+        "their self-check, else SpikingJelly, but for CPU inference (spikecut's in-place "
+        "loop, the same spikes); spikingjelly: SpikingJelly's nodes throughout",
     )
 
 

@@ -14,8 +14,8 @@ pixels see the image itself, with a contrast threshold that varies per pixel and
 recording, and a random background rate.
 
 Synthesis takes most of the preparation: about 3 s per 1,000 images on a 2-core Xeon,
-so some 3.5 minutes for the 70,000 (``datasets.fashion-dvs.limit`` subsets only after
-it).
+so some 3.5 minutes for the 70,000: ``datasets.fashion-dvs.limit`` and ``train_limit``
+subset only after it.
 """
 
 from __future__ import annotations
