@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from spikecut.allocator import keep_freed_memory
 from spikecut.cutoff import StepOutputs
 from spikecut.data import load_prepared
 from spikecut.devices import describe_device, job_device
@@ -27,6 +28,12 @@ from spikecut.training.divergence import divergence
 from spikecut.training.writer import sole_writer
 
 log = logging.getLogger(__name__)
+
+
+def _use_cpu(threads: int) -> None:
+    """The job's torch threads, and its freed memory kept for reuse."""
+    torch.set_num_threads(threads)
+    keep_freed_memory()
 
 
 class DivergedError(RuntimeError):
@@ -54,7 +61,7 @@ def train(
     ends no better than guessing (:mod:`spikecut.training.divergence`) fails where the
     plan's ``training.fail_on_divergence`` says so; else its outputs say that it
     diverged. Neither setting is part of the run's identity."""
-    torch.set_num_threads(threads)
+    _use_cpu(threads)
     generator = seed_everything(int(run["seed"]), plan.training.deterministic)
     data = load_prepared(frames)
     method = METHODS[plan.method]
@@ -131,7 +138,7 @@ def record(
     """Per-step logits of the test, validation and calibration sets of one run, and
     the test set's compute; a QCFS ANN is converted to an SNN first. ``resume`` is the
     training run's checkpoint, no longer needed once the outputs are written."""
-    torch.set_num_threads(threads)
+    _use_cpu(threads)
     ckpt, data, snn, encode, info = _load_snn(model_path, frames, plan, backend)
     with job_device(plan.device) as device:
         logits, compute = record_outputs(
@@ -173,7 +180,7 @@ def early_exit(
     simulated cutoff's on the recorded outputs."""
     from spikecut.stages.analysis import load_step_outputs
 
-    torch.set_num_threads(threads)
+    _use_cpu(threads)
     sets, meta = load_step_outputs(logits)
     record_plan = RecordPlan.model_validate(meta["plan"])
     ckpt, data, snn, encode, _ = _load_snn(model_path, frames, record_plan, backend)

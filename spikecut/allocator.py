@@ -1,0 +1,35 @@
+"""Keep the memory a job frees for its next tensors, instead of returning it to the OS.
+
+On the CPU, torch allocates every layer's output anew at every step and frees it soon
+after. glibc's malloc serves blocks above its mmap threshold (32 MiB at most, by
+default) with fresh mappings and unmaps them on free, so each step's tensors are
+faulted in page by page again: recording the Fashion-MNIST QCFS network spent more
+time in the kernel (5.8 s) than computing (4.1 s). Raising the mmap and trim thresholds
+keeps freed blocks in the heap for the next allocation of their size. Nothing computed
+changes; the memory a job holds stays near its peak until it ends.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import functools
+import sys
+
+_M_TRIM_THRESHOLD = -1
+_M_MMAP_THRESHOLD = -3
+# mallopt takes a C int: blocks up to 2 GiB come from the heap and stay there
+_KEEP = 2**31 - 1
+
+
+@functools.cache
+def keep_freed_memory() -> bool:
+    """Ask the C library to keep freed blocks (once per process); False where it is
+    not glibc's, and nothing changes."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        mallopt = ctypes.CDLL(ctypes.util.find_library("c")).mallopt
+    except (OSError, AttributeError, TypeError):
+        return False
+    return bool(mallopt(_M_MMAP_THRESHOLD, _KEEP)) and bool(mallopt(_M_TRIM_THRESHOLD, _KEEP))
