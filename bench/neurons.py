@@ -45,7 +45,7 @@ BACKENDS = {
     # name: (neuron backend, SpikingJelly's implementation variable)
     "spikecut-cupy": ("cupy", None),
     "sj-auto": ("spikingjelly", "auto"),
-    "sj-torch": ("torch", "torch"),
+    "sj-torch": ("spikingjelly", "torch"),
 }
 SHAPES = [(8, 64, 128, 32, 32), (16, 32, 2, 128, 128)]
 SMOKE_SHAPES = [(4, 2, 8, 8, 8)]

@@ -1,12 +1,12 @@
 """Freed memory kept for reuse: measured by the page faults of a loop that allocates
-and frees large tensors, in fresh processes (the setting is process-wide)."""
+and frees large tensors, in fresh processes (the setting is process-wide, and this
+one's should stay as pytest left it)."""
 
+import platform
 import subprocess
 import sys
 
 import pytest
-
-from spikecut.allocator import keep_freed_memory
 
 LOOP = """
 import resource, sys, torch
@@ -28,16 +28,20 @@ def faults(mode: str) -> tuple[str, int]:
     return out[0], int(out[1])
 
 
-@pytest.mark.skipif(not keep_freed_memory(), reason="needs glibc's mallopt")
+@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="only glibc's malloc has it")
 def test_freed_blocks_are_reused_without_page_faults():
     _, plain = faults("plain")
     kept, reused = faults("keep")
     assert kept == "True"
-    # 40 fresh 64 MiB tensors fault in 40 x 16,384 pages; kept, the heap grows by a
+    # 40 fresh 64 MiB tensors fault in 40 tensors' pages; kept, the heap grows by a
     # few tensors' worth at first and is reused from then on
-    assert plain > 40 * 16_384 * 0.9
-    assert reused < plain / 4
+    assert reused * 4 < plain
 
 
-def test_it_is_done_once_per_process():
-    assert keep_freed_memory() is keep_freed_memory()
+def test_it_asks_once_per_process():
+    code = (
+        "from spikecut.allocator import keep_freed_memory as k; "
+        "k(); k(); print(k.cache_info().misses, k.cache_info().hits)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.stdout.split() == ["1", "1"]

@@ -243,15 +243,16 @@ class _FusedMixin:
         return None
 
     def _run(self, x_seq: torch.Tensor, store_v_seq: bool) -> torch.Tensor | None:
-        """The spikes of ``x_seq`` from the kernel or the host loop, continuing from and
-        updating the membrane; None where neither applies."""
+        """The spikes of ``x_seq`` from the kernel (which keeps the membranes where
+        ``store_v_seq``) or the host loop (never where the node keeps them), continuing
+        from and updating the membrane; None where neither applies."""
         spec = self._fused_applies(x_seq)
         if spec is not None:
             spikes, self.v, v_seq = fused_multi_step(x_seq, spec, self.v, store_v_seq)
             if store_v_seq:
                 self.v_seq = v_seq
             return spikes
-        if host_applies(x_seq, store_v_seq):
+        if host_applies(x_seq, self.store_v_seq):
             spec = self._fused_spec()
             if spec is not None:
                 spikes, self.v = host_multi_step(x_seq, spec, self.v)

@@ -6,7 +6,8 @@ device and its ``SJ_LIF_CUDA_IMPLEMENTATION`` environment variable. ``torch`` bu
 spikecut's nodes without the CuPy kernels: SpikingJelly's path for training and on CUDA,
 and for float32 inference on the CPU spikecut's in-place loop
 (:mod:`spikecut.neurons.host`), equal to SpikingJelly's bit for bit and faster.
-``cupy`` adds spikecut's fused CuPy kernels on CUDA. ``auto`` is ``cupy`` where CuPy and
+``cupy`` adds spikecut's fused CuPy kernels on CUDA. (The converted IF neurons of the
+QCFS track are spikecut's whatever the backend.) ``auto`` is ``cupy`` where CuPy and
 CUDA are present, else ``torch`` on the CPU and ``spikingjelly`` on CUDA; under ``auto``
 a kernel that fails its self-check on first use falls back to SpikingJelly with a
 warning, while ``cupy`` raises.

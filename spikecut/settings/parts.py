@@ -41,9 +41,11 @@ class NeuronConfig(Strict):
     detach_reset: bool = Field(False, description="no gradient through the reset")
     backend: Literal["auto", "torch", "spikingjelly", "cupy"] = Field(
         "auto",
-        description="speed only. auto: spikecut's CuPy kernels on CUDA where they pass "
-        "their self-check, else SpikingJelly, but for CPU inference (spikecut's in-place "
-        "loop, the same spikes); spikingjelly: SpikingJelly's nodes throughout",
+        description="speed only. auto: cupy where CuPy and CUDA are present, else torch "
+        "on the CPU; cupy: spikecut's kernels on CUDA where they pass their self-check; "
+        "torch: SpikingJelly's path, but CPU inference by spikecut's in-place loop (the "
+        "same spikes); spikingjelly: SpikingJelly's nodes (the converted IF neurons of "
+        "qcfs are always spikecut's)",
     )
 
 

@@ -30,7 +30,7 @@ from spikecut.training.writer import sole_writer
 log = logging.getLogger(__name__)
 
 
-def _use_cpu(threads: int) -> None:
+def _start_job(threads: int) -> None:
     """The job's torch threads, and its freed memory kept for reuse."""
     torch.set_num_threads(threads)
     keep_freed_memory()
@@ -61,7 +61,7 @@ def train(
     ends no better than guessing (:mod:`spikecut.training.divergence`) fails where the
     plan's ``training.fail_on_divergence`` says so; else its outputs say that it
     diverged. Neither setting is part of the run's identity."""
-    _use_cpu(threads)
+    _start_job(threads)
     generator = seed_everything(int(run["seed"]), plan.training.deterministic)
     data = load_prepared(frames)
     method = METHODS[plan.method]
@@ -138,7 +138,7 @@ def record(
     """Per-step logits of the test, validation and calibration sets of one run, and
     the test set's compute; a QCFS ANN is converted to an SNN first. ``resume`` is the
     training run's checkpoint, no longer needed once the outputs are written."""
-    _use_cpu(threads)
+    _start_job(threads)
     ckpt, data, snn, encode, info = _load_snn(model_path, frames, plan, backend)
     with job_device(plan.device) as device:
         logits, compute = record_outputs(
@@ -180,7 +180,7 @@ def early_exit(
     simulated cutoff's on the recorded outputs."""
     from spikecut.stages.analysis import load_step_outputs
 
-    _use_cpu(threads)
+    _start_job(threads)
     sets, meta = load_step_outputs(logits)
     record_plan = RecordPlan.model_validate(meta["plan"])
     ckpt, data, snn, encode, _ = _load_snn(model_path, frames, record_plan, backend)
