@@ -1,11 +1,8 @@
 import gzip
 import hashlib
-import http.server
 import io
 import tarfile
-import threading
 import zipfile
-from functools import partial
 
 import pytest
 
@@ -20,6 +17,7 @@ from spikecut.data.download import (
     md5sum,
     unpack_again,
 )
+from tests.fakes import Served
 
 
 def md5(data: bytes) -> str:
@@ -31,12 +29,8 @@ def server(tmp_path):
     """A real HTTP server on loopback serving a folder."""
     served = tmp_path / "served"
     served.mkdir()
-    handler = partial(http.server.SimpleHTTPRequestHandler, directory=str(served))
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield served, f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
+    with Served(served) as base:
+        yield served, base
 
 
 def test_download_checks_md5(tmp_path, server):
