@@ -609,8 +609,8 @@ def test_tiny_dose_response_runs(tmp_path):
 @pytest.mark.slow
 @pytest.mark.skipif(
     not Path("/usr/share/datasets/fashion-mnist").is_dir(),
-    reason="Fashion-MNIST is not installed: `apt-get install dataset-fashion-mnist` (as root) "
-    "installs it, or place the official files in data/raw/fashion-mnist",
+    reason="Debian's Fashion-MNIST is not installed: `apt-get install dataset-fashion-mnist` "
+    "(as root) installs it; this workflow runs offline in a fresh folder and reads it there",
 )
 def test_tiny_real_data_workflow(tmp_path):
     """The conversion track on a real subset of Fashion-MNIST, end to end, offline: the
